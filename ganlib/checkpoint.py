@@ -1,0 +1,243 @@
+"""Checkpoints as safetensors + JSON metadata: loading one never runs code (no pickle).
+
+Two kinds of file, told apart by ``metadata["format"]``:
+- ``ganlib-generator``: the sampling generator (EMA weights when EMA was on), optionally the discriminator,
+  in fp32 or fp16. Small; the file to bundle, share and open in the dashboard.
+- ``ganlib-training-state``: G, D, EMA, both Adam states and the batch RNG, for ``train --resume``.
+
+The JSON sits under the safetensors metadata key ``"ganlib"`` and describes the file completely: architecture,
+data set, training summary, fixed-noise seed, creation time. Every problem raises ``CheckpointError`` with a
+one-line message that names the file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig
+from .models import Discriminator, Generator
+
+FORMAT_VERSION = 1
+GENERATOR_FORMAT = "ganlib-generator"
+TRAINING_STATE_FORMAT = "ganlib-training-state"
+METADATA_KEY = "ganlib"
+MAX_FILE_BYTES = 1 << 30  # 1 GiB: far above any DCGAN here; stops a stray huge file from filling memory
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message is one line naming the file and the problem."""
+
+    def __init__(self, path, problem: str):
+        super().__init__(f"{Path(path).name}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+def _ganlib_version() -> str:
+    from . import __version__
+    return __version__
+
+
+def _write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
+    """Write to a temp file beside the target, then rename: a crash never leaves a half-written checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + f".tmp{os.getpid()}")
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
+    save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(metadata)})
+    os.replace(temporary, path)
+
+
+def read_metadata(path) -> dict:
+    """The JSON metadata of a ganlib checkpoint, without loading its tensors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such file")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise CheckpointError(path, f"file is {size / 2**20:.0f} MB, larger than the {MAX_FILE_BYTES >> 20} MB limit")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get(METADATA_KEY)
+    except Exception as error:  # safetensors raises its own error types for non-safetensors bytes
+        raise CheckpointError(path, f"not a safetensors file ({type(error).__name__})") from None
+    if raw is None:
+        raise CheckpointError(path, "a safetensors file, but without ganlib metadata (not a ganlib checkpoint)")
+    try:
+        metadata = json.loads(raw)
+    except json.JSONDecodeError:
+        raise CheckpointError(path, "its ganlib metadata is not valid JSON") from None
+    if not isinstance(metadata, dict) or "format" not in metadata:
+        raise CheckpointError(path, "its ganlib metadata has no 'format' field")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(path, f"format version {version!r} is not supported by this ganlib (reads up to {FORMAT_VERSION})")
+    return metadata
+
+
+def _model_config(path, metadata: dict) -> ModelConfig:
+    try:
+        return ModelConfig.from_dict(metadata["model"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(path, f"invalid architecture in metadata: {error}") from None
+
+
+def _load_tensors(path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except Exception as error:
+        raise CheckpointError(path, f"tensors cannot be read ({type(error).__name__}: {str(error)[:120]})") from None
+
+
+def _take(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {name[len(prefix):]: tensor for name, tensor in tensors.items() if name.startswith(prefix)}
+
+
+def _load_module(path, module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Check names, shapes, dtypes and finiteness against the architecture, then load (upcasting fp16)."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise CheckpointError(path, f"{what} weights do not match the architecture in the metadata ({detail})")
+    for name, tensor in state.items():
+        reference = expected[name]
+        if tuple(tensor.shape) != tuple(reference.shape):
+            raise CheckpointError(path, f"{what} tensor {name} has shape {tuple(tensor.shape)}, expected {tuple(reference.shape)}")
+        allowed = (torch.float32, torch.float16, torch.bfloat16) if reference.is_floating_point() else (reference.dtype,)
+        if tensor.dtype not in allowed:
+            raise CheckpointError(path, f"{what} tensor {name} has dtype {tensor.dtype}, expected {reference.dtype}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(path, f"{what} tensor {name} contains NaN or infinite values")
+    module.load_state_dict({name: tensor.to(expected[name].dtype) for name, tensor in state.items()})
+
+
+# ---------------------------------------------------------------- generator files (bundling, sharing, dashboard)
+
+def save_generator(path, generator: Generator, metadata: dict, discriminator: Discriminator | None = None,
+                   half: bool = False) -> Path:
+    """Write a generator file. ``metadata`` holds dataset/training/sample_seed (see ganlib.train); the
+    architecture, format fields and creation time are added here. ``half`` stores fp16 to halve the size."""
+    path = Path(path)
+    dtype = torch.float16 if half else torch.float32
+
+    def cast(tensor):
+        return tensor.to(dtype) if tensor.is_floating_point() else tensor
+
+    tensors = {f"generator.{k}": cast(v) for k, v in generator.state_dict().items()}
+    if discriminator is not None:
+        tensors.update({f"discriminator.{k}": cast(v) for k, v in discriminator.state_dict().items()})
+    full = {
+        **metadata,
+        "format": GENERATOR_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "ganlib_version": _ganlib_version(),
+        "model": generator.config.to_dict(),
+        "dtype": str(dtype).replace("torch.", ""),
+        "has_discriminator": discriminator is not None,
+        "created": metadata.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_atomically(path, tensors, full)
+    return path
+
+
+def _read_generator_file(path):
+    metadata = read_metadata(path)
+    if metadata["format"] == TRAINING_STATE_FORMAT:
+        raise CheckpointError(path, "this is a training-state file (for --resume); open the generator file "
+                                    "(final.safetensors or generator_*.safetensors) in the same run directory")
+    if metadata["format"] != GENERATOR_FORMAT:
+        raise CheckpointError(path, f"unknown checkpoint format {metadata['format']!r}")
+    return metadata, _model_config(path, metadata), _load_tensors(path)
+
+
+def load_generator(path) -> Generator:
+    """An eval-mode fp32 Generator whose ``.config`` is its ModelConfig and ``.metadata`` the file's JSON."""
+    metadata, config, tensors = _read_generator_file(path)
+    generator = Generator(config)
+    _load_module(path, generator, _take(tensors, "generator."), "generator")
+    generator.metadata = metadata
+    generator.checkpoint_path = str(path)
+    return generator.eval()
+
+
+def load_discriminator(path) -> Discriminator | None:
+    """The discriminator stored beside the generator, or None where the file has none."""
+    metadata, config, tensors = _read_generator_file(path)
+    state = _take(tensors, "discriminator.")
+    if not state:
+        return None
+    discriminator = Discriminator(config)
+    _load_module(path, discriminator, state, "discriminator")
+    discriminator.metadata = metadata
+    return discriminator.eval()
+
+
+# ---------------------------------------------------------------- training state (resume)
+
+def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict) -> dict:
+    """Adam's per-parameter tensors go into the safetensors dict; its hyperparameters into JSON."""
+    state = optimizer.state_dict()
+    scalars = {}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}.{index}.{key}"] = value
+            else:
+                scalars[f"{index}.{key}"] = value
+    return {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(prefix: str, saved: dict, tensors: dict) -> dict:
+    state: dict[int, dict] = {}
+    for name, tensor in _take(tensors, prefix + ".").items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = tensor
+    for name, value in saved["scalars"].items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": saved["param_groups"]}
+
+
+def save_training_state(path, *, generator, discriminator, ema_generator, optimizer_g, optimizer_d,
+                        rng: torch.Generator, metadata: dict) -> Path:
+    tensors: dict[str, torch.Tensor] = {}
+    for prefix, module in (("generator", generator), ("discriminator", discriminator), ("ema", ema_generator)):
+        if module is not None:
+            tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+    optimizers = {"g": _flatten_optimizer("optim_g", optimizer_g, tensors),
+                  "d": _flatten_optimizer("optim_d", optimizer_d, tensors)}
+    tensors["rng.batches"] = rng.get_state()
+    full = {**metadata, "format": TRAINING_STATE_FORMAT, "format_version": FORMAT_VERSION,
+            "ganlib_version": _ganlib_version(), "model": generator.config.to_dict(), "optimizers": optimizers,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    _write_atomically(Path(path), tensors, full)
+    return Path(path)
+
+
+def load_training_state(path, *, generator, discriminator, ema_generator, optimizer_g, optimizer_d,
+                        rng: torch.Generator) -> dict:
+    """Restore everything saved by save_training_state into the given objects; return the metadata."""
+    metadata = read_metadata(path)
+    if metadata["format"] != TRAINING_STATE_FORMAT:
+        raise CheckpointError(path, "not a training-state file; --resume needs the run directory's training_state.safetensors")
+    if _model_config(path, metadata) != generator.config:
+        raise CheckpointError(path, "its architecture differs from the run's config.json")
+    tensors = _load_tensors(path)
+    _load_module(path, generator, _take(tensors, "generator."), "generator")
+    _load_module(path, discriminator, _take(tensors, "discriminator."), "discriminator")
+    if ema_generator is not None:
+        _load_module(path, ema_generator, _take(tensors, "ema."), "EMA generator")
+    try:
+        optimizer_g.load_state_dict(_unflatten_optimizer("optim_g", metadata["optimizers"]["g"], tensors))
+        optimizer_d.load_state_dict(_unflatten_optimizer("optim_d", metadata["optimizers"]["d"], tensors))
+        rng.set_state(tensors["rng.batches"])
+    except (KeyError, ValueError, RuntimeError) as error:
+        raise CheckpointError(path, f"optimizer or RNG state cannot be restored ({error})") from None
+    return metadata

@@ -1,0 +1,229 @@
+"""Command line: ``python -m ganlib train|sample|interpolate|info`` (also installed as ``ganlib``).
+
+Every picture the dashboard shows can be reproduced here from its seeds, e.g.
+``ganlib sample checkpoints/toonfaces32.safetensors --seed 40 --n 16 --out grid.png``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from .config import LOSSES, TrainConfig
+
+TRAIN_DEFAULTS = TrainConfig()
+
+
+def _add_train(commands) -> None:
+    parser = commands.add_parser(
+        "train", help="train a DCGAN and write a run directory",
+        description="Train a DCGAN. Writes OUT/config.json, stats.jsonl, samples/*.png, generator.safetensors "
+                    "and state/ for --resume. Stop with Ctrl-C: it writes a checkpoint first.",
+        epilog="examples:\n  python -m ganlib train --dataset toonfaces --image-size 32 --steps 3000 --out runs/faces32\n"
+               "  python -m ganlib train --dataset ~/photos/cats --image-size 64 --out runs/cats\n"
+               "  python -m ganlib train --resume runs/faces32 --steps 6000",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = TRAIN_DEFAULTS
+    parser.add_argument("--dataset", default=d.dataset, help="toonfaces (default), digits, mnist, fashion-mnist, cifar10, celeba, or a folder of images")
+    parser.add_argument("--out", default=None, help="run directory (default runs/<dataset>-<size>px)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped (optionally with more --steps)")
+    parser.add_argument("--image-size", type=int, default=d.image_size, choices=(32, 64, 128))
+    parser.add_argument("--latent-dim", type=int, default=d.latent_dim, help="length of z (default %(default)s)")
+    parser.add_argument("--generator-width", type=int, default=d.generator_width, help="G's base channel count (ngf)")
+    parser.add_argument("--discriminator-width", type=int, default=d.discriminator_width, help="D's base channel count (ndf)")
+    parser.add_argument("--steps", type=int, default=None, help=f"generator steps (default {d.steps})")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)")
+    parser.add_argument("--beta1", type=float, default=d.beta1, help="Adam beta1 (default %(default)s)")
+    parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="generator loss: -log D(G(z)) or the original log(1 - D(G(z)))")
+    parser.add_argument("--d-steps", type=int, default=d.d_steps, help="discriminator steps per generator step (k)")
+    parser.add_argument("--no-ema", action="store_true", help="sample from the raw G instead of its moving average")
+    parser.add_argument("--log-every", type=int, default=None, help=f"steps between stats lines (default {d.log_every})")
+    parser.add_argument("--sample-every", type=int, default=None, help=f"steps between sample grids (default {d.sample_every})")
+    parser.add_argument("--checkpoint-every", type=int, default=None, help=f"steps between checkpoints (default {d.checkpoint_every})")
+    parser.add_argument("--checkpoint-minutes", type=float, default=None, help=f"also checkpoint at least this often (default {d.checkpoint_minutes})")
+    parser.add_argument("--seed", type=int, default=d.seed, help="seeds weights, batches and noise")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None)
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None, help="auto: bf16 on CUDA and on CPUs with AMX")
+    parser.add_argument("--data-root", default=d.data_root, help="where torchvision data sets are (or are downloaded to)")
+    parser.add_argument("--num-images", type=int, default=d.num_images, help="toonfaces to render; cap for other sets (0 = all)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_train)
+
+
+def _train(args) -> int:
+    from .train import Trainer
+
+    callbacks = [] if args.quiet else [_ProgressBar()]
+    intervals = {"log_every": args.log_every, "sample_every": args.sample_every,
+                 "checkpoint_every": args.checkpoint_every, "checkpoint_minutes": args.checkpoint_minutes,
+                 "device": args.device, "precision": args.precision}
+    if args.resume:
+        trainer = Trainer.resume(args.resume, steps=args.steps, callbacks=callbacks, **intervals)
+    else:
+        dataset_label = Path(args.dataset).name if ("/" in args.dataset) else args.dataset
+        config = TrainConfig(
+            dataset=args.dataset, out=args.out or f"runs/{dataset_label}-{args.image_size}px",
+            image_size=args.image_size, latent_dim=args.latent_dim, generator_width=args.generator_width,
+            discriminator_width=args.discriminator_width, steps=args.steps or TRAIN_DEFAULTS.steps,
+            batch_size=args.batch_size, lr=args.lr, beta1=args.beta1, loss=args.loss, d_steps=args.d_steps,
+            ema=not args.no_ema, seed=args.seed, data_root=args.data_root, num_images=args.num_images,
+            **{k: v for k, v in intervals.items() if v is not None})
+        if (Path(config.out) / "state").exists():
+            raise ValueError(f"{config.out} already holds a run; continue it with --resume {config.out}, or pick another --out")
+        trainer = Trainer(config, callbacks)
+    # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: trainer.request_stop())
+    path = trainer.run()
+    print(f"wrote {path}  ({trainer.step} steps, {trainer.images_seen} images seen)")
+    return 0
+
+
+class _ProgressBar:
+    """tqdm bar driven by the Trainer's callbacks."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, event: str, info: dict) -> None:
+        from tqdm import tqdm
+
+        if event == "start":
+            print(f"training on {info['dataset']} ({info['num_images']} images), {info['device']}, {info['precision']}", file=sys.stderr)
+            self.bar = tqdm(total=info["steps"], initial=info["step"], unit="step", dynamic_ncols=True)
+        elif event == "log" and self.bar is not None:
+            self.bar.update(info["step"] - self.bar.n)
+            self.bar.set_postfix(D_x=f"{info['d_real']:.2f}", D_G_z=f"{info['d_fake']:.2f}", loss_G=f"{info['loss_g']:.2f}",
+                                 img_s=f"{info['images_per_second']:.0f}")
+        elif event == "end" and self.bar is not None:
+            self.bar.close()
+
+
+def _add_sample(commands) -> None:
+    parser = commands.add_parser("sample", help="write a grid of samples", description="Write a PNG grid of N samples; tile i has seed SEED + i.")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--n", type=int, default=16, help="number of samples (1-1024)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first tile")
+    parser.add_argument("--truncation", type=float, default=1.0, help="scale z toward the mean (1 = off)")
+    parser.add_argument("--columns", type=int, default=None)
+    parser.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor")
+    parser.add_argument("--out", default="grid.png")
+    parser.set_defaults(handler=_sample)
+
+
+def _sample(args) -> int:
+    from .checkpoint import load_generator
+    from .images import generate, make_grid, save_png, upscale
+    from .latent import sample_latents, truncate
+
+    if not 1 <= args.n <= 1024:
+        raise ValueError("--n must be from 1 to 1024")
+    generator = load_generator(args.checkpoint)
+    z = truncate(sample_latents(args.n, generator.config.latent_dim, args.seed), args.truncation)
+    grid = upscale(make_grid(generate(generator, z), columns=args.columns), max(1, args.scale))
+    print(f"wrote {save_png(grid, args.out)}  (seeds {args.seed}..{args.seed + args.n - 1})")
+    return 0
+
+
+def _add_interpolate(commands) -> None:
+    parser = commands.add_parser("interpolate", help="write a walk between seeds as GIF or PNG strip",
+                                 description="Walk through the latents of the given seeds in order.")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--seeds", type=int, nargs="+", required=True, help="two or more seeds to pass through")
+    parser.add_argument("--frames", type=int, default=16, help="frames in the whole walk (2-512)")
+    parser.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    parser.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscaling factor")
+    parser.add_argument("--frame-ms", type=int, default=80, help="GIF frame duration")
+    parser.add_argument("--out", default="walk.gif", help="a .gif animation, or .png for a strip")
+    parser.set_defaults(handler=_interpolate)
+
+
+def _interpolate(args) -> int:
+    from .checkpoint import load_generator
+    from .images import generate, gif_bytes, make_grid, save_png, upscale
+    from .latent import interpolation_path, latents_for_seeds
+
+    if len(args.seeds) < 2:
+        raise ValueError("--seeds needs at least two seeds")
+    if not 2 <= args.frames <= 512:
+        raise ValueError("--frames must be from 2 to 512")
+    generator = load_generator(args.checkpoint)
+    path = interpolation_path(latents_for_seeds(args.seeds, generator.config.latent_dim), args.frames, args.method)
+    frames = generate(generator, path)
+    frames = frames.repeat(args.scale, axis=1).repeat(args.scale, axis=2) if args.scale > 1 else frames
+    out = Path(args.out)
+    if out.suffix.lower() == ".gif":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(gif_bytes(frames, frame_ms=args.frame_ms))
+    else:
+        save_png(make_grid(frames, columns=len(frames)), out)
+    print(f"wrote {out}  ({args.frames} frames, {args.method}, seeds {' '.join(map(str, args.seeds))})")
+    return 0
+
+
+def _add_info(commands) -> None:
+    parser = commands.add_parser("info", help="print a checkpoint's metadata", description="Print what a checkpoint says about itself.")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON metadata")
+    parser.set_defaults(handler=_info)
+
+
+def _info(args) -> int:
+    from .checkpoint import read_metadata
+
+    metadata = read_metadata(args.checkpoint)
+    if args.json:
+        print(json.dumps(metadata, indent=2))
+        return 0
+    for line in format_model_card(metadata):
+        print(line)
+    return 0
+
+
+def _attribute_summary(attributes: dict) -> str:
+    return ", ".join(f"{name}: {'/'.join(classes)}" for name, classes in attributes.items()) or "-"
+
+
+def format_model_card(metadata: dict) -> list[str]:
+    model, dataset, training = metadata.get("model", {}), metadata.get("dataset", {}), metadata.get("training", {})
+    stats = training.get("final_stats") or {}
+    lines = [
+        f"format        {metadata.get('format')} v{metadata.get('format_version')} (ganlib {metadata.get('ganlib_version')})",
+        f"data set      {dataset.get('name')} ({dataset.get('num_images')} images)",
+        f"attributes    {_attribute_summary(dataset.get('attributes', {}))}",
+        f"architecture  DCGAN {model.get('image_size')} px, {model.get('channels')} channels, latent dim {model.get('latent_dim')}, "
+        f"widths G {model.get('generator_width')} / D {model.get('discriminator_width')}",
+        f"weights       {metadata.get('dtype')}, discriminator {'included' if metadata.get('has_discriminator') else 'not included'}",
+        f"training      {training.get('steps')} steps, {training.get('images_seen')} images, {training.get('wall_seconds')} s "
+        f"on {training.get('device')} ({training.get('precision')}), {'finished' if training.get('finished') else 'not finished'}",
+    ]
+    if stats:
+        lines.append(f"final stats   D(x) {stats.get('d_real', float('nan')):.3f}  D(G(z)) {stats.get('d_fake', float('nan')):.3f}  "
+                     f"V {stats.get('value', float('nan')):.3f}  JSD estimate {stats.get('js_estimate', float('nan')):.3f}")
+    lines += [f"sample seed   {metadata.get('sample_seed')}", f"created       {metadata.get('created')}"]
+    if metadata.get("notes"):
+        lines.append(f"notes         {metadata['notes']}")
+    return lines
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ganlib", description="Train DCGANs and explore their latent space.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_sample, _add_interpolate, _add_info):
+        add(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ValueError as error:  # CheckpointError, DatasetError and config validation are all ValueErrors
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

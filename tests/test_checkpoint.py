@@ -1,0 +1,120 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import ganlib
+from ganlib.checkpoint import CheckpointError, load_discriminator, load_generator, read_metadata, save_generator
+
+
+def test_round_trip_gives_bit_identical_outputs(tiny_checkpoint, tiny_config):
+    torch.manual_seed(0)
+    original = ganlib.Generator(tiny_config).eval()  # the same weights the fixture saved
+    loaded = load_generator(tiny_checkpoint)
+    z = ganlib.sample_latents(4, tiny_config.latent_dim, seed=3)
+    with torch.no_grad():
+        assert torch.equal(original(z), loaded(z))
+    assert loaded.config == tiny_config and not loaded.training
+    assert load_discriminator(tiny_checkpoint) is not None
+
+
+def test_metadata_describes_the_file(tiny_checkpoint):
+    metadata = read_metadata(tiny_checkpoint)
+    assert metadata["format"] == "ganlib-generator" and metadata["format_version"] == 1
+    assert metadata["model"]["latent_dim"] == 8 and metadata["dataset"]["name"] == "random"
+    assert metadata["ganlib_version"] == ganlib.__version__ and metadata["created"]
+
+
+def test_half_precision_file_is_smaller_and_close(tmp_path, tiny_config):
+    generator = ganlib.Generator(tiny_config).eval()
+    full = save_generator(tmp_path / "full.safetensors", generator, {})
+    half = save_generator(tmp_path / "half.safetensors", generator, {}, half=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    z = torch.randn(2, tiny_config.latent_dim)
+    with torch.no_grad():
+        assert torch.allclose(load_generator(half)(z), generator(z), atol=1e-2)
+
+
+def _expect_error(path, pattern):
+    with pytest.raises(CheckpointError, match=pattern) as info:
+        load_generator(path)
+    message = str(info.value)
+    assert "\n" not in message and path.name in message  # one line that names the file
+    return message
+
+
+def test_missing_file(tmp_path):
+    _expect_error(tmp_path / "nope.safetensors", "no such file")
+
+
+def test_not_a_safetensors_file(tmp_path):
+    path = tmp_path / "photo.safetensors"
+    path.write_bytes(b"\x89PNG not really a checkpoint" * 10)
+    _expect_error(path, "not a safetensors file")
+
+
+def test_truncated_file(tiny_checkpoint, tmp_path):
+    path = tmp_path / "cut.safetensors"
+    path.write_bytes(tiny_checkpoint.read_bytes()[:-100])
+    _expect_error(path, "safetensors|tensors cannot be read")
+
+
+def test_safetensors_without_ganlib_metadata(tmp_path):
+    path = tmp_path / "other.safetensors"
+    save_file({"weight": torch.zeros(2)}, str(path))
+    _expect_error(path, "not a ganlib checkpoint")
+
+
+def _rewrite(tiny_checkpoint, tmp_path, change_metadata=None, change_tensors=None):
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(tiny_checkpoint), "pt") as handle:
+        metadata = json.loads(handle.metadata()["ganlib"])
+    tensors = load_file(str(tiny_checkpoint))
+    if change_metadata:
+        change_metadata(metadata)
+    if change_tensors:
+        change_tensors(tensors)
+    path = tmp_path / "edited.safetensors"
+    save_file(tensors, str(path), metadata={"ganlib": json.dumps(metadata)})
+    return path
+
+
+def test_wrong_shape_against_config(tiny_checkpoint, tmp_path):
+    path = _rewrite(tiny_checkpoint, tmp_path, change_metadata=lambda m: m["model"].update(latent_dim=9))
+    _expect_error(path, "shape")
+
+
+def test_invalid_architecture(tiny_checkpoint, tmp_path):
+    path = _rewrite(tiny_checkpoint, tmp_path, change_metadata=lambda m: m["model"].update(image_size=48))
+    _expect_error(path, "invalid architecture")
+
+
+def test_newer_format_version(tiny_checkpoint, tmp_path):
+    path = _rewrite(tiny_checkpoint, tmp_path, change_metadata=lambda m: m.update(format_version=99))
+    _expect_error(path, "format version")
+
+
+def test_nan_weights(tiny_checkpoint, tmp_path):
+    def poison(tensors):
+        name = next(k for k in tensors if k.startswith("generator.") and tensors[k].is_floating_point())
+        tensors[name] = torch.full_like(tensors[name], float("nan"))
+    _expect_error(_rewrite(tiny_checkpoint, tmp_path, change_tensors=poison), "NaN")
+
+
+def test_wrong_dtype(tiny_checkpoint, tmp_path):
+    def to_int(tensors):
+        name = next(k for k in tensors if k.endswith("net.0.weight"))
+        tensors[name] = tensors[name].to(torch.int32)
+    _expect_error(_rewrite(tiny_checkpoint, tmp_path, change_tensors=to_int), "dtype")
+
+
+def test_missing_tensor(tiny_checkpoint, tmp_path):
+    _expect_error(_rewrite(tiny_checkpoint, tmp_path, change_tensors=lambda t: t.pop("generator.net.0.weight")),
+                  "do not match")
+
+
+def test_checkpoint_error_is_a_value_error():
+    assert issubclass(CheckpointError, ValueError)

@@ -1,0 +1,92 @@
+import json
+
+import pytest
+import torch
+
+import ganlib
+from ganlib.config import TrainConfig
+from ganlib.train import Trainer
+
+from conftest import random_dataset
+
+TINY = dict(dataset="digits", image_size=32, latent_dim=8, generator_width=8, discriminator_width=8, batch_size=8,
+            log_every=2, sample_every=1000, precision="fp32", device="cpu")
+
+
+def test_discriminator_learns_to_separate_real_from_fake(tmp_path):
+    trainer = Trainer(TrainConfig(out=str(tmp_path / "run"), **TINY))
+    for _ in range(15):  # D-only steps: G is frozen
+        real = trainer._real_batch()
+        fake = trainer.generator(trainer._noise()).detach()
+        loss = ganlib.discriminator_loss(trainer.discriminator(real), trainer.discriminator(fake))
+        trainer.optimizer_d.zero_grad()
+        loss.backward()
+        trainer.optimizer_d.step()
+    with torch.no_grad():  # train mode: D is trained, and judges, on separate real and fake batches
+        d_real = trainer.discriminator.probability(trainer._real_batch()).mean()
+        d_fake = trainer.discriminator.probability(trainer.generator(trainer._noise())).mean()
+    assert d_real > d_fake + 0.2
+
+
+def test_run_directory_and_stats(tmp_path):
+    out = tmp_path / "run"
+    events = []
+    path = Trainer(TrainConfig(out=str(out), steps=6, **TINY), callbacks=[lambda e, i: events.append(e)]).run()
+    assert path == out / "generator.safetensors" and (out / "state" / "training_state.safetensors").is_file()
+    assert json.loads((out / "config.json").read_text())["train"]["steps"] == 6
+    assert json.loads((out / "status.json").read_text())["state"] == "finished"
+    lines = [json.loads(line) for line in (out / "stats.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [2, 4, 6]
+    for key in ("epoch", "images_seen", "elapsed", "images_per_second", "loss_d", "loss_g", "d_real", "d_fake",
+                "value", "js_estimate"):
+        assert key in lines[-1]
+    assert lines[-1]["value"] == pytest.approx(-lines[-1]["loss_d"])
+    assert lines[-1]["js_estimate"] == pytest.approx(ganlib.js_divergence_estimate(lines[-1]["value"]), abs=1e-5)
+    assert list((out / "samples").glob("*.png")) and events[0] == "start" and events[-1] == "end"
+    metadata = ganlib.read_metadata(path)
+    assert metadata["dataset"]["name"] == "digits" and metadata["training"]["steps"] == 6
+    assert metadata["training"]["finished"] and metadata["has_discriminator"]
+
+
+def _state(run_dir):
+    from safetensors.torch import load_file
+    return load_file(str(run_dir / "state" / "training_state.safetensors"))
+
+
+def test_resume_is_exact(tmp_path):
+    Trainer(TrainConfig(out=str(tmp_path / "once"), steps=10, d_steps=2, **TINY)).run()
+    Trainer(TrainConfig(out=str(tmp_path / "twice"), steps=5, d_steps=2, **TINY)).run()
+    resumed = Trainer.resume(tmp_path / "twice", steps=10)
+    assert resumed.step == 5
+    resumed.run()
+    once, twice = _state(tmp_path / "once"), _state(tmp_path / "twice")
+    weights = [k for k in once if k.split(".")[0] in ("generator", "discriminator", "ema")]
+    assert weights and all(torch.equal(once[k], twice[k]) for k in weights)
+    assert torch.equal(once["rng.batches"], twice["rng.batches"])
+
+
+def test_stop_request_writes_a_checkpoint(tmp_path):
+    trainer = Trainer(TrainConfig(out=str(tmp_path / "run"), steps=1000, **TINY),
+                      callbacks=[lambda e, i: trainer.request_stop() if e == "log" else None])
+    trainer.run()
+    assert trainer.step == 2
+    assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "stopped"
+    assert not ganlib.read_metadata(tmp_path / "run" / "generator.safetensors")["training"]["finished"]
+
+
+def test_minimax_loss_and_no_ema_and_injected_data(tmp_path):
+    config = TrainConfig(out=str(tmp_path / "run"), steps=2, loss="minimax", ema=False, **{**TINY, "dataset": "random"})
+    path = Trainer(config, dataset=random_dataset()).run()
+    assert ganlib.load_generator(path).config.channels == 3
+
+
+@pytest.mark.parametrize("field, value", [("batch_size", 1), ("lr", -1.0), ("loss", "hinge"), ("d_steps", 0),
+                                          ("steps", 0), ("device", "tpu"), ("image_size", 100), ("latent_dim", 0)])
+def test_nonsense_hyperparameters_are_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_resume_of_a_missing_run(tmp_path):
+    with pytest.raises(ValueError, match="run directory"):
+        Trainer.resume(tmp_path / "nothing")
