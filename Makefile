@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine:
+#   make run    set up, then open the dashboard on the bundled checkpoint
+#   make test   set up (Python packages and Debian's Chromium), then run every test
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: setup run test test-fast browser-deps bench clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+
+# Debian's Chromium for the browser tests (never `playwright install`: it downloads a browser build).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
+test: setup browser-deps
+	$(PY) -m pytest -q
+
+# Unit and AppTest tests only, no browser.
+test-fast: setup
+	$(PY) -m pytest -q -m "not browser"
+
+bench: setup
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache
