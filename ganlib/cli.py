@@ -49,12 +49,22 @@ def _add_train(commands) -> None:
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None, help="auto: bf16 on CUDA and on CPUs with AMX")
     parser.add_argument("--data-root", default=d.data_root, help="where torchvision data sets are (or are downloaded to)")
     parser.add_argument("--num-images", type=int, default=d.num_images, help="toonfaces to render; cap for other sets (0 = all)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice). Use 1 when other busy processes share "
+                             "the cores: oversubscribed OpenMP threads made a 2-core run 5x slower here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_train)
 
 
 def _train(args) -> int:
+    import torch
+
     from .train import Trainer
+
+    if args.threads is not None:
+        if not 1 <= args.threads <= 256:
+            raise ValueError("--threads must be from 1 to 256")
+        torch.set_num_threads(args.threads)
 
     callbacks = [] if args.quiet else [_ProgressBar()]
     intervals = {"log_every": args.log_every, "sample_every": args.sample_every,

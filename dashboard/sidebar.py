@@ -1,0 +1,144 @@
+"""The sidebar shown on every page: checkpoint picker and upload, model card, sharing, presentation, training."""
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from dashboard import services, state, training_panel
+from ganlib.checkpoint import CheckpointError
+
+PRESENTATION_CSS = """
+<style>
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+  [data-testid="stToolbar"] { display: none !important; }
+  .block-container { padding-top: 1rem !important; max-width: 100% !important; }
+</style>
+"""
+
+
+def current_checkpoint() -> str:
+    """The checkpoint key every page uses. Always points at a file that loaded successfully."""
+    return st.session_state["checkpoint"]
+
+
+def render() -> None:
+    _choose_default_checkpoint()
+    if st.session_state["presentation"]:
+        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
+        st.button("Exit presentation", key="exit_presentation", icon=":material/close_fullscreen:",
+                  on_click=lambda: st.session_state.update(presentation=False))
+        return
+    with st.sidebar:
+        st.title("GAN Latent Explorer")
+        _checkpoint_picker()
+        _model_card()
+        _share()
+        st.toggle("Presentation mode", key="presentation", help="Wide layout, large images, controls hidden. "
+                  "Bookmark the link first: it reproduces this exact view.")
+        st.divider()
+        training_panel.render()
+
+
+def _choose_default_checkpoint() -> None:
+    """A missing or unknown checkpoint (first visit, a stale bookmark) falls back to the first bundled file."""
+    choices = services.list_checkpoints()
+    wanted = st.session_state.get("checkpoint", "")
+    if wanted and services.resolve(wanted).is_file():
+        return
+    if wanted:
+        st.toast(f"Checkpoint {wanted} was not found; opened the default instead.", icon=":material/warning:")
+    st.session_state["checkpoint"] = choices[0].path if choices else ""
+
+
+def _checkpoint_picker() -> None:
+    choices = services.list_checkpoints()
+    if not choices:
+        st.warning("No checkpoints found. Train one below, or upload a .safetensors file.")
+    labels = {choice.path: choice.label for choice in choices}
+    current = st.session_state["checkpoint"]
+    if current and current not in labels:
+        labels[current] = f"file: {current}"
+    st.selectbox("Checkpoint", options=list(labels), format_func=labels.get, key="_checkpoint_choice",
+                 index=list(labels).index(current) if current in labels else 0, on_change=_switch_checkpoint)
+    uploader_key = f"upload_{st.session_state.get('_upload_round', 0)}"
+    upload = st.file_uploader(f"Open your own checkpoint (.safetensors, up to {services.MAX_UPLOAD_MB} MB)",
+                              type=["safetensors"], key=uploader_key)
+    if upload is not None:
+        try:
+            path = services.save_upload(upload.name, upload.getvalue())
+        except CheckpointError as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            st.session_state["checkpoint"] = path
+            st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
+            st.rerun()
+    error = st.session_state.pop("_checkpoint_error", None)
+    if error:
+        st.error(error, icon=":material/error:")
+
+
+def _switch_checkpoint() -> None:
+    """Load the chosen file before switching: a bad file leaves the current model in place."""
+    chosen = st.session_state["_checkpoint_choice"]
+    try:
+        services.explorer(chosen)
+    except CheckpointError as error:
+        st.session_state["_checkpoint_error"] = f"{error} (kept {st.session_state['checkpoint']})"
+        st.session_state["_checkpoint_choice"] = st.session_state["checkpoint"]
+        return
+    st.session_state["checkpoint"] = chosen
+    st.session_state["pins"] = []  # seeds mean different faces under another model
+
+
+def model_card_lines(metadata: dict) -> list[tuple[str, str]]:
+    model, dataset, training = metadata.get("model", {}), metadata.get("dataset", {}), metadata.get("training", {})
+    created = metadata.get("created", "")
+    try:
+        created = datetime.datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z").strftime("%Y-%m-%d")
+    except ValueError:
+        pass
+    device = training.get("device", "unknown")
+    rows = [("Data set", f"{dataset.get('name', '?')} ({dataset.get('num_images', '?')} images)"),
+            ("Image", f"{model.get('image_size')} px, {model.get('channels')} channel{'s' if model.get('channels') != 1 else ''}"),
+            ("Latent dim", str(model.get("latent_dim"))),
+            ("Steps", f"{training.get('steps', '?')} ({training.get('images_seen', '?')} images)"),
+            ("Trained on", f"{device}, {training.get('wall_seconds', '?')} s"),
+            ("Date", created)]
+    attributes = dataset.get("attributes") or {}
+    if attributes:
+        rows.append(("Attributes", ", ".join(attributes)))
+    return rows
+
+
+def _model_card() -> None:
+    path = current_checkpoint()
+    if not path:
+        return
+    try:
+        metadata = services.metadata(path, services._version(path))
+    except CheckpointError as error:
+        st.error(str(error))
+        return
+    with st.container(border=True, key="model_card"):
+        st.caption("MODEL CARD")
+        st.markdown("\n".join(f"**{name}:** {value}  " for name, value in model_card_lines(metadata)))
+        evaluation = metadata.get("evaluation")
+        if evaluation:
+            st.markdown("\n".join(f"**{k}:** {v}  " for k, v in evaluation.get("summary", {}).items()))
+        if metadata.get("notes"):
+            st.caption(metadata["notes"])
+
+
+def share_url() -> str:
+    """The current view as a link: page path plus every non-default value in the query string."""
+    base = (st.context.url or "").split("?", 1)[0]
+    query = urlencode(state.url_params())
+    return f"{base}?{query}" if query else base
+
+
+def _share() -> None:
+    with st.popover("Copy link to this view", icon=":material/link:", width="stretch"):
+        st.caption("The link reproduces the page, checkpoint, seeds and settings. Click the copy icon.")
+        st.code(share_url(), language=None, wrap_lines=True)

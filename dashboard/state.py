@@ -1,0 +1,106 @@
+"""Session-state keys, their defaults, and their mirror in the URL.
+
+Session state holds plain values only (seeds, strengths, names), never tensors. Every value listed in URL_STATE
+is written to the query string after each run and read back on a session's first run, so a bookmark
+reproduces the exact picture (the page itself is in the URL path, set by st.navigation).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import streamlit as st
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip().lstrip("-").isdigit()]
+
+
+def _bool(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class UrlValue:
+    param: str  # name in the query string
+    default: Any
+    parse: Callable[[str], Any]
+    format: Callable[[Any], str] = str
+
+
+def _join(values) -> str:
+    return ",".join(str(v) for v in values)
+
+
+# session key -> how it appears in the URL. Pages add their own entries by importing and extending nothing:
+# every persistent control of the app is listed here, so this table is the app's whole bookmarkable state.
+URL_STATE: dict[str, UrlValue] = {
+    "checkpoint": UrlValue("ckpt", "", str),
+    "presentation": UrlValue("present", False, _bool, lambda v: "1" if v else "0"),
+    # samples
+    "seed": UrlValue("seed", 0, int),
+    "grid_size": UrlValue("n", 16, int),
+    "truncation": UrlValue("psi", 1.0, float),
+    "pins": UrlValue("pins", [], _ints, _join),
+    "tile_info": UrlValue("info", "seed", str),
+    # interpolate
+    "endpoints": UrlValue("ends", [], _ints, _join),
+    "frames": UrlValue("frames", 16, int),
+    # arithmetic
+    "term_a": UrlValue("a", [], _ints, _join),
+    "term_b": UrlValue("b", [], _ints, _join),
+    "term_c": UrlValue("c", [], _ints, _join),
+    "direction": UrlValue("dir", "", str),
+    "direction_method": UrlValue("method", "mean_difference", str),
+    "strength": UrlValue("strength", 1.5, float),
+    "edit_seed": UrlValue("eseed", 0, int),
+    # latent map
+    "map_points": UrlValue("points", 1000, int),
+    "map_method": UrlValue("proj", "PCA", str),
+    "map_space": UrlValue("space", "", str),
+    "map_color": UrlValue("color", "", str),
+    "perplexity": UrlValue("perp", 30, int),
+}
+
+
+def init_state() -> None:
+    """Run first in every script run: fill defaults, read the URL once per session, and keep values alive
+    across pages (Streamlit drops a widget's key when its page is not shown, unless it is re-assigned)."""
+    first_run = "_state_initialised" not in st.session_state
+    params = st.query_params
+    for key, spec in URL_STATE.items():
+        if first_run and spec.param in params:
+            try:
+                st.session_state[key] = spec.parse(params[spec.param])
+            except ValueError:
+                st.session_state[key] = spec.default  # a hand-edited bad URL value falls back to the default
+        elif key not in st.session_state:
+            st.session_state[key] = spec.default
+        else:
+            st.session_state[key] = st.session_state[key]
+    st.session_state["_state_initialised"] = True
+
+
+def url_params() -> dict[str, str]:
+    """The query string of the current state: every value that differs from its default."""
+    params = {}
+    for key, spec in URL_STATE.items():
+        value = st.session_state.get(key, spec.default)
+        if value != spec.default and value not in ("", []):
+            params[spec.param] = spec.format(value)
+    return params
+
+
+def sync_url() -> None:
+    """Mirror the state into the browser's query string (defaults are dropped to keep links short)."""
+    wanted = url_params()
+    for param in [p for p in st.query_params if p not in wanted]:
+        del st.query_params[param]
+    for param, text in wanted.items():
+        if st.query_params.get(param) != text:
+            st.query_params[param] = text
+
+
+def toggle_pin(seed: int) -> None:
+    pins = list(st.session_state.get("pins", []))
+    st.session_state["pins"] = [s for s in pins if s != seed] if seed in pins else pins + [seed]

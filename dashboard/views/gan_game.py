@@ -1,0 +1,6 @@
+import streamlit as st
+
+
+def render() -> None:
+    st.header("gan_game")
+    st.info("Under construction.")

@@ -1,0 +1,6 @@
+import streamlit as st
+
+
+def render() -> None:
+    st.header("interpolate")
+    st.info("Under construction.")

@@ -1,0 +1,6 @@
+import streamlit as st
+
+
+def render() -> None:
+    st.header("training")
+    st.info("Under construction.")
