@@ -1,4 +1,4 @@
-"""Command line: ``python -m ganlib train|sample|interpolate|info`` (also installed as ``ganlib``).
+"""Command line: ``python -m ganlib train|sample|interpolate|info|export`` (also installed as ``ganlib``).
 
 Every picture the dashboard shows can be reproduced here from its seeds, e.g.
 ``ganlib sample checkpoints/toonfaces32.safetensors --seed 40 --n 16 --out grid.png``.
@@ -219,10 +219,36 @@ def format_model_card(metadata: dict) -> list[str]:
     return lines
 
 
+def _add_export(commands) -> None:
+    parser = commands.add_parser("export", help="write a compact copy of a generator file (for bundling/sharing)",
+                                 description="Copy a generator file, optionally as fp16 and without the discriminator, "
+                                             "keeping all metadata and adding notes.")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--half", action="store_true", help="store weights as fp16 (half the size)")
+    parser.add_argument("--no-discriminator", action="store_true", help="drop D (the dashboard then shows no D scores)")
+    parser.add_argument("--notes", default=None, help="free text stored in the metadata (shown on the model card)")
+    parser.set_defaults(handler=_export)
+
+
+def _export(args) -> int:
+    from .checkpoint import load_discriminator, load_generator, save_generator
+
+    generator = load_generator(args.checkpoint)
+    discriminator = None if args.no_discriminator else load_discriminator(args.checkpoint)
+    metadata = {k: v for k, v in generator.metadata.items()
+                if k not in ("format", "format_version", "model", "dtype", "has_discriminator")}
+    if args.notes is not None:
+        metadata["notes"] = args.notes
+    path = save_generator(args.out, generator, metadata, discriminator=discriminator, half=args.half)
+    print(f"wrote {path}  ({path.stat().st_size / 2**20:.1f} MB)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganlib", description="Train DCGANs and explore their latent space.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_sample, _add_interpolate, _add_info):
+    for add in (_add_train, _add_sample, _add_interpolate, _add_info, _add_export):
         add(commands)
     return parser
 

@@ -24,7 +24,8 @@ def render() -> None:
     n, seed, psi = st.session_state["grid_size"], st.session_state["seed"], st.session_state["truncation"]
     seeds = tuple(range(seed, seed + n))
     result = services.samples(path, seeds, psi)
-    columns = int(math.ceil(math.sqrt(n)))
+    # 8 across keeps a 16-64 grid on one screen; presenting, a square grid makes each face as large as possible
+    columns = 8 if n <= MAX_PIN_BUTTON_TILES and not presenting else int(math.ceil(math.sqrt(n)))
     norm = float(result.norms.mean())
     st.caption(f"Seeds {seed}–{seed + n - 1} · truncation ψ = {psi:.2f} · mean ‖z‖ = {norm:.2f} "
                f"(untruncated z concentrates at √d = {math.sqrt(model.latent_dim):.2f})")
@@ -59,7 +60,7 @@ def _controls(model) -> None:
             st.session_state["tile_info"] = "seed"
         st.radio("Caption", options, key="tile_info", horizontal=True,
                  help="D score: the discriminator's probability that the image is real.")
-        st.caption("Click 📌 under a tile to pin it: pinned samples are the endpoints and exemplars on the "
+        st.caption("Click **pin** under a tile to pin it: pinned samples are the endpoints and exemplars on the "
                    "Interpolate and Arithmetic pages.")
 
 
@@ -86,8 +87,8 @@ def _tile_grid(result, columns: int, image_size: int, presenting: bool) -> None:
             with cell, st.container(key=f"tile_{index}"):
                 st.image(services.upscaled(result.images[index], scale), caption=_caption(result, index), width="stretch")
                 if not presenting:
-                    st.button("📌 pinned" if seed in pins else "📌 pin", key=f"pin_{index}", width="stretch",
-                              type="primary" if seed in pins else "secondary",
+                    st.button("pinned" if seed in pins else "pin", key=f"pin_{index}", width="stretch",
+                              icon=":material/keep:", type="primary" if seed in pins else "secondary",
                               on_click=state.toggle_pin, args=(seed,))
 
 
