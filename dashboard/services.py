@@ -13,10 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import torch
+import torch
 
 import ganlib
 from ganlib.checkpoint import CheckpointError, read_metadata
 from ganlib.explorer import Explorer
+from ganlib.toy import GeneratorLossCurves, ToyConfig, ToyGAN, generator_loss_curves
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +99,9 @@ def _version(path: str) -> float:
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
 def _load_explorer(path: str, version: float) -> Explorer:
+    # One torch thread: the dashboard shares the CPU with the training runs it launches, and oversubscribed
+    # OpenMP threads made inference 2-5x slower on the 2-core machines here. GANLIB_THREADS overrides it.
+    torch.set_num_threads(int(os.environ.get("GANLIB_THREADS", "1")))
     return Explorer.from_checkpoint(resolve(path))
 
 
@@ -125,8 +131,8 @@ class Samples:
 def samples(path: str, seeds: tuple[int, ...], truncation: float = 1.0) -> Samples:
     model = explorer(path)
     z = model.latents(seeds, truncation)
-    images = model.images(z)
-    return Samples(images, tuple(seeds), model.discriminator_scores(z), model.attribute_probabilities(images),
+    images, d_scores = model.images_and_scores(z)
+    return Samples(images, tuple(seeds), d_scores, model.attribute_probabilities(images),
                    model.attributes, z.norm(dim=1).numpy())
 
 
@@ -152,3 +158,118 @@ def latents_npy(path: str, seeds: tuple[int, ...], truncation: float) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, explorer(path).latents(seeds, truncation).numpy())
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- interpolate
+@st.cache_data(max_entries=32, show_spinner=False)
+def interpolation_gif(path: str, seeds: tuple[int, ...], frames: int, method: str, scale: int = 2,
+                      frame_ms: int = 80) -> bytes:
+    """The walk as an animated GIF, byte for byte what ``python -m ganlib interpolate ... --out walk.gif`` writes."""
+    images, _ = interpolation(path, seeds, frames, method)
+    return ganlib.gif_bytes(images.repeat(scale, axis=1).repeat(scale, axis=2) if scale > 1 else images,
+                            frame_ms=frame_ms)
+
+
+def strip_png(path: str, seeds: tuple[int, ...], frames: int, method: str, columns: int, scale: int = 1) -> bytes:
+    """The walk as one PNG of frames in rows of ``columns`` (all frames in one row for the CLI's strip)."""
+    images, _ = interpolation(path, seeds, frames, method)
+    return grid_png(images, columns, scale)
+
+
+# ---------------------------------------------------------------------------------------------- arithmetic
+# A concept is a string: "+sunglasses" (present), "-sunglasses" (absent), "+hair=blond", "-hair=blond".
+EXEMPLAR_SEARCH_LIMIT = 20_000  # seeds scanned for classifier-picked exemplars before giving up
+EXEMPLAR_BATCH = 500
+
+
+def binary_attributes(path: str) -> list[str]:
+    """Yes/no attributes the classifier can judge: "sunglasses", ..., and one "hair=blond" per class of the
+    others; empty without a classifier."""
+    model = explorer(path)
+    if hasattr(model, "binary_attributes"):
+        return list(model.binary_attributes())
+    return [name if len(classes) == 2 else f"{name}={label}" for name, classes in model.attributes.items()
+            for label in (classes[1:] if len(classes) == 2 else classes)]
+
+
+def _concept_mask(probabilities: dict[str, np.ndarray], classes: dict[str, list[str]], concept: str) -> np.ndarray:
+    wanted, label = concept[0] == "+", concept[1:]
+    name, _, value = label.partition("=")
+    probs = probabilities[name]
+    present = probs[:, 1] > 0.5 if not value else probs.argmax(1) == list(classes[name]).index(value)
+    return present if wanted else ~present
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding exemplars with the classifier...")
+def exemplar_seeds(path: str, concepts: tuple[str, ...], k: int, start: int = 0) -> tuple[int, ...]:
+    """The first k seeds from ``start`` whose images the classifier judges to match every concept (fewer when
+    the search limit is reached first); empty without a classifier."""
+    model = explorer(path)
+    if model.classifier is None:
+        return ()
+    found: list[int] = []
+    for first in range(start, start + EXEMPLAR_SEARCH_LIMIT, EXEMPLAR_BATCH):
+        seeds = list(range(first, first + EXEMPLAR_BATCH))
+        probabilities = model.attribute_probabilities(model.images_for_seeds(seeds))
+        mask = np.ones(len(seeds), bool)
+        for concept in concepts:
+            mask &= _concept_mask(probabilities, model.attributes, concept)
+        found += [seed for seed, keep in zip(seeds, mask) if keep]
+        if len(found) >= k:
+            break
+    return tuple(found[:k])
+
+
+@dataclass(frozen=True)
+class Analogy:
+    exemplars: tuple[np.ndarray, np.ndarray, np.ndarray]  # uint8 [k, H, W, 3] for A, B, C
+    means: np.ndarray  # uint8 [3, H, W, 3]: G(mean z) of A, B, C
+    result: np.ndarray  # uint8 [1 + neighbours, H, W, 3]: G(A - B + C), then G(A - B + C + noise * z(seed))
+    neighbour_seeds: tuple[int, ...]
+    noise: float
+    mean_norms: tuple[float, float, float]  # ||mean z|| per term; pure noise averages to sqrt(d / k)
+    difference_norm: float  # ||mean A - mean B||: the concept plus what is left of each face's own noise
+    noise_floor: float  # sqrt(d / k_A + d / k_B): the same norm for two groups of unrelated random faces
+    result_attributes: dict[str, np.ndarray] | None  # the classifier's reading of the result images
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def analogy(path: str, a: tuple[int, ...], b: tuple[int, ...], c: tuple[int, ...], neighbours: int = 4,
+            noise: float = 0.25, neighbour_seed: int = 0) -> Analogy:
+    """A - B + C on concept vectors (DCGAN paper, section 6.3: each term is the mean of its exemplars' z)."""
+    model = explorer(path)
+    terms = [model.latents(seeds) for seeds in (a, b, c)]
+    means = torch.stack([ganlib.concept_vector(z) for z in terms])
+    result = ganlib.analogy(*means)
+    neighbour_seeds = tuple(range(neighbour_seed, neighbour_seed + neighbours))
+    points = torch.cat([result[None], result + noise * model.latents(neighbour_seeds)])
+    result_images = model.images(points)
+    dim = model.latent_dim
+    return Analogy(tuple(model.images(z) for z in terms), model.images(means), result_images, neighbour_seeds,
+                   noise, tuple(float(m.norm()) for m in means), float((means[0] - means[1]).norm()),
+                   float(np.sqrt(dim / len(a) + dim / len(b))), model.attribute_probabilities(result_images))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def exemplar_edit(path: str, positive: tuple[int, ...], negative: tuple[int, ...], seeds: tuple[int, ...],
+                  strengths: tuple[float, ...]) -> np.ndarray:
+    """Edit faces along mean(positive z) - mean(negative z), the direction a user can build without a classifier:
+    uint8 [len(seeds), len(strengths), H, W, 3]; strength 1 moves a face by the whole difference."""
+    model = explorer(path)
+    direction = ganlib.concept_vector(model.latents(positive)) - ganlib.concept_vector(model.latents(negative))
+    z = model.latents(seeds)
+    edited = torch.stack([ganlib.apply_direction(z, direction, s) for s in strengths], dim=1)
+    images = model.images(edited.reshape(-1, model.latent_dim))
+    return images.reshape(len(seeds), len(strengths), *images.shape[1:])
+
+
+# ----------------------------------------------------------------------------------------- how a GAN learns
+def toy_game(preset: str, loss: str, d_steps: int, lr_g: float, lr_d: float) -> ToyGAN:
+    """A fresh 1-D GAN for the "How a GAN learns" page. Never cached: it is one user's mutable training state."""
+    return ToyGAN(ToyConfig(preset=preset, loss=loss, d_steps=d_steps, lr_g=lr_g, lr_d=lr_d))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def loss_curves(points: int = 399) -> GeneratorLossCurves:
+    """Both generator losses and their gradient strengths on a grid of D(G(z)) strictly inside (0, 1)."""
+    return generator_loss_curves(np.linspace(0.0025, 0.9975, points))

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .checkpoint import load_discriminator, load_generator
-from .images import generate
+from .images import generate, to_uint8
 from .latent import interpolation_path, latents_for_seeds, truncate
 
 
@@ -59,6 +59,19 @@ class Explorer:
         return self.images(self.latents(seeds, truncation))
 
     @torch.no_grad()
+    def images_and_scores(self, z: torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
+        """uint8 images and D(G(z)) from one pass of G (D scores are None without a discriminator)."""
+        images, scores = [], []
+        for start in range(0, len(z), batch_size):
+            fake = self.generator(z[start:start + batch_size])
+            images.append(to_uint8(fake))
+            if self.discriminator is not None:
+                scores.append(self.discriminator.probability(fake))
+        size = self.image_size
+        pictures = np.concatenate(images) if images else np.zeros((0, size, size, 3), np.uint8)
+        return pictures, (torch.cat(scores).numpy() if scores else None)
+
+    @torch.no_grad()
     def discriminator_scores(self, z: torch.Tensor) -> np.ndarray | None:
         """D(G(z)) per latent: the discriminator's probability that the image is real; None without a D."""
         if self.discriminator is None:
@@ -76,6 +89,40 @@ class Explorer:
         """Images along a path through the points, and the norm ||z|| of every frame."""
         path = interpolation_path(points, frames, method)
         return self.images(path), path.norm(dim=1).numpy()
+
+    # ------------------------------------------------------------------ attribute directions (ganlib.directions)
+    def binary_attributes(self) -> list[str]:
+        """Editable attributes: the yes/no ones by name, the others one class at a time ("hair=blond")."""
+        names = []
+        for name, classes in self.attributes.items():
+            names += [name] if list(classes) == ["no", "yes"] else [f"{name}={c}" for c in classes]
+        return names
+
+    def direction(self, attribute: str, method: str = "mean_difference", conditional: bool = False,
+                  n: int = 2000, seed: int = 0):
+        """ganlib.directions.Direction for an attribute, computed once per set of arguments (labelling n
+        samples takes seconds; the dashboard asks again on every rerun)."""
+        from .directions import find_direction
+
+        key = (attribute, method, bool(conditional), int(n), int(seed))
+        memo = self.__dict__.setdefault("_directions", {})
+        if key not in memo:
+            memo[key] = find_direction(self, attribute, method, n=n, seed=seed, conditional=conditional)
+        return memo[key]
+
+    def edit(self, seeds: Sequence[int], direction, strengths: Sequence[float], truncation: float = 1.0) -> np.ndarray:
+        """uint8 [len(seeds), len(strengths), H, W, 3]: row i is seed i moved by each strength (in class-mean
+        distances) along ``direction`` (a Direction, or an attribute name for the default direction)."""
+        from .directions import edit_latents
+
+        if isinstance(direction, str):
+            direction = self.direction(direction)
+        z = self.latents(seeds, truncation)
+        strengths = [float(s) for s in strengths]
+        edited = torch.cat([edit_latents(z, direction, s) for s in strengths]) if len(z) and strengths else z[:0]
+        images = self.images(edited)  # strength-major: [len(strengths) * len(seeds), H, W, 3]
+        images = images.reshape(len(strengths), len(z), *images.shape[1:])
+        return np.ascontiguousarray(images.swapaxes(0, 1))
 
 
 def _find_classifier(metadata: dict, checkpoint_path: Path):

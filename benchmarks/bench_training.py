@@ -1,0 +1,49 @@
+"""Training throughput (images/s through D) of the DCGAN at 32 and 64 px, batch 64, by precision and threads,
+and the rendering time of the 30k-face toonfaces set."""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .common import Result
+
+
+def _images_per_second(size: int, precision: str, threads: int, steps: int = 8) -> float:
+    from ganlib.config import TrainConfig
+    from ganlib.data import ImageDataset
+    from ganlib.train import Trainer
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        data = ImageDataset("random", torch.randint(0, 256, (256, 3, size, size), dtype=torch.uint8))
+        trainer = Trainer(TrainConfig(dataset="random", out="/tmp/ganlib-bench", image_size=size, batch_size=64,
+                                      precision=precision, device="cpu"), dataset=data)
+        for _ in range(2):
+            trainer._train_step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            trainer._train_step()
+        return steps * 64 / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def training_throughput() -> list[Result]:
+    results = []
+    for size in (32, 64):
+        for threads in sorted({1, torch.get_num_threads()}):
+            results.append(Result(f"train {size} px fp32, {threads} thread(s)", _images_per_second(size, "fp32", threads), "img/s",
+                                  higher_is_better=True))
+        results.append(Result(f"train {size} px bf16 autocast, 1 thread", _images_per_second(size, "bf16", 1, steps=3), "img/s",
+                              higher_is_better=True, note="fast only on CPUs with AMX (ganlib picks it automatically there)"))
+    return results
+
+
+def toonfaces_render() -> list[Result]:
+    from ganlib.data.toonfaces import render_toonfaces
+
+    start = time.perf_counter()
+    render_toonfaces(30000, seed=12345, image_size=64)
+    return [Result("render 30,000 toonfaces at 64 px", time.perf_counter() - start, "s", 60.0)]
