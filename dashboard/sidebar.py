@@ -60,8 +60,10 @@ def _checkpoint_picker() -> None:
     current = st.session_state["checkpoint"]
     if current and current not in labels:
         labels[current] = f"file: {current}"
+    # The picker always shows the checkpoint in use, however it was chosen (URL, upload, a finished run)
+    st.session_state["_checkpoint_choice"] = current if current in labels else next(iter(labels), None)
     st.selectbox("Checkpoint", options=list(labels), format_func=labels.get, key="_checkpoint_choice",
-                 index=list(labels).index(current) if current in labels else 0, on_change=_switch_checkpoint)
+                 on_change=_switch_checkpoint)
     uploader_key = f"upload_{st.session_state.get('_upload_round', 0)}"
     upload = st.file_uploader(f"Open your own checkpoint (.safetensors, up to {services.MAX_UPLOAD_MB} MB)",
                               type=["safetensors"], key=uploader_key)

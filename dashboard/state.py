@@ -54,12 +54,33 @@ URL_STATE: dict[str, UrlValue] = {
     "direction_method": UrlValue("method", "mean_difference", str),
     "strength": UrlValue("strength", 1.5, float),
     "edit_seed": UrlValue("eseed", 0, int),
+    "arithmetic_mode": UrlValue("mode", "Analogies", str),
+    "conditional": UrlValue("cond", True, _bool, lambda v: "1" if v else "0"),
+    "neighbour_seed": UrlValue("nseed", 0, int),
+    "exemplar_k": UrlValue("k", 3, int),
+    "positive_pins": UrlValue("pos", [], _ints, _join),
+    "negative_pins": UrlValue("neg", [], _ints, _join),
     # latent map
     "map_points": UrlValue("points", 1000, int),
     "map_method": UrlValue("proj", "PCA", str),
     "map_space": UrlValue("space", "", str),
     "map_color": UrlValue("color", "", str),
     "perplexity": UrlValue("perp", 30, int),
+    "map_first": UrlValue("mfirst", 0, int),
+    "map_iterations": UrlValue("iter", 750, int),
+    "map_seed": UrlValue("mseed", 0, int),
+    "map_clusters": UrlValue("clusters", 6, int),
+    "map_atlas": UrlValue("atlas", False, _bool, lambda v: "1" if v else "0"),
+    "map_shown": UrlValue("map", False, _bool, lambda v: "1" if v else "0"),  # Compute was pressed: a link redraws it
+    # training (the run followed on the Training page; the sidebar's training settings are not in the URL)
+    "training_run": UrlValue("run", "", str),
+    # how a GAN learns (the toy 1-D game); changing any of these but the speed restarts the game
+    "toy_preset": UrlValue("game_preset", "two modes", str),
+    "toy_loss": UrlValue("game_loss", "non-saturating", str),
+    "toy_k": UrlValue("game_k", 1, int),
+    "toy_lr_g": UrlValue("game_lrg", 0.002, float),
+    "toy_lr_d": UrlValue("game_lrd", 0.002, float),
+    "toy_speed": UrlValue("game_speed", "normal", str),
 }
 
 

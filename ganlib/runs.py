@@ -1,0 +1,449 @@
+"""Start, follow and stop training runs in a separate process (the dashboard's Train panel uses this).
+
+Training never runs inside the caller's process: ``start_run`` launches ``python -m ganlib train`` in a new
+process session and everything about the run is read back from its run directory (see ``ganlib.train``), so
+any number of viewers, in any process, can follow it. One run at a time per runs folder: the file
+``<runs>/.active.json`` ({pid, run_dir, started}) names it; a lock whose process is gone is cleared on sight.
+
+    handle = start_run("runs", "digits", 32, steps=500, batch_size=64, lr=2e-4, loss="non-saturating", d_steps=1)
+    progress = read_progress(handle.run_dir)   # status, stats columns, latest sample grid, ETA
+    stop_run(handle)                           # SIGTERM: the trainer finishes its step and writes a checkpoint
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import TrainConfig
+
+ACTIVE_FILE = ".active.json"
+LOCK_FILE = ".active.lock"  # flock'ed while checking and claiming ACTIVE_FILE, so two starts cannot race
+LAUNCH_FILE = "launch.json"  # written by start_run: pid and command, for runs that die before status.json
+LOG_FILE = "train.log"
+GENERATOR_FILE = "generator.safetensors"
+BUILTIN_DATASETS = ("toonfaces", "digits", "mnist", "fashion-mnist", "cifar10", "celeba")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+STOP_TIMEOUT_SECONDS = 15.0
+SAMPLE_GRIDS_PER_RUN = 20
+STATS_COLUMNS = ("step", "epoch", "images_seen", "elapsed", "images_per_second", "steps_per_second",
+                 "loss_d", "loss_g", "d_real", "d_fake", "value", "js_estimate")
+# Measured here: 32-px toonfaces, batch 64, one thread, default widths -> about 2 generator steps per second.
+# Cost grows with the pixels (64 px is ~4x slower), the batch, and the k discriminator steps per G step.
+MEASURED_STEPS_PER_SECOND = 2.0
+
+
+class RunError(ValueError):
+    """A run cannot be started or stopped; the message is meant for the user as it is."""
+
+
+@dataclass(frozen=True)
+class RunHandle:
+    name: str
+    run_dir: Path
+    pid: int  # the trainer's pid, also its process group (it leads a new session)
+    started: float  # time.time() at launch
+
+
+@dataclass
+class Progress:
+    run_dir: Path
+    name: str
+    state: str  # starting | running | finished | stopped | failed
+    step: int
+    steps: int
+    fraction: float  # step / steps in [0, 1]
+    eta_seconds: float | None  # only while running, once the first stats line is in
+    elapsed: float  # training seconds (excludes start-up)
+    message: str  # the trainer's or stop_run's note, "" if none
+    stats: dict[str, np.ndarray] = field(default_factory=dict)  # column -> values, one per stats line
+    samples: list[Path] = field(default_factory=list)  # sample grids, oldest first
+    has_generator: bool = False
+    log_tail: str = ""  # last lines of train.log when the run failed
+    failure: str = ""  # one line saying why it failed
+    config: dict = field(default_factory=dict)  # the run's TrainConfig as a dict, once the trainer wrote it
+
+    @property
+    def latest_sample(self) -> Path | None:
+        return self.samples[-1] if self.samples else None
+
+    @property
+    def images_per_second(self) -> float | None:
+        values = self.stats.get("images_per_second")
+        return float(values[-1]) if values is not None and len(values) else None
+
+    @property
+    def generator_path(self) -> Path:
+        return self.run_dir / GENERATOR_FILE
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    name: str
+    run_dir: Path
+    state: str
+    step: int
+    steps: int
+    has_generator: bool
+    updated: float
+
+
+# ---------------------------------------------------------------------------------------------- planning
+def default_name(dataset: str, image_size: int, now: datetime.datetime | None = None) -> str:
+    label = Path(dataset).name if ("/" in dataset or "\\" in dataset) else dataset
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "folder"
+    return f"{label}-{image_size}px-{(now or datetime.datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def log_interval(steps: int) -> int:
+    """At most 10 steps apart, so a follower sees the curves move every few seconds even on a busy CPU
+    (each line averages its interval; 200,000 steps make a 5 MB stats.jsonl)."""
+    return max(1, min(10, steps // 500))
+
+
+def sample_interval(steps: int) -> int:
+    return max(1, steps // SAMPLE_GRIDS_PER_RUN)
+
+
+def estimate_seconds(image_size: int, steps: int, batch_size: int, d_steps: int = 1,
+                     steps_per_second: float = MEASURED_STEPS_PER_SECOND) -> float:
+    """Rough wall time of a run with the default network widths on one CPU thread (start-up not included).
+    A generator step costs about one discriminator step, so k D-steps cost (k + 1) / 2 of a k = 1 step."""
+    relative_cost = (image_size / 32) ** 2 * (batch_size / 64) * (d_steps + 1) / 2
+    return steps * relative_cost / steps_per_second
+
+
+def _check_dataset(dataset: str) -> str:
+    """A built-in name as is, or an existing folder with at least one image as an absolute path."""
+    dataset = dataset.strip()
+    if not dataset:
+        raise RunError("choose a data set: toonfaces, digits, or the path of a folder of images")
+    if dataset in BUILTIN_DATASETS:
+        return dataset
+    folder = Path(dataset).expanduser()
+    if not folder.exists():
+        raise RunError(f"data folder {dataset!r} does not exist")
+    if not folder.is_dir():
+        raise RunError(f"{dataset!r} is not a folder of images")
+    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.rglob("*") if p.is_file()):
+        raise RunError(f"data folder {dataset!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return str(folder.resolve())
+
+
+def _check_arguments(argv: list[str]) -> None:
+    """Parse the command exactly as the child will and build its TrainConfig: bad flags or values fail here,
+    before any process starts, with the same messages the CLI gives."""
+    from .cli import build_parser
+
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            args = build_parser().parse_args(argv)
+    except SystemExit:
+        lines = [line for line in errors.getvalue().splitlines() if line.strip()]
+        raise RunError(lines[-1].split("error: ", 1)[-1] if lines else "invalid training arguments") from None
+    try:
+        TrainConfig(dataset=args.dataset, out=args.out, image_size=args.image_size, latent_dim=args.latent_dim,
+                    generator_width=args.generator_width, discriminator_width=args.discriminator_width,
+                    steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta1=args.beta1, loss=args.loss,
+                    d_steps=args.d_steps, log_every=args.log_every, sample_every=args.sample_every)
+    except (ValueError, TypeError) as error:
+        raise RunError(str(error)) from None
+
+
+# ---------------------------------------------------------------------------------------------- processes
+def _process_alive(pid: int) -> bool:
+    """True for a running process; a zombie (exited, not yet reaped) counts as gone."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): os.kill said it exists
+
+
+def _is_training_process(pid: int, run_dir: Path | None = None) -> bool:
+    """A live ``ganlib train`` process (writing ``run_dir`` if given), not some later process with a reused pid."""
+    if not _process_alive(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return True  # cannot tell without /proc; trust the pid
+    if "ganlib" not in argv or "train" not in argv:
+        return False
+    if run_dir is None:
+        return True
+    targets = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in ("--out", "--resume")]
+    if not targets:
+        return True  # the CLI's default --out; the pid and command line are all we can check
+    try:
+        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        cwd = Path.cwd()
+    wanted = Path(run_dir).resolve()
+    return any((cwd / Path(target).expanduser()).resolve() == wanted for target in targets)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # missing, or caught between write and rename
+    return value if isinstance(value, dict) else None
+
+
+def _write_json(path: Path, value: dict) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2))
+    os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def _locked(runs_dir: Path):
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    with open(runs_dir / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _active_unlocked(runs_dir: Path) -> RunHandle | None:
+    path = runs_dir / ACTIVE_FILE
+    record = _read_json(path)
+    if record is None:
+        if path.exists():
+            path.unlink(missing_ok=True)  # unreadable lock: nothing can be running under it
+        return None
+    try:
+        handle = RunHandle(Path(record["run_dir"]).name, Path(record["run_dir"]), int(record["pid"]),
+                           float(record.get("started", 0)))
+    except (KeyError, TypeError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+    state = (_read_json(handle.run_dir / "status.json") or {}).get("state", "starting")
+    # A trainer that has written its final status is done, even in the second it takes the process to exit.
+    if state in ("starting", "running") and _is_training_process(handle.pid, handle.run_dir):
+        return handle
+    path.unlink(missing_ok=True)  # stale: the run ended (or crashed, or the machine rebooted)
+    return None
+
+
+def active_run(runs_dir) -> RunHandle | None:
+    """The run currently training from ``runs_dir``, or None. Clears a stale lock as a side effect."""
+    runs_dir = Path(runs_dir)
+    if not (runs_dir / ACTIVE_FILE).exists():
+        return None
+    with _locked(runs_dir):
+        return _active_unlocked(runs_dir)
+
+
+def start_run(runs_dir, dataset: str, image_size: int, steps: int, batch_size: int, lr: float,
+              loss: str = "non-saturating", d_steps: int = 1, name: str | None = None,
+              extra_args=()) -> RunHandle:
+    """Validate, then launch ``python -m ganlib train`` writing ``<runs_dir>/<name>``. Raises RunError for bad
+    arguments, a missing data folder, an existing run directory, or while another run is active."""
+    runs_dir = Path(runs_dir).resolve()
+    try:
+        steps, image_size, batch_size, d_steps, lr = int(steps), int(image_size), int(batch_size), int(d_steps), float(lr)
+    except (TypeError, ValueError) as error:
+        raise RunError(f"training settings must be numbers ({error})") from None
+    dataset = _check_dataset(str(dataset))
+    name = (name or "").strip() or default_name(dataset, image_size)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+        raise RunError(f"run name {name!r} may only use letters, digits, '.', '_' and '-'")
+    run_dir = runs_dir / name
+    argv = ["train", "--dataset", dataset, "--image-size", str(image_size), "--steps", str(steps),
+            "--batch-size", str(batch_size), "--lr", repr(lr), "--loss", str(loss), "--d-steps", str(d_steps),
+            "--log-every", str(log_interval(steps)), "--sample-every", str(sample_interval(steps)),
+            "--threads", "1", "--quiet", "--out", str(run_dir), *map(str, extra_args)]
+    _check_arguments(argv)
+
+    with _locked(runs_dir):
+        current = _active_unlocked(runs_dir)
+        if current is not None:
+            raise RunError(f"run {current.name!r} is still training; stop it (or wait for it) before starting another")
+        if run_dir.exists():
+            raise RunError(f"{run_dir} already exists; choose another name")
+        run_dir.mkdir(parents=True)
+        environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        with open(run_dir / LOG_FILE, "wb") as log:
+            # A new session: the trainer outlives a Streamlit rerun or restart, and Stop signals its whole group.
+            process = subprocess.Popen([sys.executable, "-m", "ganlib", *argv], stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                       env=environment)
+        # Reap the child when it exits, so it does not linger as a zombie that looks alive to os.kill.
+        threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
+        started = time.time()
+        _write_json(run_dir / LAUNCH_FILE, {"pid": process.pid, "started": started,
+                                            "command": [sys.executable, "-m", "ganlib", *argv]})
+        _write_json(runs_dir / ACTIVE_FILE, {"pid": process.pid, "run_dir": str(run_dir), "started": started})
+    return RunHandle(name, run_dir, process.pid, started)
+
+
+def stop_run(handle: RunHandle, timeout: float = STOP_TIMEOUT_SECONDS) -> str:
+    """SIGTERM the run's process group: the trainer finishes its step, writes a checkpoint and exits "stopped".
+    After ``timeout`` seconds SIGKILL it and mark status.json "stopped" (the last checkpoint stays usable).
+    Returns the run's final state."""
+    run_dir = Path(handle.run_dir)
+    # The pid leads its own process group (start_new_session), so the group signal reaches only the trainer.
+    if _is_training_process(handle.pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(handle.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _process_alive(handle.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _process_alive(handle.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(handle.pid, signal.SIGKILL)
+            for _ in range(50):
+                if not _process_alive(handle.pid):
+                    break
+                time.sleep(0.1)
+            else:
+                raise RunError(f"could not stop run {handle.name!r} (pid {handle.pid} ignores SIGKILL)")
+            _mark(run_dir, "stopped", f"killed after {timeout:.0f} s without stopping; the last checkpoint is kept")
+    status = _read_json(run_dir / "status.json")
+    if status is None or status.get("state") == "running":
+        _mark(run_dir, "stopped", "stopped before training began" if status is None else "stopped")
+    runs_dir = run_dir.parent
+    with _locked(runs_dir):
+        record = _read_json(runs_dir / ACTIVE_FILE)
+        if record is not None and int(record.get("pid", -1)) == handle.pid:
+            (runs_dir / ACTIVE_FILE).unlink(missing_ok=True)
+    return (_read_json(run_dir / "status.json") or {}).get("state", "stopped")
+
+
+def _mark(run_dir: Path, state: str, message: str) -> None:
+    status = _read_json(run_dir / "status.json") or {"step": 0, "steps": _configured_steps(run_dir), "elapsed": 0.0}
+    status.update(state=state, message=message, eta_seconds=None, updated=time.time())
+    _write_json(run_dir / "status.json", status)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def _configured_steps(run_dir: Path) -> int:
+    config = _read_json(run_dir / "config.json")
+    if config and "train" in config:
+        return int(config["train"].get("steps", 0))
+    command = (_read_json(run_dir / LAUNCH_FILE) or {}).get("command", [])
+    if "--steps" in command[:-1]:
+        return int(command[command.index("--steps") + 1])
+    return 0
+
+
+def read_stats(run_dir) -> dict[str, np.ndarray]:
+    """stats.jsonl as columns (a half-written last line is skipped)."""
+    rows = []
+    try:
+        with open(Path(run_dir) / "stats.jsonl") as handle:
+            for line in handle:
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    continue
+    except OSError:
+        pass
+    columns = list(STATS_COLUMNS) + sorted({key for row in rows for key in row} - set(STATS_COLUMNS))
+    return {key: np.array([row.get(key, np.nan) for row in rows], dtype=float) for key in columns}
+
+
+def log_tail(run_dir, lines: int = 20) -> str:
+    try:
+        with open(Path(run_dir) / LOG_FILE, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 16384))
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.replace("\r", "\n").splitlines()[-lines:])
+
+
+def _failure_line(tail: str, message: str) -> str:
+    """The one line that says why: the trainer's message, else the CLI's "error: ..." or a traceback's last line."""
+    if message:
+        return message
+    for line in reversed(tail.splitlines()):
+        line = line.strip()
+        if line and not line.startswith(("File ", "^", "~")):
+            return line.removeprefix("error: ")
+    return "the training process ended without writing a status"
+
+
+def _launch_pid(run_dir: Path) -> int:
+    return int((_read_json(run_dir / LAUNCH_FILE) or {}).get("pid", -1))
+
+
+def read_progress(run_dir) -> Progress:
+    """Everything a viewer shows about a run, read from its directory (any process may call this)."""
+    run_dir = Path(run_dir)
+    status = _read_json(run_dir / "status.json")
+    pid = int((status or {}).get("pid") or _launch_pid(run_dir))
+    state = (status or {}).get("state", "starting")
+    message = (status or {}).get("message", "") or ""
+    if state in ("starting", "running") and not _is_training_process(pid, run_dir):
+        state = "failed"  # the process is gone without saying so: killed, out of memory, or failed at start-up
+    steps = int((status or {}).get("steps") or _configured_steps(run_dir) or 0)
+    step = int((status or {}).get("step", 0))
+    tail = log_tail(run_dir) if state == "failed" else ""
+    samples = sorted((run_dir / "samples").glob("step_*.png"))
+    return Progress(
+        run_dir=run_dir, name=run_dir.name, state=state, step=step, steps=steps,
+        fraction=min(1.0, step / steps) if steps else 0.0,
+        eta_seconds=(status or {}).get("eta_seconds") if state == "running" else None,
+        elapsed=float((status or {}).get("elapsed") or 0.0), message=message, stats=read_stats(run_dir),
+        samples=samples, has_generator=(run_dir / GENERATOR_FILE).is_file(), log_tail=tail,
+        failure=_failure_line(tail, message) if state == "failed" else "",
+        config=(_read_json(run_dir / "config.json") or {}).get("train", {}))
+
+
+def read_sample(progress: Progress, index: int = -1) -> tuple[int, np.ndarray] | None:
+    """(step, uint8 [H, W, 3]) of a sample grid, newest by default. A grid still being written is skipped in
+    favour of the one before it."""
+    from PIL import Image
+
+    candidates = progress.samples[: len(progress.samples) + index + 1 if index < 0 else index + 1]
+    for path in reversed(candidates):
+        try:
+            with Image.open(path) as image:
+                return int(path.stem.split("_")[-1]), np.asarray(image.convert("RGB"))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def list_runs(runs_dir) -> list[RunSummary]:
+    """Run directories under ``runs_dir``, newest first (by their last status update)."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    summaries = []
+    for run_dir in runs_dir.iterdir():
+        if not run_dir.is_dir() or not any((run_dir / f).exists() for f in ("status.json", LAUNCH_FILE, "config.json")):
+            continue
+        progress = read_progress(run_dir)
+        marker = next((run_dir / f for f in ("status.json", LAUNCH_FILE, "config.json") if (run_dir / f).exists()))
+        summaries.append(RunSummary(run_dir.name, run_dir, progress.state, progress.step, progress.steps,
+                                    progress.has_generator, marker.stat().st_mtime))
+    return sorted(summaries, key=lambda s: s.updated, reverse=True)

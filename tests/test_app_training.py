@@ -1,0 +1,138 @@
+"""AppTest of the sidebar's "Train a model" panel and the Training page (real, tiny training processes)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ganlib import runs
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+TINY = ["--latent-dim", "8", "--generator-width", "8", "--discriminator-width", "8"]
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch, tiny_checkpoint):
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "tiny.safetensors").write_bytes(tiny_checkpoint.read_bytes())
+    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(checkpoints))
+    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
+    yield tmp_path / "runs"
+    handle = runs.active_run(tmp_path / "runs")
+    if handle is not None:  # never leave a trainer running on the shared cores
+        runs.stop_run(handle, timeout=5)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A finished 12-step run directory, written by the real CLI."""
+    run_dir = tmp_path_factory.mktemp("trained") / "tiny-run"
+    subprocess.run([sys.executable, "-m", "ganlib", "train", "--dataset", "digits", "--image-size", "32", "--steps", "12",
+                    "--batch-size", "8", *TINY, "--threads", "1", "--quiet", "--log-every", "1", "--sample-every", "3",
+                    "--out", str(run_dir)], check=True, capture_output=True,
+                   env={**os.environ, "OMP_NUM_THREADS": "1",
+                        "GANLIB_CACHE": str(tmp_path_factory.getbasetemp() / "ganlib-cache")})
+    return run_dir
+
+
+def copy_run(source: Path, runs_dir: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(source, runs_dir / source.name))
+
+
+def run_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if page:
+        at.switch_page(page)  # before the first run the page is found by file name = its url_path
+    return at.run()
+
+
+def test_panel_renders_with_bounds_and_estimate(app_env):
+    at = run_app()
+    assert not at.exception
+    assert "Train a model" in [e.label for e in at.sidebar.expander]
+    assert at.sidebar.button(key="training_start")
+    steps = at.sidebar.number_input(key="train_steps")
+    assert (steps.min, steps.max, steps.value) == (10, 200_000, 2000)
+    assert at.sidebar.number_input(key="train_batch_size").max == 512
+    assert any("on this CPU" in c.value for c in at.sidebar.caption)
+
+
+def test_start_error_is_one_line_and_starts_nothing(app_env):
+    at = run_app()
+    at.sidebar.radio(key="train_dataset").set_value("folder").run()
+    at.sidebar.text_input(key="train_folder").input("/no/such/pictures").run()
+    at.sidebar.button(key="training_start").click().run()
+    assert not at.exception
+    [error] = at.sidebar.error
+    assert "does not exist" in error.value and "\n" not in error.value
+    assert runs.active_run(app_env) is None
+    assert not [p for p in app_env.glob("*") if not p.name.startswith(".")]
+
+
+def test_start_from_the_panel_then_stop(app_env):
+    at = run_app()
+    at.sidebar.radio(key="train_dataset").set_value("digits").run()
+    at.sidebar.number_input(key="train_steps").set_value(100_000).run()
+    at.sidebar.button(key="training_start").click().run()
+    assert not at.exception and not at.sidebar.error
+    name = at.session_state["training_run"]
+    assert name.startswith("digits-32px-") and (app_env / name / runs.LOG_FILE).is_file()
+    handle = runs.active_run(app_env)
+    assert handle is not None and handle.name == name
+    # the panel now follows the run: progress and Stop instead of the form
+    assert any(b.key == "training_panel_stop" for b in at.sidebar.button)
+    assert not any(b.key == "training_start" for b in at.sidebar.button)
+    assert at.sidebar.get("progress")
+    at.sidebar.button(key="training_panel_stop").click().run()
+    assert not at.exception
+    assert runs.active_run(app_env) is None
+    assert runs.read_progress(app_env / name).state == "stopped"
+    assert any(b.key == "training_start" for b in at.sidebar.button)  # idle again
+
+
+def test_training_page_shows_a_finished_run(app_env, finished_run):
+    copy_run(finished_run, app_env)
+    at = run_app("views/training.py")
+    assert not at.exception
+    assert [h.value for h in at.header] == ["Training"]
+    assert at.session_state["training_run"] == "tiny-run"
+    assert len(at.get("plotly_chart")) == 4
+    assert any("finished" in s.value for s in at.main.success)
+    assert len(at.main.get("image")) == 1  # the sample grid
+    assert at.main.select_slider(key="training_sample_step").value == 12
+    assert at.query_params["run"] in ("tiny-run", ["tiny-run"])
+    # the finished run's checkpoint is in the sidebar picker, and the button opens it in the explorer
+    picker = at.sidebar.selectbox(key="_checkpoint_choice")
+    assert "run: tiny-run" in picker.options  # AppTest lists the formatted labels
+    at.button(key="training_open").click().run()
+    assert not at.exception
+    assert at.session_state["checkpoint"].endswith("tiny-run/generator.safetensors")
+    assert [h.value for h in at.header] == ["Samples"]
+
+
+def test_training_page_without_runs_explains(app_env):
+    at = run_app("views/training.py")
+    assert not at.exception
+    assert any("No training runs yet" in i.value for i in at.main.info)
+
+
+def test_training_page_explains_a_failed_run(app_env, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "face.png").write_bytes(b"not a png")
+    handle = runs.start_run(app_env, str(broken), 32, 10, 8, 2e-4, extra_args=TINY, name="broken-run")
+    deadline = time.monotonic() + 120
+    while runs.read_progress(handle.run_dir).state != "failed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at = run_app("views/training.py")
+    assert not at.exception
+    [error] = at.main.error
+    assert "broken-run" in error.value and "could be read" in error.value

@@ -1,0 +1,144 @@
+"""ganlib.runs: real (tiny) training processes started, followed, refused and stopped."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from ganlib import runs
+
+TINY = ("--latent-dim", "8", "--generator-width", "8", "--discriminator-width", "8")
+
+
+@pytest.fixture(autouse=True)
+def no_orphans(tmp_path):
+    """A failing test must not leave a 200,000-step trainer running on the shared cores."""
+    yield
+    for runs_dir in (tmp_path, tmp_path / "runs"):
+        handle = runs.active_run(runs_dir)
+        if handle is not None:
+            runs.stop_run(handle, timeout=5)
+
+
+def start_tiny(runs_dir, steps=6, **overrides):
+    settings = dict(dataset="digits", image_size=32, steps=steps, batch_size=8, lr=2e-4, loss="non-saturating",
+                    d_steps=1, extra_args=TINY)
+    settings.update(overrides)
+    return runs.start_run(runs_dir, **settings)
+
+
+def wait_for(run_dir, states, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        progress = runs.read_progress(run_dir)
+        if progress.state in states:
+            return progress
+        time.sleep(0.2)
+    raise AssertionError(f"{run_dir} never reached {states}; last state {progress.state}\n{runs.log_tail(run_dir)}")
+
+
+def test_tiny_run_finishes_and_reports_progress(tmp_path):
+    handle = start_tiny(tmp_path, name="tiny")
+    assert handle.run_dir == (tmp_path / "tiny").resolve() and (handle.run_dir / runs.LOG_FILE).exists()
+    assert runs.active_run(tmp_path) in (handle, None)  # None only if it already finished
+    progress = wait_for(handle.run_dir, ("finished", "failed"))
+    assert progress.state == "finished", progress.failure
+    assert progress.step == progress.steps == 6 and progress.fraction == 1.0 and progress.eta_seconds is None
+    assert progress.has_generator and progress.generator_path.is_file()
+    assert list(progress.stats["step"]) == [1, 2, 3, 4, 5, 6]  # --log-every 1 for a 6-step run
+    assert {"loss_d", "loss_g", "d_real", "d_fake", "value", "js_estimate"} <= set(progress.stats)
+    assert np.all((progress.stats["d_real"] > 0) & (progress.stats["d_real"] < 1))
+    assert progress.latest_sample.name == "step_000006.png"
+    step, grid = runs.read_sample(progress)
+    assert step == 6 and grid.dtype == np.uint8 and grid.ndim == 3
+    assert runs.active_run(tmp_path) is None and not (tmp_path / runs.ACTIVE_FILE).exists()  # lock cleared
+    [summary] = runs.list_runs(tmp_path)
+    assert (summary.name, summary.state, summary.steps, summary.has_generator) == ("tiny", "finished", 6, True)
+
+
+def test_one_run_at_a_time_and_stop(tmp_path):
+    handle = start_tiny(tmp_path, steps=200_000)
+    assert handle.name.startswith("digits-32px-")
+    running = wait_for(handle.run_dir, ("running", "failed", "finished"))
+    assert running.state == "running", running.failure
+    assert runs.active_run(tmp_path) == handle
+    with pytest.raises(runs.RunError, match="still training"):
+        start_tiny(tmp_path, name="second")
+    assert not (tmp_path / "second").exists()
+
+    assert runs.stop_run(handle) == "stopped"
+    progress = runs.read_progress(handle.run_dir)
+    assert progress.state == "stopped" and 0 < progress.step < progress.steps
+    assert progress.has_generator  # SIGTERM wrote a checkpoint on the way out
+    assert runs.active_run(tmp_path) is None
+
+
+def test_stop_kills_as_a_last_resort(tmp_path):
+    handle = start_tiny(tmp_path, steps=200_000, name="stubborn")
+    assert runs.stop_run(handle, timeout=0.0) == "stopped"  # no time to stop cleanly: SIGKILL and mark
+    progress = runs.read_progress(handle.run_dir)
+    assert progress.state == "stopped" and progress.message
+    assert runs.active_run(tmp_path) is None
+
+
+def test_stale_lock_is_cleared(tmp_path):
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    for pid in (finished.pid, os.getpid()):  # a dead process, then a live one that is not a trainer
+        (tmp_path / runs.ACTIVE_FILE).write_text(json.dumps({"pid": pid, "run_dir": str(tmp_path / "x"), "started": 0}))
+        assert runs.active_run(tmp_path) is None
+        assert not (tmp_path / runs.ACTIVE_FILE).exists()
+    (tmp_path / runs.ACTIVE_FILE).write_text("{not json")
+    assert runs.active_run(tmp_path) is None
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(steps=0), "steps"),
+    (dict(batch_size=1), "batch_size"),
+    (dict(lr=5.0), "lr"),
+    (dict(d_steps=0), "d_steps"),
+    (dict(loss="wasserstein"), "invalid choice"),
+    (dict(image_size=48), "invalid choice"),
+    (dict(steps="many"), "numbers"),
+    (dict(extra_args=("--latent-dim", "0")), "latent_dim"),
+    (dict(extra_args=("--frobnicate",)), "unrecognized"),
+    (dict(dataset="/no/such/folder"), "does not exist"),
+    (dict(dataset=""), "choose a data set"),
+    (dict(name="../escape"), "run name"),
+])
+def test_bad_arguments_are_refused_before_a_process_starts(tmp_path, overrides, message):
+    with pytest.raises(runs.RunError, match=message):
+        start_tiny(tmp_path, **overrides)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+
+
+def test_folder_without_images_is_refused(tmp_path):
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "notes.txt").write_text("no pictures here")
+    with pytest.raises(runs.RunError, match="holds no images"):
+        start_tiny(tmp_path / "runs", dataset=str(empty))
+
+
+def test_failed_run_says_why_in_one_line(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "face.png").write_bytes(b"not a png")  # passes the up-front check, fails in the trainer
+    handle = start_tiny(tmp_path / "runs", dataset=str(broken), name="broken-run")
+    progress = wait_for(handle.run_dir, ("failed", "finished"))
+    assert progress.state == "failed"
+    assert "could be read" in progress.failure and "\n" not in progress.failure
+    assert "could be read" in progress.log_tail
+    assert runs.active_run(tmp_path / "runs") is None
+
+
+def test_planning_helpers():
+    assert runs.log_interval(6) == 1 and runs.log_interval(2000) == 4 and runs.log_interval(10**6) == 10
+    assert runs.sample_interval(2000) == 100 and runs.sample_interval(6) == 1
+    assert runs.estimate_seconds(32, 2000, 64) == pytest.approx(1000)  # ~2 steps/s measured here
+    assert runs.estimate_seconds(64, 2000, 64) == pytest.approx(4 * runs.estimate_seconds(32, 2000, 64))
+    assert runs.default_name("/data/My Cats/", 64).startswith("My_Cats-64px-")
