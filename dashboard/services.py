@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 import torch
-import torch
 
 import ganlib
 from ganlib.checkpoint import CheckpointError, read_metadata
+from ganlib.directions import CONFIDENT, attribute_probability, measure_edit
 from ganlib.explorer import Explorer
+from ganlib import projection
 from ganlib.toy import GeneratorLossCurves, ToyConfig, ToyGAN, generator_loss_curves
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,21 +184,15 @@ EXEMPLAR_BATCH = 500
 
 
 def binary_attributes(path: str) -> list[str]:
-    """Yes/no attributes the classifier can judge: "sunglasses", ..., and one "hair=blond" per class of the
+    """Yes/no attributes the classifier can judge: "sunglasses", ..., and "hair=blond" for each class of the
     others; empty without a classifier."""
-    model = explorer(path)
-    if hasattr(model, "binary_attributes"):
-        return list(model.binary_attributes())
-    return [name if len(classes) == 2 else f"{name}={label}" for name, classes in model.attributes.items()
-            for label in (classes[1:] if len(classes) == 2 else classes)]
+    return explorer(path).binary_attributes()
 
 
 def _concept_mask(probabilities: dict[str, np.ndarray], classes: dict[str, list[str]], concept: str) -> np.ndarray:
-    wanted, label = concept[0] == "+", concept[1:]
-    name, _, value = label.partition("=")
-    probs = probabilities[name]
-    present = probs[:, 1] > 0.5 if not value else probs.argmax(1) == list(classes[name]).index(value)
-    return present if wanted else ~present
+    """Faces the classifier is sure about (p > 0.9 for "+", p < 0.1 for "-"): exemplars should be clear cases."""
+    p = attribute_probability(probabilities, concept[1:], classes)
+    return p > CONFIDENT if concept[0] == "+" else p < 1 - CONFIDENT
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding exemplars with the classifier...")
@@ -231,6 +226,7 @@ class Analogy:
     difference_norm: float  # ||mean A - mean B||: the concept plus what is left of each face's own noise
     noise_floor: float  # sqrt(d / k_A + d / k_B): the same norm for two groups of unrelated random faces
     result_attributes: dict[str, np.ndarray] | None  # the classifier's reading of the result images
+    result_norm: float  # ||A - B + C||
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -247,7 +243,8 @@ def analogy(path: str, a: tuple[int, ...], b: tuple[int, ...], c: tuple[int, ...
     dim = model.latent_dim
     return Analogy(tuple(model.images(z) for z in terms), model.images(means), result_images, neighbour_seeds,
                    noise, tuple(float(m.norm()) for m in means), float((means[0] - means[1]).norm()),
-                   float(np.sqrt(dim / len(a) + dim / len(b))), model.attribute_probabilities(result_images))
+                   float(np.sqrt(dim / len(a) + dim / len(b))), model.attribute_probabilities(result_images),
+                   float(result.norm()))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -261,6 +258,141 @@ def exemplar_edit(path: str, positive: tuple[int, ...], negative: tuple[int, ...
     edited = torch.stack([ganlib.apply_direction(z, direction, s) for s in strengths], dim=1)
     images = model.images(edited.reshape(-1, model.latent_dim))
     return images.reshape(len(seeds), len(strengths), *images.shape[1:])
+
+
+DIRECTION_SAMPLES = 2000  # classifier-labelled latents a direction is fitted on
+MEASURE_SAMPLES = 300  # fresh latents an edit's success rate is measured on
+
+
+def _direction(path: str, attribute: str, method: str, conditional: bool):
+    # the Explorer memoises its directions, and it is itself cached per checkpoint version
+    return explorer(path).direction(attribute, method, conditional=conditional, n=DIRECTION_SAMPLES)
+
+
+@st.cache_data(max_entries=64, show_spinner=f"Finding the direction from {DIRECTION_SAMPLES} labelled samples...")
+def direction_summary(path: str, attribute: str, method: str, conditional: bool) -> dict:
+    """{"class_distance", "n"} of an attribute direction; ValueError when this generator cannot show both sides."""
+    direction = _direction(path, attribute, method, conditional)
+    return {"class_distance": float(direction.class_distance), "n": int(direction.n)}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def attribute_edit(path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...],
+                   strengths: tuple[float, ...]) -> np.ndarray:
+    """uint8 [len(seeds), len(strengths), H, W, 3]: each face moved along the direction by each strength."""
+    return explorer(path).edit(seeds, _direction(path, attribute, method, conditional), strengths)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def edit_probabilities(path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...],
+                       strengths: tuple[float, ...]) -> np.ndarray:
+    """The classifier's p(attribute) for every edited face, [len(seeds), len(strengths)]."""
+    model = explorer(path)
+    images = attribute_edit(path, attribute, method, conditional, seeds, strengths)
+    flat = model.attribute_probabilities(images.reshape(-1, *images.shape[2:]))
+    return attribute_probability(flat, attribute, model.attributes).reshape(len(seeds), len(strengths))
+
+
+@st.cache_data(max_entries=64, show_spinner=f"Measuring the edit on {MEASURE_SAMPLES} random faces...")
+def edit_report(path: str, attribute: str, method: str, conditional: bool, strength: float) -> dict:
+    """ganlib.directions.measure_edit at |strength|: add_* and remove_* figures, and a random-direction baseline."""
+    return measure_edit(explorer(path), _direction(path, attribute, method, conditional), abs(strength),
+                        n=MEASURE_SAMPLES)
+
+
+# ----------------------------------------------------------------------------------------- latent map
+@dataclass(frozen=True)
+class LatentMap:
+    seeds: np.ndarray  # int64 [N]: point i is the latent of seeds[i]
+    coordinates: np.ndarray  # float32 [N, 2]
+    norms: np.ndarray  # ||z|| [N]
+    d_scores: np.ndarray | None  # D(G(z)) [N]
+    attributes: dict[str, np.ndarray] | None  # attribute -> [N, classes] probabilities
+    classes: dict[str, list[str]]  # attribute -> class names
+    seconds: float  # time to compute it the first time (features + projection); a cached rerun costs nothing
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _map_points(path: str, version: float, first: int, count: int, space: str) -> projection.MapPoints:
+    return projection.map_points(explorer(path), range(first, first + count), space)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _map_coordinates(path: str, version: float, first: int, count: int, space: str, method: str,
+                     perplexity: int, iterations: int, seed: int) -> tuple[np.ndarray, float]:
+    import time
+
+    features = _map_points(path, version, first, count, space).features
+    started = time.perf_counter()
+    coordinates = projection.project(features, method, seed=seed, perplexity=perplexity, iterations=iterations)
+    return coordinates, time.perf_counter() - started
+
+
+def latent_map(path: str, first: int, count: int, space: str, method: str, perplexity: int, iterations: int,
+               seed: int, progress=None) -> LatentMap:
+    """Seeds first..first+count-1 projected to 2-D (method "pca" or "tsne") from a feature space of
+    ganlib.projection. Each stage is cached by its plain parameters, so a rerun is instant; ``progress(fraction,
+    message)`` hears the stages (it is called outside the cached functions, which cannot talk to the page).
+    Raises ValueError for parameters the projection refuses, before any work."""
+    projection.check_parameters(count, method, perplexity, iterations)
+    model = explorer(path)
+    if space not in projection.available_spaces(model):
+        raise ValueError(f"feature space {space!r} is not available for this checkpoint")
+    report = progress or (lambda fraction, message: None)
+    version = _version(path)
+    report(0.02, f"Generating {count:,} images and their {space} features")
+    points = _map_points(path, version, first, count, space)
+    name = "t-SNE" if method == "tsne" else "PCA"
+    report(0.5, f"{name} of {count:,} points" + (f" ({iterations} iterations)" if method == "tsne" else ""))
+    coordinates, seconds = _map_coordinates(path, version, first, count, space, method, perplexity, iterations, seed)
+    report(1.0, "Done")
+    return LatentMap(points.seeds, coordinates, points.norms, points.d_scores, points.attributes, model.attributes,
+                     points.seconds + seconds)
+
+
+@st.cache_data(max_entries=16, show_spinner="Clustering...")
+def map_clusters(path: str, first: int, count: int, space: str, k: int, seed: int) -> np.ndarray:
+    """k-means cluster [0, k) of each point, on the standardised PCA-50 features (not the 2-D map, so clusters
+    can reveal structure a projection hides)."""
+    features = _map_points(path, _version(path), first, count, space).features
+    return projection.kmeans_labels(projection.reduce(features, seed=seed), k, seed)
+
+
+def map_spaces(path: str) -> tuple[str, ...]:
+    """The feature spaces this checkpoint can be mapped in (D and the classifier are optional)."""
+    return projection.available_spaces(explorer(path))
+
+
+def atlas_thumbnails(path: str, latent: LatentMap, cells: int) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """One representative image per occupied cell of a cells x cells grid over the map: (uint8 images [M, H, W, 3],
+    cell centres [M, 2], cell (width, height))."""
+    indices, centres, size = projection.atlas_cells(latent.coordinates, cells)
+    return samples(path, tuple(int(s) for s in latent.seeds[indices])).images, centres, size
+
+
+def map_csv(latent: LatentMap, clusters: np.ndarray | None = None) -> bytes:
+    """seed, x, y, d_score, norm, [cluster], one p_<attribute>[_<class>] column per probability: one row per point."""
+    import csv
+    import io
+
+    columns = {"seed": latent.seeds, "x": latent.coordinates[:, 0], "y": latent.coordinates[:, 1]}
+    if latent.d_scores is not None:
+        columns["d_score"] = latent.d_scores
+    columns["norm"] = latent.norms
+    if clusters is not None:
+        columns["cluster"] = clusters
+    for name, probabilities in (latent.attributes or {}).items():
+        labels = latent.classes.get(name, [str(i) for i in range(probabilities.shape[1])])
+        if probabilities.shape[1] == 2:
+            columns[f"p_{name}"] = probabilities[:, 1]
+        else:
+            columns.update({f"p_{name}_{label}": probabilities[:, i] for i, label in enumerate(labels)})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in zip(*columns.values()):
+        writer.writerow([f"{value:.6g}" if isinstance(value, (float, np.floating)) else value for value in row])
+    return buffer.getvalue().encode()
 
 
 # ----------------------------------------------------------------------------------------- how a GAN learns

@@ -1,0 +1,86 @@
+"""AppTest of the "How a GAN learns" page. Its live fragment never ticks in AppTest, so the buttons drive it."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+def page() -> None:
+    """The page alone, as app.py runs it (state first), without the sidebar's checkpoint machinery."""
+    from dashboard import state
+    from dashboard.views import gan_game
+
+    state.init_state()
+    gan_game.render()
+
+
+def run_page(**query) -> AppTest:
+    at = AppTest.from_function(page, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def step_counter(at: AppTest) -> str:
+    return next(metric.value for metric in at.metric if metric.label == "Step")
+
+
+def test_page_renders_metrics_and_charts():
+    at = run_page()
+    assert not at.exception
+    assert step_counter(at) == "0"
+    assert len(at.get("plotly_chart")) == 5
+    assert {m.label for m in at.metric} >= {"V(D, G)", "−log 4", "JSD exact", "JSD estimate", "mean D(x)",
+                                           "mean D(G(z))"}
+    assert not at.warning
+
+
+def test_step_advances_and_reset_returns_to_zero():
+    at = run_page()
+    at.button(key="toy_step").click().run()
+    at.button(key="toy_step").click().run()
+    assert not at.exception and step_counter(at) == "2"
+    at.button(key="toy_reset").click().run()
+    assert step_counter(at) == "0"
+
+
+def test_changing_the_preset_restarts_the_game():
+    at = run_page()
+    at.button(key="toy_step").click().run()
+    assert step_counter(at) == "1"
+    at.button_group(key="toy_preset").set_value("far apart").run()
+    assert not at.exception and step_counter(at) == "0"
+    assert at.session_state["toy_game"].config.preset == "far apart"
+
+
+def test_play_and_pause_toggle_the_buttons():
+    at = run_page()
+    at.button(key="toy_play").click().run()
+    assert at.session_state["toy_playing"] and at.button(key="toy_play").disabled
+    at.button(key="toy_pause").click().run()
+    assert not at.session_state["toy_playing"] and at.button(key="toy_pause").disabled
+    assert not at.button(key="toy_play").disabled
+
+
+def test_bad_link_values_fall_back_with_a_message():
+    at = run_page(game_preset="nowhere", game_lrg="0.0021", game_k="99")
+    assert not at.exception
+    assert at.session_state["toy_preset"] == "two modes"
+    assert at.session_state["toy_lr_g"] == pytest.approx(0.002)
+    assert at.session_state["toy_k"] == 10
+    assert len(at.warning) == 1
+
+
+
+def test_presentation_keeps_the_game_controls_only():
+    at = run_page(present="1", game_k="3")
+    assert not at.exception
+    assert [b.key for b in at.button] == ["toy_step", "toy_play", "toy_pause", "toy_reset"]
+    assert not at.slider  # k and the learning rates are hidden ...
+    assert at.session_state["toy_game"].config.d_steps == 3  # ... but still set the game
+
+
+def test_far_apart_names_the_abandoned_mode():
+    at = run_page(game_preset="far apart")
+    at.session_state["toy_game"].step(300)  # what ~10 s of play does; the toy GAN is deterministic per seed
+    at.run()
+    notes = [m.value for m in at.markdown if "Mode collapse" in m.value]
+    assert len(notes) == 1 and ("x = 6" in notes[0] or "x = -6" in notes[0])
