@@ -1,7 +1,6 @@
 """Shared fixtures: tiny models and data so every unit test runs in well under a second or two."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -10,7 +9,9 @@ import torch
 import ganlib
 from ganlib.data import ImageDataset
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# One thread: tiny models gain nothing from more, and oversubscribed OpenMP threads (the browser suite's server and a
+# training subprocess run beside the tests) made these tests up to 6x slower on the 2-core machines here.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
