@@ -1,7 +1,6 @@
 """Shared fixtures: tiny models and data so every unit test runs in well under a second or two."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
