@@ -1,0 +1,154 @@
+"""AppTest of the Latent map page: parameters first, Compute draws the map, a selection shows and pins images,
+the CSV export, bad parameters, URL state. Plotly charts are opaque to AppTest: selections are faked."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+def latent_map_page():
+    """The app's main() with the Latent map page in place of st.navigation (AppTest cannot open callable pages)."""
+    import streamlit as st
+
+    from dashboard import sidebar, state
+    from dashboard.views import latent_map
+
+    st.set_page_config(layout="wide")
+    state.init_state()
+    sidebar.render()
+    latent_map.render()
+    state.sync_url()
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch, tiny_checkpoint):
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "tiny.safetensors").write_bytes(tiny_checkpoint.read_bytes())
+    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(checkpoints))
+    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
+    return checkpoints
+
+
+def run_page(**query):
+    at = AppTest.from_function(latent_map_page, default_timeout=90)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def compute(at, points=60, method="PCA"):
+    at.number_input(key="map_points").set_value(points)
+    at.radio(key="map_method").set_value(method)
+    return at.button(key="map_compute").click().run()
+
+
+def charts(at):
+    return at.main.get("plotly_chart")
+
+
+def fake_selection(at, seeds):
+    at.session_state["map_chart"] = {"selection": {"points": [{"customdata": {"0": seed}, "x": 0.0, "y": 0.0}
+                                                              for seed in seeds],
+                                                   "point_indices": list(range(len(seeds))), "box": [], "lasso": []}}
+    return at.run()
+
+
+def test_page_renders_parameters_before_computing(app_env):
+    at = run_page()
+    assert not at.exception
+    assert at.button(key="map_compute")
+    assert at.selectbox(key="map_space").value == "discriminator"  # the tiny checkpoint has a D
+    assert "attributes" not in at.selectbox(key="map_space").options  # no classifier for its data set
+    assert not charts(at)
+    assert any("shapeless blob" in c.value for c in at.main.caption)
+
+
+def test_compute_draws_the_map_and_keeps_it(app_env):
+    at = compute(run_page())
+    assert not at.exception
+    assert len(charts(at)) == 1
+    assert at.session_state["map_shown"] is True
+    assert at.query_params["map"] in ("1", ["1"]) and at.query_params["points"] in ("60", ["60"])
+    at.number_input(key="map_points").set_value(80)  # inside the form: nothing changes until Compute
+    at.run()
+    assert len(charts(at)) == 1 and at.session_state["map_points"] == 60
+    assert any("60 points" in status.label for status in at.main.status)
+
+
+def test_tsne_and_colour_choices(app_env):
+    at = compute(run_page(), points=40, method="t-SNE")
+    assert not at.exception and len(charts(at)) == 1
+    for colour in ("norm", "cluster", "D score"):
+        at.selectbox(key="map_color").set_value(colour).run()
+        assert not at.exception and len(charts(at)) == 1
+    at.toggle(key="map_atlas").set_value(True).run()
+    assert not at.exception and len(charts(at)) == 1
+
+
+def test_selection_shows_images_and_pins_them(app_env):
+    at = compute(run_page())
+    assert not at.main.get("image")
+    at = fake_selection(at, [3, 17, 42, 999])  # 999 is not on this map: ignored
+    assert not at.exception
+    assert len(at.main.get("image")) == 3
+    assert any("3 selected" in header.value for header in at.main.subheader)
+    at.button(key="map_pin").click().run()
+    assert at.session_state["pins"] == [3, 17, 42]
+    assert at.query_params["pins"] in ("3,17,42", ["3,17,42"])
+
+
+def test_csv_download_is_offered(app_env):
+    at = compute(run_page())
+    buttons = at.main.get("download_button")
+    assert len(buttons) == 1 and buttons[0].proto.label.startswith("Download coordinates")
+
+
+def test_csv_has_seeds_coordinates_and_colours(app_env):
+    import numpy as np
+
+    from dashboard import services
+
+    latent = services.LatentMap(seeds=np.array([4, 5, 6]), coordinates=np.zeros((3, 2), np.float32),
+                                norms=np.ones(3), d_scores=np.array([0.1, 0.5, 0.9]),
+                                attributes={"hat": np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]),
+                                            "hair": np.full((3, 3), 1 / 3)},
+                                classes={"hat": ["no", "yes"], "hair": ["black", "brown", "red"]}, seconds=0.0)
+    lines = services.map_csv(latent, clusters=np.array([0, 1, 1])).decode().splitlines()
+    assert lines[0] == "seed,x,y,d_score,norm,cluster,p_hat,p_hair_black,p_hair_brown,p_hair_red"
+    assert lines[2].startswith("5,0,0,0.5,1,1,0.8,")
+
+
+def test_bad_perplexity_is_a_message_not_a_traceback(app_env):
+    at = run_page(points="20", proj="t-SNE", perp="50", map="1")
+    assert not at.exception
+    assert any("perplexity" in error.value for error in at.main.error)
+    assert not charts(at)
+
+
+def test_bookmark_redraws_the_map(app_env):
+    at = run_page(points="30", proj="PCA", space="pixels", color="norm", map="1")
+    assert not at.exception
+    assert len(charts(at)) == 1
+    assert at.session_state["map_space"] == "pixels" and at.session_state["map_color"] == "norm"
+
+
+def test_attribute_colours_and_hover_when_a_classifier_exists():
+    """The tiny checkpoint has no classifier: check the page's attribute branches on a hand-made map."""
+    import numpy as np
+
+    from dashboard import services
+    from dashboard.views import latent_map
+
+    latent = services.LatentMap(seeds=np.array([4, 5, 6]), coordinates=np.arange(6, dtype=np.float32).reshape(3, 2),
+                                norms=np.ones(3), d_scores=None,
+                                attributes={"hat": np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]),
+                                            "hair": np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])},
+                                classes={"hat": ["no", "yes"], "hair": ["black", "brown", "red"]}, seconds=0.0)
+    values, categories, title = latent_map._colour_values(latent, "attribute:hat", None)
+    assert categories is None and title == "P(hat)" and values.tolist() == [0.1, 0.8, 0.5]
+    values, categories, title = latent_map._colour_values(latent, "attribute:hair", None)
+    assert categories == ["black", "brown", "red"] and values.tolist() == [0, 1, 2]
+    figure = latent_map._figure(latent, values, categories, title, presenting=False)
+    assert [trace.name for trace in figure.data] == ["black", "brown", "red"]
+    assert figure.data[1].customdata.tolist() == [5]  # selections map back to seeds through customdata
+    assert "seed 5" in figure.data[1].hovertext[0] and "hat" in figure.data[1].hovertext[0]
+    assert figure.layout.dragmode == "lasso"
