@@ -12,8 +12,11 @@ from .common import ROOT, Result, bundled_checkpoint, median_seconds
 
 
 def grid_and_interpolation() -> list[Result]:
+    import torch
+
     from ganlib.explorer import Explorer
 
+    torch.set_num_threads(int(os.environ.get("GANLIB_THREADS", "1")))  # as the dashboard runs (services.py)
     explorer = Explorer.from_checkpoint(bundled_checkpoint())
     size = explorer.image_size
 
@@ -36,10 +39,13 @@ def tsne() -> list[Result]:
         return [Result("t-SNE of 2,000 points", float("nan"), "s", 10.0, note="ganlib.projection missing")]
     import numpy as np
 
+    from dashboard.state import URL_STATE  # the page's default iteration count
+
     features = np.random.default_rng(0).normal(size=(2000, 100)).astype(np.float32)
+    iterations = URL_STATE["map_iterations"].default
     start = time.perf_counter()
-    project(features, method="tsne", seed=0)
-    return [Result("t-SNE of 2,000 points (100-d)", time.perf_counter() - start, "s", 10.0)]
+    project(features, method="tsne", seed=0, iterations=iterations)
+    return [Result(f"t-SNE of 2,000 points (100-d, {iterations} iterations)", time.perf_counter() - start, "s", 10.0)]
 
 
 def first_render() -> list[Result]:
