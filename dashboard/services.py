@@ -98,6 +98,21 @@ def _version(path: str) -> float:
     return resolve(path).stat().st_mtime
 
 
+_seen_versions: dict[str, float] = {}  # process-wide, like the caches it guards
+
+
+def forget_stale_results(path: str) -> None:
+    """Results are cached by checkpoint key; a training run rewrites its generator file every few minutes under
+    the same key. Called once per script run: when the open file changed on disk, drop the cached results."""
+    try:
+        version = _version(path)
+    except OSError:
+        return
+    if _seen_versions.setdefault(path, version) != version:
+        _seen_versions[path] = version
+        st.cache_data.clear()
+
+
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
 def _load_explorer(path: str, version: float) -> Explorer:
     # One torch thread: the dashboard shares the CPU with the training runs it launches, and oversubscribed

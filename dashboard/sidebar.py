@@ -25,6 +25,8 @@ def current_checkpoint() -> str:
 
 def render() -> None:
     _choose_default_checkpoint()
+    if st.session_state["checkpoint"]:
+        services.forget_stale_results(st.session_state["checkpoint"])
     if st.session_state["presentation"]:
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
         st.button("Exit presentation", key="exit_presentation", icon=":material/close_fullscreen:",

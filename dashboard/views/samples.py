@@ -33,7 +33,7 @@ def render() -> None:
         _tile_grid(result, columns, model.image_size, presenting)
     else:
         st.image(services.grid_png(result.images, columns, scale=tile_scale(model.image_size, presenting) // 2 or 1),
-                 width="stretch")
+                 width="stretch", output_format="PNG")
         st.text_input("Pin seeds (comma separated)", key="_typed_pins",
                       placeholder=f"e.g. {seed}, {seed + 5}", on_change=_pin_typed)
     if not presenting:
@@ -85,7 +85,8 @@ def _tile_grid(result, columns: int, image_size: int, presenting: bool) -> None:
                 break
             seed = result.seeds[index]
             with cell, st.container(key=f"tile_{index}"):
-                st.image(services.upscaled(result.images[index], scale), caption=_caption(result, index), width="stretch")
+                st.image(services.upscaled(result.images[index], scale), caption=_caption(result, index), width="stretch",
+                         output_format="PNG")  # JPEG smears pixel art
                 if not presenting:
                     st.button("pinned" if seed in pins else "pin", key=f"pin_{index}", width="stretch",
                               icon=":material/keep:", type="primary" if seed in pins else "secondary",

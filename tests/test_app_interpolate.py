@@ -1,0 +1,125 @@
+"""AppTest of the Interpolate page: both strips, the norm chart, endpoints from pins, frame bounds, URL state."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+def interpolate_page():
+    """The app's main() with the Interpolate page in place of st.navigation (pages are callables, which
+    AppTest.switch_page cannot open)."""
+    import streamlit as st
+
+    from dashboard import sidebar, state
+    from dashboard.views import interpolate
+
+    st.set_page_config(layout="wide")
+    state.init_state()
+    sidebar.render()
+    interpolate.render()
+    state.sync_url()
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch, tiny_checkpoint):
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "tiny.safetensors").write_bytes(tiny_checkpoint.read_bytes())
+    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(checkpoints))
+    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
+    return checkpoints
+
+
+def run_page(pins=None, **query):
+    at = AppTest.from_function(interpolate_page, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    if pins is not None:
+        at.session_state["pins"] = pins
+    return at.run()
+
+
+def strip_headers(at):
+    return [header.value for header in at.main.subheader]
+
+
+def test_both_strips_and_the_norm_chart_render(app_env):
+    at = run_page()
+    assert not at.exception
+    assert at.session_state["endpoints"] == [0, 1]  # no pins: the page is never empty
+    assert any("Lerp" in h for h in strip_headers(at)) and any("Slerp" in h for h in strip_headers(at))
+    assert len(at.main.get("image")) == 6  # a strip and an animation per method, and one frame of each
+    assert len(at.main.get("plotly_chart")) == 1
+    assert any("White 2016" in c.value for c in at.main.caption)
+    assert any("--seeds 0 1 --frames 16" in code.value for code in at.main.code)
+    assert len(at.main.get("download_button")) == 4
+
+
+def test_endpoints_default_to_the_first_pins(app_env):
+    at = run_page(pins=[7, 3, 12])
+    assert not at.exception
+    assert at.session_state["endpoints"] == [7, 3]
+    assert at.multiselect(key="endpoints").options == ["#7", "#3", "#12"]
+    at.multiselect(key="endpoints").select(12).run()
+    assert not at.exception
+    assert at.session_state["endpoints"] == [7, 3, 12]
+    assert any("7 → 3 → 12" in c.value for c in at.main.caption)
+
+
+def test_typed_seeds_are_added_and_bad_text_is_refused(app_env):
+    at = run_page()
+    at.text_input(key="_typed_endpoints").input("42, 5").run()
+    assert at.session_state["endpoints"] == [0, 1, 42, 5]
+    at.text_input(key="_typed_endpoints").input("seven").run()
+    assert not at.exception
+    assert at.session_state["endpoints"] == [0, 1, 42, 5]
+    assert at.main.error and "whole numbers" in at.main.error[0].value
+
+
+def test_one_endpoint_asks_for_another(app_env):
+    at = run_page()
+    at.multiselect(key="endpoints").unselect(1).run()
+    assert not at.exception
+    assert at.main.warning and "at least two" in at.main.warning[0].value
+    assert not at.main.get("plotly_chart")
+
+
+def test_frames_are_bounded_and_in_the_url(app_env):
+    at = run_page(ends="4,9", frames="1000")
+    assert not at.exception
+    assert at.session_state["endpoints"] == [4, 9] and at.session_state["frames"] == 64
+    at.slider(key="frames").set_value(5).run()
+    assert not at.exception
+    assert at.query_params["frames"] in ("5", ["5"])
+    assert at.query_params["ends"] in ("4,9", ["4,9"])
+    at = run_page(frames="-3")
+    assert at.session_state["frames"] == 2 and not at.exception
+
+
+def test_presentation_hides_controls(app_env):
+    at = run_page(present="1")
+    assert not at.exception
+    assert not at.main.get("multiselect") and not at.main.get("download_button")
+    assert len(at.main.get("image")) == 6
+
+
+def test_compare_frame_shows_both_walks_at_the_same_frame(app_env):
+    at = run_page(frames="9")
+    assert at.session_state["_compare_frame"] == 5  # the midpoint, where lerp dips most
+    at.slider(key="_compare_frame").set_value(9).run()
+    captions = [image.caption for element in at.main.get("image") for image in element.proto.imgs]
+    assert any(c.startswith("lerp, frame 9") for c in captions) and any(c.startswith("slerp, frame 9") for c in captions)
+
+
+def test_bad_seeds_in_the_url_are_dropped(app_env):
+    at = run_page(ends="-5,3")
+    assert not at.exception
+    assert at.session_state["endpoints"] == [3]
+    assert "at least two" in at.main.warning[0].value
+
+
+def test_compare_frame_survives_a_change_of_frames(app_env):
+    at = run_page(frames="16")
+    at.slider(key="_compare_frame").set_value(3).run()
+    at.slider(key="frames").set_value(24).run()
+    assert at.session_state["_compare_frame"] == 3
+    at.slider(key="frames").set_value(2).run()
+    assert at.session_state["_compare_frame"] == 1 and not at.exception
