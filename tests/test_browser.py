@@ -5,6 +5,7 @@ Screenshots go to tests/artifacts/screenshots/ (and to docs/screenshots/ for the
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -106,3 +107,92 @@ def test_presentation_mode(page, server):
     click(page, "exit_presentation")
     wait_ready(page)
     expect(page.locator(".st-key-seed")).to_have_count(1)
+
+
+def test_interpolate_page(page, server):
+    open_page(page, server, "interpolate", "ends=3,17&frames=12")
+    expect(page.locator(".st-key-norm_chart .js-plotly-plot")).to_be_visible()
+    expect(page.get_by_text("lerp", exact=False).first).to_be_visible()
+    assert page.get_by_test_id("stImage").count() >= 4  # two strips and two animations at least
+    expect(page.get_by_text(re.compile(r"ganlib interpolate .* --seeds 3 17"))).to_be_visible()
+    no_exception(page)
+    screenshot(page, "interpolate")
+
+
+def test_arithmetic_one_click_sunglasses(page, server):
+    open_page(page, server, "arithmetic")
+    no_exception(page)
+    click(page, "demo_sunglasses")
+    wait_ready(page)
+    expect(page.get_by_text("sunglasses added")).to_be_visible(timeout=180_000)  # measured success rate
+    expect(page.get_by_text(re.compile("random direction")).first).to_be_visible()
+    assert page.get_by_test_id("stImage").count() >= 2  # the rows of 8 faces before and after the edit
+    expect(page).to_have_url(re.compile(r"dir=sunglasses"))
+    no_exception(page)
+    screenshot(page, "arithmetic")
+
+
+def lasso_centre(page, drag_layer, steps=40):
+    """Draw a closed lasso around the middle of a plotly chart's drag layer (its dragmode is lasso)."""
+    drag_layer.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = drag_layer.bounding_box()
+    centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    radius_x, radius_y = box["width"] * 0.15, box["height"] * 0.15
+    page.mouse.move(centre_x + radius_x, centre_y)
+    page.mouse.down()
+    for step in range(1, steps + 1):
+        angle = 2 * math.pi * step / steps
+        page.mouse.move(centre_x + radius_x * math.cos(angle), centre_y + radius_y * math.sin(angle), steps=2)
+    page.mouse.up()
+    wait_ready(page)
+
+
+def test_latent_map_compute_and_select(page, server):
+    open_page(page, server, "map", "points=400")
+    click(page, "map_compute")
+    chart = page.locator(".st-key-map_chart .js-plotly-plot")
+    expect(chart).to_be_visible(timeout=180_000)
+    wait_ready(page)
+    lasso_centre(page, page.locator(".st-key-map_chart .nsewdrag").first)
+    expect(page.locator(".st-key-map_pin button").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stImage").first).to_be_visible(timeout=60_000)  # the selected seeds' images
+    expect(page.locator(".st-key-map_csv button").first).to_be_visible()
+    no_exception(page)
+    screenshot(page, "latent_map")
+
+
+def test_training_from_the_sidebar(page, server):
+    open_page(page, server, "training")
+    page.get_by_text("Train a model").first.click()
+    page.locator(".st-key-train_dataset").get_by_text("Digits").click()
+    wait_ready(page)
+    steps = page.locator(".st-key-train_steps input")
+    steps.fill("40")
+    steps.press("Enter")
+    wait_ready(page)
+    click(page, "training_start")
+    # the run starts in its own process; the page follows it live and says when it has finished
+    main = page.get_by_test_id("stMainBlockContainer")
+    expect(main.get_by_test_id("stAlertContentSuccess").filter(has_text="finished")).to_be_visible(timeout=240_000)
+    wait_ready(page)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    assert page.get_by_test_id("stImage").count() >= 1  # the latest sample grid
+    no_exception(page)
+    screenshot(page, "training")
+
+
+def test_gan_game_steps_and_plays(page, server):
+    open_page(page, server, "game", "game_preset=two+modes")
+    for _ in range(3):
+        click(page, "toy_step")
+        wait_ready(page)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    click(page, "toy_play")
+    page.wait_for_timeout(6000)
+    click(page, "toy_pause")
+    wait_ready(page)
+    step_value = page.get_by_test_id("stMetricValue").first.inner_text()
+    assert int(step_value.replace(",", "")) > 3  # playing trained further than the three single steps
+    no_exception(page)
+    screenshot(page, "gan_game")
