@@ -3,46 +3,19 @@ one-click "add sunglasses" demo where the bundled classifier and a ToonFaces che
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+
+from app_support import isolate_app, run_view
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def arithmetic_page():
-    """The app's main() with the Arithmetic page in place of st.navigation (pages are callables, which
-    AppTest.switch_page cannot open)."""
-    import streamlit as st
-
-    from dashboard import sidebar, state
-    from dashboard.views import arithmetic
-
-    st.set_page_config(layout="wide")
-    state.init_state()
-    sidebar.render()
-    arithmetic.render()
-    state.sync_url()
-
-
-def use_checkpoint(tmp_path, monkeypatch, source: Path) -> None:
-    checkpoints = tmp_path / "checkpoints"
-    checkpoints.mkdir()
-    (checkpoints / source.name).write_bytes(source.read_bytes())
-    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(checkpoints))
-    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
-
-
 @pytest.fixture
 def app_env(tmp_path, monkeypatch, tiny_checkpoint):
-    use_checkpoint(tmp_path, monkeypatch, tiny_checkpoint)  # data set "random": no classifier
+    isolate_app(tmp_path, monkeypatch, tiny_checkpoint)  # data set "random": no classifier
 
 
 def run_page(pins=None, timeout=60, **query):
-    at = AppTest.from_function(arithmetic_page, default_timeout=timeout)
-    for key, value in query.items():
-        at.query_params[key] = value
-    if pins is not None:
-        at.session_state["pins"] = pins
-    return at.run()
+    return run_view("arithmetic", timeout=timeout, session_state={"pins": pins} if pins is not None else None, **query)
 
 
 def texts(elements) -> str:
@@ -129,7 +102,7 @@ def _bundled_toonfaces() -> Path | None:
 
 @pytest.mark.skipif(_bundled_toonfaces() is None, reason="needs the bundled classifier and a ToonFaces checkpoint")
 def test_add_sunglasses_demo_is_one_click(tmp_path, monkeypatch):
-    use_checkpoint(tmp_path, monkeypatch, _bundled_toonfaces())
+    isolate_app(tmp_path, monkeypatch, _bundled_toonfaces())
     at = run_page(timeout=300)
     assert not at.exception
     at.button(key="demo_sunglasses").click().run()
@@ -148,7 +121,7 @@ def test_add_sunglasses_demo_is_one_click(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(_bundled_toonfaces() is None, reason="needs the bundled classifier and a ToonFaces checkpoint")
 def test_terms_filled_with_classifier_picked_exemplars(tmp_path, monkeypatch):
-    use_checkpoint(tmp_path, monkeypatch, _bundled_toonfaces())
+    isolate_app(tmp_path, monkeypatch, _bundled_toonfaces())
     at = run_page(timeout=300, pins=[1, 2, 3])
     at.slider(key="exemplar_k").set_value(5).run()
     at.selectbox(key="_fill_term").set_value("term_b").run()

@@ -1,40 +1,16 @@
 """AppTest of the Interpolate page: both strips, the norm chart, endpoints from pins, frame bounds, URL state."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
-
-def interpolate_page():
-    """The app's main() with the Interpolate page in place of st.navigation (pages are callables, which
-    AppTest.switch_page cannot open)."""
-    import streamlit as st
-
-    from dashboard import sidebar, state
-    from dashboard.views import interpolate
-
-    st.set_page_config(layout="wide")
-    state.init_state()
-    sidebar.render()
-    interpolate.render()
-    state.sync_url()
+from app_support import isolate_app, run_view
 
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch, tiny_checkpoint):
-    checkpoints = tmp_path / "checkpoints"
-    checkpoints.mkdir()
-    (checkpoints / "tiny.safetensors").write_bytes(tiny_checkpoint.read_bytes())
-    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(checkpoints))
-    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
-    return checkpoints
+    return isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
 
 
 def run_page(pins=None, **query):
-    at = AppTest.from_function(interpolate_page, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    if pins is not None:
-        at.session_state["pins"] = pins
-    return at.run()
+    return run_view("interpolate", session_state={"pins": pins} if pins is not None else None, **query)
 
 
 def strip_headers(at):

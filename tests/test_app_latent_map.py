@@ -1,38 +1,17 @@
 """AppTest of the Latent map page: parameters first, Compute draws the map, a selection shows and pins images,
 the CSV export, bad parameters, URL state. Plotly charts are opaque to AppTest: selections are faked."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
-
-def latent_map_page():
-    """The app's main() with the Latent map page in place of st.navigation (AppTest cannot open callable pages)."""
-    import streamlit as st
-
-    from dashboard import sidebar, state
-    from dashboard.views import latent_map
-
-    st.set_page_config(layout="wide")
-    state.init_state()
-    sidebar.render()
-    latent_map.render()
-    state.sync_url()
+from app_support import isolate_app, run_view
 
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch, tiny_checkpoint):
-    checkpoints = tmp_path / "checkpoints"
-    checkpoints.mkdir()
-    (checkpoints / "tiny.safetensors").write_bytes(tiny_checkpoint.read_bytes())
-    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(checkpoints))
-    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
-    return checkpoints
+    return isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
 
 
 def run_page(**query):
-    at = AppTest.from_function(latent_map_page, default_timeout=90)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return run_view("latent_map", timeout=90, **query)
 
 
 def compute(at, points=60, method="PCA"):

@@ -1,20 +1,17 @@
 """AppTest of the Samples page and the shared sidebar (no browser; see test_browser.py for the real one)."""
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pathlib import Path
+from app_support import isolate_app
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch, tiny_checkpoint):
-    checkpoints = tmp_path / "checkpoints"
-    checkpoints.mkdir()
-    (checkpoints / "tiny.safetensors").write_bytes(tiny_checkpoint.read_bytes())
-    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(checkpoints))
-    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
-    return checkpoints
+    return isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
 
 
 def run_app(**query):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_support import isolate_app
 from ganlib import runs
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -18,11 +19,7 @@ TINY = ["--latent-dim", "8", "--generator-width", "8", "--discriminator-width", 
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch, tiny_checkpoint):
-    checkpoints = tmp_path / "checkpoints"
-    checkpoints.mkdir()
-    (checkpoints / "tiny.safetensors").write_bytes(tiny_checkpoint.read_bytes())
-    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(checkpoints))
-    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
+    isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
     yield tmp_path / "runs"
     handle = runs.active_run(tmp_path / "runs")
     if handle is not None:  # never leave a trainer running on the shared cores
