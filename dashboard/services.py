@@ -25,7 +25,8 @@ from ganlib.toy import GeneratorLossCurves, ToyConfig, ToyGAN, generator_loss_cu
 ROOT = Path(__file__).resolve().parent.parent
 
 MAX_UPLOAD_MB = 64  # a 128-px DCGAN in fp32 with its discriminator is about 60 MB; anything larger is not ours
-DEFAULT_CHECKPOINT = "toonfaces64.safetensors"  # the bundled file opened first, when present
+# Bundled files opened first, in this order of preference: toonfaces is the arithmetic demo the app is built around
+DEFAULT_CHECKPOINTS = ("toonfaces64.safetensors", "toonfaces32.safetensors")
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,13 @@ def resolve(path: str) -> Path:
     return candidate if candidate.is_absolute() else ROOT / candidate
 
 
+def _preference(name: str) -> int:
+    return DEFAULT_CHECKPOINTS.index(name) if name in DEFAULT_CHECKPOINTS else len(DEFAULT_CHECKPOINTS)
+
+
 def list_checkpoints() -> list[CheckpointChoice]:
     """Bundled files first (the default one at the top), then finished runs, then uploads."""
-    bundled = sorted(checkpoint_dir().glob("*.safetensors"), key=lambda p: (p.name != DEFAULT_CHECKPOINT, p.name))
+    bundled = sorted(checkpoint_dir().glob("*.safetensors"), key=lambda p: (_preference(p.name), p.name))
     runs = sorted(runs_dir().glob("*/generator.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     uploads = sorted(upload_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     return ([CheckpointChoice(f"bundled: {p.stem}", _relative(p)) for p in bundled]

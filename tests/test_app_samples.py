@@ -65,3 +65,13 @@ def test_bad_upload_keeps_the_current_model(app_env):
         services.save_upload("evil.safetensors", b"\x80\x04pickle bytes")
     assert at.session_state["checkpoint"] == before
     assert not list((services.upload_dir()).glob("*")) if services.upload_dir().exists() else True
+
+
+def test_toonfaces_is_the_default_bundled_checkpoint(tmp_path, monkeypatch, tiny_checkpoint):
+    from dashboard import services
+
+    for name in ("digits32.safetensors", "toonfaces32.safetensors", "anything.safetensors"):
+        (tmp_path / name).write_bytes(tiny_checkpoint.read_bytes())
+    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
+    assert [c.label for c in services.list_checkpoints()] == ["bundled: toonfaces32", "bundled: anything", "bundled: digits32"]
