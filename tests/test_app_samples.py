@@ -70,8 +70,10 @@ def test_bad_upload_keeps_the_current_model(app_env):
 def test_toonfaces_is_the_default_bundled_checkpoint(tmp_path, monkeypatch, tiny_checkpoint):
     from dashboard import services
 
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
     for name in ("digits32.safetensors", "toonfaces32.safetensors", "anything.safetensors"):
-        (tmp_path / name).write_bytes(tiny_checkpoint.read_bytes())
-    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(tmp_path))
+        (bundled / name).write_bytes(tiny_checkpoint.read_bytes())
+    monkeypatch.setenv("GANLIB_CHECKPOINTS", str(bundled))
     monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
     assert [c.label for c in services.list_checkpoints()] == ["bundled: toonfaces32", "bundled: anything", "bundled: digits32"]
