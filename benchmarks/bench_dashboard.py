@@ -3,10 +3,8 @@ t-SNE of 2,000 points <= 10 s (then instant from cache), first render after serv
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
-import urllib.request
 
 from .common import ROOT, Result, bundled_checkpoint, median_seconds
 

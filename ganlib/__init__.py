@@ -18,6 +18,15 @@ from .losses import discriminator_loss, generator_loss, js_divergence_estimate, 
 from .models import Discriminator, Generator
 
 
+__all__ = [
+    "CheckpointError", "Discriminator", "Generator", "ModelConfig", "TrainConfig", "analogy", "apply_direction",
+    "concept_vector", "discriminator_loss", "generate", "generator_loss", "gif_bytes", "interpolation_path",
+    "js_divergence_estimate", "latents_for_seeds", "lerp", "load_dataset", "load_discriminator", "load_generator",
+    "make_grid", "png_bytes", "read_metadata", "render_toonfaces", "sample_latents", "save_generator", "save_png",
+    "slerp", "to_uint8", "truncate", "value_function",
+]
+
+
 def render_toonfaces(n, seed=0, image_size=64):
     """Procedural cartoon faces with attribute labels: (uint8 [N, H, W, 3], {attribute: int array [N]})."""
     from .data.toonfaces import render_toonfaces as render

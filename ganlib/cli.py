@@ -153,7 +153,7 @@ def _add_interpolate(commands) -> None:
 
 def _interpolate(args) -> int:
     from .checkpoint import load_generator
-    from .images import generate, gif_bytes, make_grid, save_png, upscale
+    from .images import generate, gif_bytes, make_grid, save_png
     from .latent import interpolation_path, latents_for_seeds
 
     if len(args.seeds) < 2:

@@ -108,7 +108,7 @@ def test_add_sunglasses_demo_is_one_click(tmp_path, monkeypatch):
     at.button(key="demo_sunglasses").click().run()
     assert not at.exception
     assert at.session_state["arithmetic_mode"] == "Directions" and at.session_state["direction"] == "sunglasses"
-    from dashboard.views.arithmetic import DEMO
+    from dashboard.views.attribute_edits import DEMO
 
     assert at.session_state["strength"] == DEMO["strength"] and at.session_state["conditional"]
     if at.main.warning:  # an early snapshot may not draw sunglasses yet: the page says so instead of failing

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import ganlib
 from ganlib import projection
 from ganlib.explorer import Explorer
 

@@ -42,3 +42,17 @@ def describe_attributes(probabilities: dict[str, np.ndarray], index: int, classe
             best = int(row.argmax())
             parts.append(labels[best] if labels else f"{name} {best}")
     return ", ".join(parts) or "-"
+
+
+def concept_label(concept: str) -> str:
+    """"+sunglasses" -> "with sunglasses", "-hair=red" -> "hair not red"."""
+    name, _, value = concept[1:].partition("=")
+    if value:
+        return f"{name} {value}" if concept[0] == "+" else f"{name} not {value}"
+    return f"with {name}" if concept[0] == "+" else f"without {name}"
+
+
+def seed_list(seeds) -> str:
+    """"#3, #5, #8" (the first eight, then a count)."""
+    shown = ", ".join(f"#{s}" for s in seeds[:8])
+    return shown + (f" and {len(seeds) - 8} more" if len(seeds) > 8 else "")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .dataset import DatasetError, ImageDataset, from_hwc, resize_uint8
 
