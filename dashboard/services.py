@@ -99,7 +99,8 @@ def save_upload(name: str, data: bytes) -> str:
     return _relative(target)
 
 
-def _version(path: str) -> float:
+def file_version(path: str) -> float:
+    """Part of every cache key that must change when a file is rewritten (a training run's generator)."""
     return resolve(path).stat().st_mtime
 
 
@@ -110,7 +111,7 @@ def forget_stale_results(path: str) -> None:
     """Results are cached by checkpoint key; a training run rewrites its generator file every few minutes under
     the same key. Called once per script run: when the open file changed on disk, drop the cached results."""
     try:
-        version = _version(path)
+        version = file_version(path)
     except OSError:
         return
     if _seen_versions.setdefault(path, version) != version:
@@ -130,7 +131,7 @@ def explorer(path: str) -> Explorer:
     """The model for a checkpoint key, loaded once per file version. Raises CheckpointError for a bad file."""
     if not resolve(path).is_file():
         raise CheckpointError(path, "no such file")
-    return _load_explorer(path, _version(path))
+    return _load_explorer(path, file_version(path))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -359,7 +360,7 @@ def latent_map(path: str, first: int, count: int, space: str, method: str, perpl
     if space not in projection.available_spaces(model):
         raise ValueError(f"feature space {space!r} is not available for this checkpoint")
     report = progress or (lambda fraction, message: None)
-    version = _version(path)
+    version = file_version(path)
     report(0.02, f"Generating {count:,} images and their {space} features")
     points = _map_points(path, version, first, count, space)
     name = "t-SNE" if method == "tsne" else "PCA"
@@ -374,7 +375,7 @@ def latent_map(path: str, first: int, count: int, space: str, method: str, perpl
 def map_clusters(path: str, first: int, count: int, space: str, k: int, seed: int) -> np.ndarray:
     """k-means cluster [0, k) of each point, on the standardised PCA-50 features (not the 2-D map, so clusters
     can reveal structure a projection hides)."""
-    features = _map_points(path, _version(path), first, count, space).features
+    features = _map_points(path, file_version(path), first, count, space).features
     return projection.kmeans_labels(projection.reduce(features, seed=seed), k, seed)
 
 
