@@ -69,15 +69,13 @@ class Explorer:
                 scores.append(self.discriminator.probability(fake))
         size = self.image_size
         pictures = np.concatenate(images) if images else np.zeros((0, size, size, 3), np.uint8)
-        return pictures, (torch.cat(scores).numpy() if scores else None)
+        if self.discriminator is None:
+            return pictures, None
+        return pictures, torch.cat(scores).numpy() if scores else np.zeros(0, np.float32)
 
-    @torch.no_grad()
     def discriminator_scores(self, z: torch.Tensor) -> np.ndarray | None:
         """D(G(z)) per latent: the discriminator's probability that the image is real; None without a D."""
-        if self.discriminator is None:
-            return None
-        scores = [self.discriminator.probability(self.generator(z[i:i + 256])) for i in range(0, len(z), 256)]
-        return torch.cat(scores).numpy() if scores else np.zeros(0)
+        return self.images_and_scores(z)[1]
 
     def attribute_probabilities(self, images: np.ndarray) -> dict[str, np.ndarray] | None:
         """{attribute: [N, classes]} class probabilities from the classifier; None without one."""

@@ -118,3 +118,16 @@ def test_missing_tensor(tiny_checkpoint, tmp_path):
 
 def test_checkpoint_error_is_a_value_error():
     assert issubclass(CheckpointError, ValueError)
+
+
+def test_explorer_scores_images_with_the_stored_discriminator(tiny_checkpoint):
+    from ganlib.explorer import Explorer
+
+    explorer = Explorer.from_checkpoint(tiny_checkpoint)
+    z = explorer.latents([1, 2, 3])
+    images, scores = explorer.images_and_scores(z)
+    assert images.shape == (3, 32, 32, 3) and images.dtype.name == "uint8"
+    assert scores.shape == (3,) and ((scores > 0) & (scores < 1)).all()
+    assert (explorer.discriminator_scores(z) == scores).all()
+    assert (explorer.images(z) == images).all()
+    assert explorer.discriminator_scores(z[:0]).shape == (0,)
