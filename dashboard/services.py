@@ -17,7 +17,7 @@ import torch
 
 import ganlib
 from ganlib.checkpoint import CheckpointError, read_metadata
-from ganlib.directions import CONFIDENT, attribute_probability, measure_edit
+from ganlib.directions import CONFIDENT, attribute_probability, measure_edit, per_face_strength
 from ganlib.explorer import Explorer
 from ganlib import projection
 from ganlib.toy import GeneratorLossCurves, ToyConfig, ToyGAN, generator_loss_curves
@@ -312,6 +312,24 @@ def edit_probabilities(path: str, attribute: str, method: str, conditional: bool
     images = attribute_edit(path, attribute, method, conditional, seeds, strengths)
     flat = model.attribute_probabilities(images.reshape(-1, *images.shape[2:]))
     return attribute_probability(flat, attribute, model.attributes).reshape(len(seeds), len(strengths))
+
+
+PER_FACE_MAX_STRENGTH = 4.0  # in class-mean distances; faces that need more are reported as not reached
+
+
+@st.cache_data(max_entries=64, show_spinner="Stepping each face until the classifier sees the change...")
+def per_face_edit(path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...],
+                  adding: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each face moved only as far as it needs: until the classifier sees the attribute (or no longer sees it).
+    Returns before/after images [len(seeds), 2, H, W, 3], each face's strength (NaN: not reached within
+    PER_FACE_MAX_STRENGTH) and p(attribute) before/after [len(seeds), 2]."""
+    model = explorer(path)
+    z = model.latents(seeds)
+    limit = PER_FACE_MAX_STRENGTH if adding else -PER_FACE_MAX_STRENGTH
+    strengths, edited = per_face_strength(model, z, _direction(path, attribute, method, conditional), max_strength=limit)
+    images = np.stack([model.images(z), model.images(edited)], axis=1)
+    flat = model.attribute_probabilities(images.reshape(-1, *images.shape[2:]))
+    return images, strengths, attribute_probability(flat, attribute, model.attributes).reshape(len(seeds), 2)
 
 
 @st.cache_data(max_entries=64, show_spinner=f"Measuring the edit on {MEASURE_SAMPLES} random faces...")

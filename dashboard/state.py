@@ -56,6 +56,7 @@ URL_STATE: dict[str, UrlValue] = {
     "edit_seed": UrlValue("eseed", 0, int),
     "arithmetic_mode": UrlValue("mode", "Analogies", str),
     "conditional": UrlValue("cond", True, _bool, lambda v: "1" if v else "0"),
+    "per_face": UrlValue("perface", False, _bool, lambda v: "1" if v else "0"),
     "neighbour_seed": UrlValue("nseed", 0, int),
     "exemplar_k": UrlValue("k", 3, int),
     "positive_pins": UrlValue("pos", [], _ints, _join),

@@ -111,12 +111,27 @@ def test_add_sunglasses_demo_is_one_click(tmp_path, monkeypatch):
     from dashboard.views.attribute_edits import DEMO
 
     assert at.session_state["strength"] == DEMO["strength"] and at.session_state["conditional"]
-    if at.main.warning:  # an early snapshot may not draw sunglasses yet: the page says so instead of failing
-        assert "direction" in texts(at.main.warning)
-        return
+    assert not at.main.warning
     assert len(at.main.get("image")) == 2  # before and after, 8 faces each
     assert "8 faces without sunglasses" in texts(at.main.caption)
     assert "sunglasses added" in " ".join(m.label for m in at.main.metric)
+
+
+@pytest.mark.skipif(_bundled_toonfaces() is None, reason="needs the bundled classifier and a ToonFaces checkpoint")
+def test_per_face_strength_moves_each_face_until_the_classifier_sees_it(tmp_path, monkeypatch):
+    isolate_app(tmp_path, monkeypatch, _bundled_toonfaces())
+    at = run_page(timeout=300, mode="Directions", dir="sunglasses", perface="1")
+    assert not at.exception and not at.main.warning
+    assert at.session_state["per_face"]
+    captions = texts(at.main.caption)
+    assert "each face moved only until the classifier sees the change" in captions
+    after = next(m.value for m in at.main.markdown if "After (per-face strength)" in m.value)
+    assert "sees sunglasses on 8 of 8" in after  # p >= 0.9 is the stopping rule, so every reached face shows it
+    namespace = {}
+    exec(at.main.code[0].value, namespace)  # the "reproduce in Python" snippet gives the same faces
+    assert namespace["images"].shape == (8, 32, 32, 3)
+    at.toggle(key="per_face").set_value(False).run()
+    assert "perface" not in at.query_params and "strength +" in texts(at.main.caption)
 
 
 @pytest.mark.skipif(_bundled_toonfaces() is None, reason="needs the bundled classifier and a ToonFaces checkpoint")

@@ -2,6 +2,7 @@
 the edit's success rate measured by the attribute classifier next to a random direction of the same length."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from dashboard import services
@@ -37,16 +38,25 @@ def render(path: str, model, presenting: bool) -> None:
     if not seeds:
         st.warning(f"The classifier found no face {concept_label(concept)} to edit.")
         return
-    images = services.attribute_edit(path, attribute, method, conditional, seeds, (0.0, strength))
     scale = tile_scale(model.image_size, presenting)
     verb = "adding" if strength >= 0 else "removing"
+    per_face = bool(st.session_state["per_face"])
+    if per_face:
+        images, strengths, probabilities = services.per_face_edit(path, attribute, method, conditional, seeds, strength >= 0)
+        amount = (f"each face moved only until the classifier sees the change (strengths "
+                  f"{_strength_range(strengths)}, at most {services.PER_FACE_MAX_STRENGTH:g})")
+        after_title = "After (per-face strength)"
+    else:
+        images = services.attribute_edit(path, attribute, method, conditional, seeds, (0.0, strength))
+        probabilities = services.edit_probabilities(path, attribute, method, conditional, seeds, (0.0, strength))
+        amount = f"strength {strength:+.2f}"
+        after_title = f"After (strength {strength:+.2f})"
     st.caption(f"{len(seeds)} faces {concept_label(concept)} (the classifier is sure; seeds "
                f"{', '.join(map(str, seeds))}) · {verb} {attribute} along the {METHODS[method]} direction"
-               f"{', other attributes projected out' if conditional else ''} · strength {strength:+.2f} × the "
+               f"{', other attributes projected out' if conditional else ''} · {amount} × the "
                f"class-mean distance ({summary['class_distance']:.2f} in z; direction from {summary['n']} samples)")
-    probabilities = services.edit_probabilities(path, attribute, method, conditional, seeds, (0.0, strength))
     seen = (probabilities > 0.5).sum(axis=0)
-    _before_after(images, seeds, scale, strength,
+    _before_after(images, seeds, scale, after_title,
                   notes=(f"the classifier sees {attribute} on {seen[0]} of {len(seeds)}",
                          f"the classifier sees {attribute} on {seen[1]} of {len(seeds)}"))
     _edit_report(path, attribute, method, conditional, strength)
@@ -56,15 +66,28 @@ def render(path: str, model, presenting: bool) -> None:
                 f"explorer = Explorer.from_checkpoint({path!r})\n"
                 f"direction = explorer.direction({attribute!r}, {method!r}, conditional={conditional}, "
                 f"n={services.DIRECTION_SAMPLES})\n"
-                f"images = explorer.edit({list(seeds)}, direction, [0.0, {strength}])  # uint8 [faces, 2, H, W, 3]",
+                + (f"from ganlib.directions import per_face_strength\n"
+                   f"z = explorer.latents({list(seeds)})\n"
+                   f"strengths, edited = per_face_strength(explorer, z, direction, "
+                   f"max_strength={services.PER_FACE_MAX_STRENGTH if strength >= 0 else -services.PER_FACE_MAX_STRENGTH:g})\n"
+                   f"images = explorer.images(edited)  # uint8 [faces, H, W, 3]"
+                   if per_face else
+                   f"images = explorer.edit({list(seeds)}, direction, [0.0, {strength}])  # uint8 [faces, 2, H, W, 3]"),
                 language="python", wrap_lines=True)
 
 
-def _before_after(images, seeds, scale: int, strength: float, notes: tuple[str, str] = ("", "")) -> None:
+def _strength_range(strengths) -> str:
+    reached = strengths[~np.isnan(strengths)]
+    missed = int(np.isnan(strengths).sum())
+    text = f"{abs(reached).min():.2f}–{abs(reached).max():.2f}" if len(reached) else "none reached"
+    return text + (f"; {missed} not reached" if missed else "")
+
+
+def _before_after(images, seeds, scale: int, after_title: str, notes: tuple[str, str] = ("", "")) -> None:
     """Two rows, the same faces above each other: before, and after the edit."""
     columns = len(seeds)
     for key, title, row, note in (("edit_before", "Before", 0, notes[0]),
-                                  ("edit_after", f"After (strength {strength:+.2f})", 1, notes[1])):
+                                  ("edit_after", after_title, 1, notes[1])):
         with st.container(key=key):
             st.markdown(f"**{title}**" + (f" · {note}" if note else ""))
             st.image(services.grid_png(images[:, row], columns, scale), width="stretch")
@@ -76,6 +99,10 @@ def _direction_controls(attributes: list[str]) -> None:
         st.selectbox("Attribute", attributes, key="direction")
         st.toggle("Conditional", key="conditional",
                   help="Project the other attributes' directions out, so adding sunglasses does not also add a hat.")
+        st.toggle("Per-face strength", key="per_face",
+                  help="Move each face only until the classifier sees the attribute (p ≥ 0.9), instead of one "
+                       "strength for all; only the strength's sign (add or remove) is used. Fewer side effects: "
+                       "`ganlib evaluate` reports its keep rates under PER-FACE STRENGTH.")
     with second:
         st.radio("Direction from", list(METHODS), format_func=METHODS.get, key="direction_method",
                  help="Class-mean difference: mean z of faces with minus without. SVM: normal of a linear "
@@ -141,4 +168,4 @@ def _exemplar_directions(path: str, model, presenting: bool) -> None:
     scale = tile_scale(model.image_size, presenting)
     st.caption(f"Direction: mean z of {seed_list(positive)} minus mean z of {seed_list(negative)} · faces "
                f"{seeds[0]}–{seeds[-1]} · strength {strength:+.2f}")
-    _before_after(images, seeds, scale, strength)
+    _before_after(images, seeds, scale, f"After (strength {strength:+.2f})")
