@@ -108,8 +108,9 @@ _seen_versions: dict[str, float] = {}  # process-wide, like the caches it guards
 
 
 def forget_stale_results(path: str) -> None:
-    """Results are cached by checkpoint key; a training run rewrites its generator file every few minutes under
-    the same key. Called once per script run: when the open file changed on disk, drop the cached results."""
+    """Results (st.cache_data) are cached by checkpoint key alone; a training run rewrites its generator file every
+    few minutes under the same key. Called once per script run, before any page: when the open file changed on
+    disk, drop the cached results. (The loaded model, a cache_resource, is keyed by file_version instead.)"""
     try:
         version = file_version(path)
     except OSError:
@@ -135,7 +136,7 @@ def explorer(path: str) -> Explorer:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def metadata(path: str, version: float | None = None) -> dict:
+def metadata(path: str) -> dict:
     return read_metadata(resolve(path))
 
 
@@ -304,14 +305,18 @@ def attribute_edit(path: str, attribute: str, method: str, conditional: bool, se
     return explorer(path).edit(seeds, _direction(path, attribute, method, conditional), strengths)
 
 
+def _probability_of(model: Explorer, images: np.ndarray, attribute: str) -> np.ndarray:
+    """The classifier's p(attribute) for a [faces, variants, H, W, 3] block of images, shaped [faces, variants]."""
+    flat = model.attribute_probabilities(images.reshape(-1, *images.shape[2:]))
+    return attribute_probability(flat, attribute, model.attributes).reshape(images.shape[:2])
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def edit_probabilities(path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...],
                        strengths: tuple[float, ...]) -> np.ndarray:
     """The classifier's p(attribute) for every edited face, [len(seeds), len(strengths)]."""
-    model = explorer(path)
-    images = attribute_edit(path, attribute, method, conditional, seeds, strengths)
-    flat = model.attribute_probabilities(images.reshape(-1, *images.shape[2:]))
-    return attribute_probability(flat, attribute, model.attributes).reshape(len(seeds), len(strengths))
+    return _probability_of(explorer(path), attribute_edit(path, attribute, method, conditional, seeds, strengths),
+                           attribute)
 
 
 PER_FACE_MAX_STRENGTH = 4.0  # in class-mean distances; faces that need more are reported as not reached
@@ -328,8 +333,7 @@ def per_face_edit(path: str, attribute: str, method: str, conditional: bool, see
     limit = PER_FACE_MAX_STRENGTH if adding else -PER_FACE_MAX_STRENGTH
     strengths, edited = per_face_strength(model, z, _direction(path, attribute, method, conditional), max_strength=limit)
     images = np.stack([model.images(z), model.images(edited)], axis=1)
-    flat = model.attribute_probabilities(images.reshape(-1, *images.shape[2:]))
-    return images, strengths, attribute_probability(flat, attribute, model.attributes).reshape(len(seeds), 2)
+    return images, strengths, _probability_of(model, images, attribute)
 
 
 @st.cache_data(max_entries=64, show_spinner=f"Measuring the edit on {MEASURE_SAMPLES} random faces...")
@@ -352,16 +356,16 @@ class LatentMap:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _map_points(path: str, version: float, first: int, count: int, space: str) -> projection.MapPoints:
+def _map_points(path: str, first: int, count: int, space: str) -> projection.MapPoints:
     return projection.map_points(explorer(path), range(first, first + count), space)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _map_coordinates(path: str, version: float, first: int, count: int, space: str, method: str,
+def _map_coordinates(path: str, first: int, count: int, space: str, method: str,
                      perplexity: int, iterations: int, seed: int) -> tuple[np.ndarray, float]:
     import time
 
-    features = _map_points(path, version, first, count, space).features
+    features = _map_points(path, first, count, space).features
     started = time.perf_counter()
     coordinates = projection.project(features, method, seed=seed, perplexity=perplexity, iterations=iterations)
     return coordinates, time.perf_counter() - started
@@ -378,12 +382,11 @@ def latent_map(path: str, first: int, count: int, space: str, method: str, perpl
     if space not in projection.available_spaces(model):
         raise ValueError(f"feature space {space!r} is not available for this checkpoint")
     report = progress or (lambda fraction, message: None)
-    version = file_version(path)
     report(0.02, f"Generating {count:,} images and their {space} features")
-    points = _map_points(path, version, first, count, space)
+    points = _map_points(path, first, count, space)
     name = "t-SNE" if method == "tsne" else "PCA"
     report(0.5, f"{name} of {count:,} points" + (f" ({iterations} iterations)" if method == "tsne" else ""))
-    coordinates, seconds = _map_coordinates(path, version, first, count, space, method, perplexity, iterations, seed)
+    coordinates, seconds = _map_coordinates(path, first, count, space, method, perplexity, iterations, seed)
     report(1.0, "Done")
     return LatentMap(points.seeds, coordinates, points.norms, points.d_scores, points.attributes, model.attributes,
                      points.seconds + seconds)
@@ -393,7 +396,7 @@ def latent_map(path: str, first: int, count: int, space: str, method: str, perpl
 def map_clusters(path: str, first: int, count: int, space: str, k: int, seed: int) -> np.ndarray:
     """k-means cluster [0, k) of each point, on the standardised PCA-50 features (not the 2-D map, so clusters
     can reveal structure a projection hides)."""
-    features = _map_points(path, file_version(path), first, count, space).features
+    features = _map_points(path, first, count, space).features
     return projection.kmeans_labels(projection.reduce(features, seed=seed), k, seed)
 
 

@@ -121,7 +121,7 @@ def _model_card() -> None:
     if not path:
         return
     try:
-        metadata = services.metadata(path, services.file_version(path))
+        metadata = services.metadata(path)
     except CheckpointError as error:
         st.error(str(error))
         return

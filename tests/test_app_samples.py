@@ -77,3 +77,21 @@ def test_toonfaces_is_the_default_bundled_checkpoint(tmp_path, monkeypatch, tiny
     monkeypatch.setenv("GANLIB_CHECKPOINTS", str(bundled))
     monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
     assert [c.label for c in services.list_checkpoints()] == ["bundled: toonfaces32", "bundled: anything", "bundled: digits32"]
+
+
+def test_results_are_dropped_when_the_open_checkpoint_is_rewritten(tmp_path, monkeypatch, tiny_checkpoint):
+    """A training run rewrites its generator file under the same key: cached results must not outlive it."""
+    import os
+
+    from dashboard import services
+
+    cleared = []
+    monkeypatch.setattr(services.st.cache_data, "clear", lambda: cleared.append(True))
+    path = str(tmp_path / "run.safetensors")
+    (tmp_path / "run.safetensors").write_bytes(tiny_checkpoint.read_bytes())
+    services.forget_stale_results(path)
+    services.forget_stale_results(path)
+    assert cleared == []  # same file: results stay cached
+    os.utime(path, (1, 1))  # the run wrote a new checkpoint
+    services.forget_stale_results(path)
+    assert cleared == [True]
