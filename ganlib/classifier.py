@@ -253,6 +253,8 @@ def train_attribute_classifier(n_train: int = 20000, n_test: int = 4000, seed: i
 
 
 def main(argv=None) -> None:
+    from .cli import add_threads_option, apply_threads_option  # the same --threads as ganlib train/evaluate
+
     parser = argparse.ArgumentParser(prog="python -m ganlib.classifier",
                                      description="Train the ToonFaces attribute classifier and save it.")
     parser.add_argument("--out", default=str(BUNDLED["toonfaces"]), help="output .safetensors file")
@@ -261,10 +263,12 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1, help="training renders; the test renders use seed + 1")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--width", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    try:
+        apply_threads_option(args)
+    except ValueError as error:
+        parser.error(str(error))
     model, report = train_attribute_classifier(n_train=args.n_train, n_test=args.n_test, seed=args.seed,
                                                epochs=args.epochs, width=args.width)
     for size, accuracies in report["accuracy"].items():

@@ -49,22 +49,32 @@ def _add_train(commands) -> None:
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None, help="auto: bf16 on CUDA and on CPUs with AMX")
     parser.add_argument("--data-root", default=d.data_root, help="where torchvision data sets are (or are downloaded to)")
     parser.add_argument("--num-images", type=int, default=d.num_images, help="toonfaces to render; cap for other sets (0 = all)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: torch's choice). Use 1 when other busy processes share "
-                             "the cores: oversubscribed OpenMP threads made a 2-core run 5x slower here")
+    add_threads_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_train)
 
 
-def _train(args) -> int:
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice). Use 1 when other busy processes share "
+                             "the cores: oversubscribed OpenMP threads made a 2-core run 5x slower here")
+
+
+def apply_threads_option(args) -> None:
+    """Set torch's thread count from --threads, refusing nonsense with a clear message."""
+    if args.threads is None:
+        return
+    if not 1 <= args.threads <= 256:
+        raise ValueError("--threads must be from 1 to 256")
     import torch
 
+    torch.set_num_threads(args.threads)
+
+
+def _train(args) -> int:
     from .train import Trainer
 
-    if args.threads is not None:
-        if not 1 <= args.threads <= 256:
-            raise ValueError("--threads must be from 1 to 256")
-        torch.set_num_threads(args.threads)
+    apply_threads_option(args)
 
     callbacks = [] if args.quiet else [_ProgressBar()]
     intervals = {"log_every": args.log_every, "sample_every": args.sample_every,
@@ -266,22 +276,17 @@ def _add_evaluate(commands) -> None:
     parser.add_argument("--out", default=None, help="also write the JSON report to this file")
     parser.add_argument("--write-metadata", action="store_true",
                         help="store a summary in the checkpoint's metadata (shown on the dashboard's model card)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    add_threads_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(handler=_evaluate)
 
 
 def _evaluate(args) -> int:
-    import torch
-
     from .evaluate import evaluate, format_report, write_evaluation_metadata
 
     if not 32 <= args.n <= 100000:
         raise ValueError("--n must be from 32 to 100000")
-    if args.threads is not None:
-        if not 1 <= args.threads <= 256:
-            raise ValueError("--threads must be from 1 to 256")
-        torch.set_num_threads(args.threads)
+    apply_threads_option(args)
     log = None if args.quiet else (lambda message: print(f"evaluate: {message}", file=sys.stderr, flush=True))
     report = evaluate(args.checkpoint, n=args.n, seed=args.seed, strength=args.strength, data=args.data,
                       classifier=args.classifier, log=log)

@@ -36,3 +36,10 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
     assert main(["train", "--lr", "5", "--quiet", "--dataset", "digits"]) == 2
     assert "lr must be" in capsys.readouterr().err
     assert main(["interpolate", str(junk), "--seeds", "1"]) == 2
+
+
+def test_threads_option_refuses_nonsense(capsys):
+    assert main(["train", "--dataset", "digits", "--threads", "0", "--quiet"]) == 2
+    assert "--threads must be from 1 to 256" in capsys.readouterr().err
+    assert main(["evaluate", "nothing.safetensors", "--threads", "999"]) == 2
+    assert "--threads must be from 1 to 256" in capsys.readouterr().err
