@@ -29,12 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig
+from .run_directory import CONFIG_FILE, GENERATOR_FILE, SAMPLES_DIR, STATS_FILE, STATUS_FILE, read_json, write_json
 
 ACTIVE_FILE = ".active.json"
 LOCK_FILE = ".active.lock"  # flock'ed while checking and claiming ACTIVE_FILE, so two starts cannot race
 LAUNCH_FILE = "launch.json"  # written by start_run: pid and command, for runs that die before status.json
 LOG_FILE = "train.log"
-GENERATOR_FILE = "generator.safetensors"
 BUILTIN_DATASETS = ("toonfaces", "digits", "mnist", "fashion-mnist", "cifar10", "celeba")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 STOP_TIMEOUT_SECONDS = 15.0
@@ -205,20 +205,6 @@ def _is_training_process(pid: int, run_dir: Path | None = None) -> bool:
     return any((cwd / Path(target).expanduser()).resolve() == wanted for target in targets)
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None  # missing, or caught between write and rename
-    return value if isinstance(value, dict) else None
-
-
-def _write_json(path: Path, value: dict) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value, indent=2))
-    os.replace(temporary, path)
-
-
 @contextlib.contextmanager
 def _locked(runs_dir: Path):
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -232,7 +218,7 @@ def _locked(runs_dir: Path):
 
 def _active_unlocked(runs_dir: Path) -> RunHandle | None:
     path = runs_dir / ACTIVE_FILE
-    record = _read_json(path)
+    record = read_json(path)
     if record is None:
         if path.exists():
             path.unlink(missing_ok=True)  # unreadable lock: nothing can be running under it
@@ -243,7 +229,7 @@ def _active_unlocked(runs_dir: Path) -> RunHandle | None:
     except (KeyError, TypeError, ValueError):
         path.unlink(missing_ok=True)
         return None
-    state = (_read_json(handle.run_dir / "status.json") or {}).get("state", "starting")
+    state = (read_json(handle.run_dir / STATUS_FILE) or {}).get("state", "starting")
     # A trainer that has written its final status is done, even in the second it takes the process to exit.
     if state in ("starting", "running") and _is_training_process(handle.pid, handle.run_dir):
         return handle
@@ -297,9 +283,9 @@ def start_run(runs_dir, dataset: str, image_size: int, steps: int, batch_size: i
         # Reap the child when it exits, so it does not linger as a zombie that looks alive to os.kill.
         threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
         started = time.time()
-        _write_json(run_dir / LAUNCH_FILE, {"pid": process.pid, "started": started,
+        write_json(run_dir / LAUNCH_FILE, {"pid": process.pid, "started": started,
                                             "command": [sys.executable, "-m", "ganlib", *argv]})
-        _write_json(runs_dir / ACTIVE_FILE, {"pid": process.pid, "run_dir": str(run_dir), "started": started})
+        write_json(runs_dir / ACTIVE_FILE, {"pid": process.pid, "run_dir": str(run_dir), "started": started})
     return RunHandle(name, run_dir, process.pid, started)
 
 
@@ -325,29 +311,29 @@ def stop_run(handle: RunHandle, timeout: float = STOP_TIMEOUT_SECONDS) -> str:
             else:
                 raise RunError(f"could not stop run {handle.name!r} (pid {handle.pid} ignores SIGKILL)")
             _mark(run_dir, "stopped", f"killed after {timeout:.0f} s without stopping; the last checkpoint is kept")
-    status = _read_json(run_dir / "status.json")
+    status = read_json(run_dir / STATUS_FILE)
     if status is None or status.get("state") == "running":
         _mark(run_dir, "stopped", "stopped before training began" if status is None else "stopped")
     runs_dir = run_dir.parent
     with _locked(runs_dir):
-        record = _read_json(runs_dir / ACTIVE_FILE)
+        record = read_json(runs_dir / ACTIVE_FILE)
         if record is not None and int(record.get("pid", -1)) == handle.pid:
             (runs_dir / ACTIVE_FILE).unlink(missing_ok=True)
-    return (_read_json(run_dir / "status.json") or {}).get("state", "stopped")
+    return (read_json(run_dir / STATUS_FILE) or {}).get("state", "stopped")
 
 
 def _mark(run_dir: Path, state: str, message: str) -> None:
-    status = _read_json(run_dir / "status.json") or {"step": 0, "steps": _configured_steps(run_dir), "elapsed": 0.0}
+    status = read_json(run_dir / STATUS_FILE) or {"step": 0, "steps": _configured_steps(run_dir), "elapsed": 0.0}
     status.update(state=state, message=message, eta_seconds=None, updated=time.time())
-    _write_json(run_dir / "status.json", status)
+    write_json(run_dir / STATUS_FILE, status)
 
 
 # ---------------------------------------------------------------------------------------------- reading
 def _configured_steps(run_dir: Path) -> int:
-    config = _read_json(run_dir / "config.json")
+    config = read_json(run_dir / CONFIG_FILE)
     if config and "train" in config:
         return int(config["train"].get("steps", 0))
-    command = (_read_json(run_dir / LAUNCH_FILE) or {}).get("command", [])
+    command = (read_json(run_dir / LAUNCH_FILE) or {}).get("command", [])
     if "--steps" in command[:-1]:
         return int(command[command.index("--steps") + 1])
     return 0
@@ -357,7 +343,7 @@ def read_stats(run_dir) -> dict[str, np.ndarray]:
     """stats.jsonl as columns (a half-written last line is skipped)."""
     rows = []
     try:
-        with open(Path(run_dir) / "stats.jsonl") as handle:
+        with open(Path(run_dir) / STATS_FILE) as handle:
             for line in handle:
                 try:
                     rows.append(json.loads(line))
@@ -392,13 +378,13 @@ def _failure_line(tail: str, message: str) -> str:
 
 
 def _launch_pid(run_dir: Path) -> int:
-    return int((_read_json(run_dir / LAUNCH_FILE) or {}).get("pid", -1))
+    return int((read_json(run_dir / LAUNCH_FILE) or {}).get("pid", -1))
 
 
 def read_progress(run_dir) -> Progress:
     """Everything a viewer shows about a run, read from its directory (any process may call this)."""
     run_dir = Path(run_dir)
-    status = _read_json(run_dir / "status.json")
+    status = read_json(run_dir / STATUS_FILE)
     pid = int((status or {}).get("pid") or _launch_pid(run_dir))
     state = (status or {}).get("state", "starting")
     message = (status or {}).get("message", "") or ""
@@ -407,7 +393,7 @@ def read_progress(run_dir) -> Progress:
     steps = int((status or {}).get("steps") or _configured_steps(run_dir) or 0)
     step = int((status or {}).get("step", 0))
     tail = log_tail(run_dir) if state == "failed" else ""
-    samples = sorted((run_dir / "samples").glob("step_*.png"))
+    samples = sorted((run_dir / SAMPLES_DIR).glob("step_*.png"))
     return Progress(
         run_dir=run_dir, name=run_dir.name, state=state, step=step, steps=steps,
         fraction=min(1.0, step / steps) if steps else 0.0,
@@ -415,7 +401,7 @@ def read_progress(run_dir) -> Progress:
         elapsed=float((status or {}).get("elapsed") or 0.0), message=message, stats=read_stats(run_dir),
         samples=samples, has_generator=(run_dir / GENERATOR_FILE).is_file(), log_tail=tail,
         failure=_failure_line(tail, message) if state == "failed" else "",
-        config=(_read_json(run_dir / "config.json") or {}).get("train", {}))
+        config=(read_json(run_dir / CONFIG_FILE) or {}).get("train", {}))
 
 
 def read_sample(progress: Progress, index: int = -1) -> tuple[int, np.ndarray] | None:
@@ -440,10 +426,10 @@ def list_runs(runs_dir) -> list[RunSummary]:
         return []
     summaries = []
     for run_dir in runs_dir.iterdir():
-        if not run_dir.is_dir() or not any((run_dir / f).exists() for f in ("status.json", LAUNCH_FILE, "config.json")):
+        if not run_dir.is_dir() or not any((run_dir / f).exists() for f in (STATUS_FILE, LAUNCH_FILE, CONFIG_FILE)):
             continue
         progress = read_progress(run_dir)
-        marker = next((run_dir / f for f in ("status.json", LAUNCH_FILE, "config.json") if (run_dir / f).exists()))
+        marker = next((run_dir / f for f in (STATUS_FILE, LAUNCH_FILE, CONFIG_FILE) if (run_dir / f).exists()))
         summaries.append(RunSummary(run_dir.name, run_dir, progress.state, progress.step, progress.steps,
                                     progress.has_generator, marker.stat().st_mtime))
     return sorted(summaries, key=lambda s: s.updated, reverse=True)

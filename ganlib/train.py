@@ -1,6 +1,7 @@
 """The DCGAN Trainer: it knows nothing about any UI and reports through callbacks.
 
-A run directory holds everything a later tool needs, and nothing needs the process that wrote it:
+A run directory (names in run_directory.py) holds everything a later tool needs, and nothing needs the process that
+wrote it:
 
     config.json                      the TrainConfig plus data set description
     status.json                      running | finished | stopped | failed, step, ETA (for followers like the dashboard)
@@ -32,10 +33,10 @@ from .images import generate, make_grid, save_png
 from .latent import sample_latents
 from .losses import discriminator_loss, generator_loss, js_divergence_estimate
 from .models import Discriminator, Generator
+from .run_directory import (CONFIG_FILE, GENERATOR_FILE, SAMPLES_DIR, STATE_FILE, STATS_FILE, STATUS_FILE,
+                            write_json)
 
 Callback = Callable[[str, dict], None]  # (event, info); events: start, log, sample, checkpoint, end
-GENERATOR_FILE = "generator.safetensors"
-STATE_FILE = "state/training_state.safetensors"
 SAMPLE_GRID_SIZE = 64
 
 
@@ -85,12 +86,6 @@ def _cpuinfo_lines() -> list[str]:
         return []
 
 
-def _write_json(path: Path, value: dict) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value, indent=2))
-    os.replace(temporary, path)
-
-
 class Trainer:
     def __init__(self, config: TrainConfig, callbacks: list[Callback] = (), dataset: ImageDataset | None = None):
         self.config = config
@@ -128,7 +123,7 @@ class Trainer:
         """Continue a run from its directory; ``steps`` may extend it. Overrides: device, precision, and the
         logging/checkpoint intervals (anything that does not change the maths of the run)."""
         run_dir = Path(run_dir)
-        config_path = run_dir / "config.json"
+        config_path = run_dir / CONFIG_FILE
         if not config_path.is_file():
             raise ValueError(f"cannot resume: {config_path} does not exist (is {str(run_dir)!r} a run directory?)")
         saved = json.loads(config_path.read_text())["train"]
@@ -153,7 +148,7 @@ class Trainer:
     def run(self) -> Path:
         config = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "samples").mkdir(exist_ok=True)
+        (self.run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
         self._write_config()
         self._emit("start", {"step": self.step, "steps": config.steps, "device": describe_device(self.device),
                              "precision": self.precision, "dataset": self.dataset.name, "num_images": len(self.dataset)})
@@ -241,25 +236,25 @@ class Trainer:
             callback(event, info)
 
     def _write_config(self) -> None:
-        _write_json(self.run_dir / "config.json", {"train": self.config.to_dict(), "model": self.model_config.to_dict(),
+        write_json(self.run_dir / CONFIG_FILE, {"train": self.config.to_dict(), "model": self.model_config.to_dict(),
                                                    "dataset": self.dataset.describe()})
 
     def _write_status(self, state: str, message: str = "") -> None:
         stats = self.last_stats
         rate = stats.get("steps_per_second") or 0
         eta = (self.config.steps - self.step) / rate if rate and state == "running" else None
-        _write_json(self.run_dir / "status.json", {
+        write_json(self.run_dir / STATUS_FILE, {
             "state": state, "step": self.step, "steps": self.config.steps, "pid": os.getpid(),
             "elapsed": stats.get("elapsed", self.elapsed_before), "eta_seconds": eta, "message": message,
             "updated": time.time()})
 
     def _append_stats(self, stats: dict) -> None:
-        with open(self.run_dir / "stats.jsonl", "a") as handle:
+        with open(self.run_dir / STATS_FILE, "a") as handle:
             handle.write(json.dumps(stats) + "\n")
 
     def _save_samples(self) -> Path:
         images = generate(self.sampling_generator(), self.fixed_noise)
-        path = save_png(make_grid(images, columns=8), self.run_dir / "samples" / f"step_{self.step:06d}.png")
+        path = save_png(make_grid(images, columns=8), self.run_dir / SAMPLES_DIR / f"step_{self.step:06d}.png")
         self._emit("sample", {"step": self.step, "path": str(path)})
         return path
 
