@@ -240,7 +240,7 @@ def find_direction(explorer, attribute: str, method: str = "mean_difference", n:
 
 # ---------------------------------------------------------------- how well an edit works
 
-def _keeps(before: dict, after: dict, attributes: dict, names: list[str], faces: np.ndarray) -> dict:
+def keep_rates(before: dict, after: dict, attributes: dict, names: list[str], faces: np.ndarray) -> dict:
     """For each other attribute: the fraction of ``faces`` (on which the classifier was confident about it
     before the edit) whose class is unchanged after; "joint": faces that kept every confident attribute."""
     kept_all = np.ones(len(faces), dtype=bool)
@@ -269,7 +269,7 @@ def _edit_figures(explorer, z, p_before, before, vector, step, attribute) -> dic
         prefix = "" if label == "add" else "remove_"
         figures[f"{label}_success"] = float(success[faces].mean()) if len(faces) else float("nan")
         figures[f"{label}_faces"] = int(len(faces))
-        figures[f"{prefix}keep_others"] = _keeps(before, after, attributes, others, faces)
+        figures[f"{prefix}keep_others"] = keep_rates(before, after, attributes, others, faces)
     return figures
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .checkpoint import load_generator
-from .directions import (CONFIDENT, DEFAULT_MEASURE_SEED, _keeps, attribute_probability, classify_latents,
+from .directions import (CONFIDENT, DEFAULT_MEASURE_SEED, keep_rates, attribute_probability, classify_latents,
                          measure_edit, parse_attribute, per_face_strength)
 from .explorer import Explorer
 from .frechet import frechet_distance
@@ -259,7 +259,7 @@ def _per_face_block(explorer, attribute, z, before, n, seed) -> dict:
             continue
         strengths, edited = per_face_strength(explorer, z[faces], direction, PER_FACE_TARGET, limit, PER_FACE_STEPS)
         after = classify_latents(explorer, edited)
-        keeps = _keeps({k: v[faces] for k, v in before.items()}, after, explorer.attributes, others, np.arange(len(faces)))
+        keeps = keep_rates({k: v[faces] for k, v in before.items()}, after, explorer.attributes, others, np.arange(len(faces)))
         reached = ~np.isnan(strengths)
         block[label] = {"faces": int(len(faces)), "success": float(reached.mean()),
                         "median_strength": float(np.median(np.abs(strengths[reached]))) if reached.any() else math.nan,
