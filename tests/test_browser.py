@@ -113,7 +113,7 @@ def test_interpolate_page(page, server):
     open_page(page, server, "interpolate", "ends=3,17&frames=12")
     expect(page.locator(".st-key-norm_chart .js-plotly-plot")).to_be_visible()
     expect(page.get_by_text("lerp", exact=False).first).to_be_visible()
-    assert page.get_by_test_id("stImage").count() >= 4  # two strips and two animations at least
+    expect(page.get_by_test_id("stImage").nth(3)).to_be_visible(timeout=60_000)  # two strips and two animations at least
     expect(page.get_by_text(re.compile(r"ganlib interpolate .* --seeds 3 17"))).to_be_visible()
     no_exception(page)
     screenshot(page, "interpolate")
@@ -126,7 +126,7 @@ def test_arithmetic_one_click_sunglasses(page, server):
     wait_ready(page)
     expect(page.get_by_text("sunglasses added")).to_be_visible(timeout=180_000)  # measured success rate
     expect(page.get_by_text(re.compile("random direction")).first).to_be_visible()
-    assert page.get_by_test_id("stImage").count() >= 2  # the rows of 8 faces before and after the edit
+    expect(page.get_by_test_id("stImage").nth(1)).to_be_visible(timeout=60_000)  # the rows of 8 faces before and after the edit
     expect(page).to_have_url(re.compile(r"dir=sunglasses"))
     no_exception(page)
     screenshot(page, "arithmetic")
@@ -177,7 +177,7 @@ def test_training_from_the_sidebar(page, server):
     expect(main.get_by_test_id("stAlertContentSuccess").filter(has_text="finished")).to_be_visible(timeout=240_000)
     wait_ready(page)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
-    assert page.get_by_test_id("stImage").count() >= 1  # the latest sample grid
+    expect(page.get_by_test_id("stImage").nth(0)).to_be_visible(timeout=60_000)  # the latest sample grid
     no_exception(page)
     screenshot(page, "training")
 
