@@ -297,12 +297,16 @@ def measure_edit(explorer, direction: Direction, strength: float = 1.0, n: int =
 
 
 def per_face_strength(explorer, z, direction: Direction, target: float = 0.9, max_strength: float = 4.0,
-                      steps: int = 16) -> tuple[np.ndarray, torch.Tensor]:
+                      steps: int = 16, refine: int = 3) -> tuple[np.ndarray, torch.Tensor]:
     """Step each face along the direction until the classifier sees the attribute (p >= target); a negative
     ``max_strength`` removes it instead (p <= 1 - target). Returns each face's strength (0 where it already
-    has it, NaN where max_strength is not enough) and the edited latents (at max_strength for the NaN faces)."""
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
+    has it, NaN where max_strength is not enough) and the edited latents (at max_strength for the NaN faces).
+
+    ``refine`` bisection rounds then shrink each found strength toward the smallest that still reaches the
+    target (resolution max_strength / steps / 2**refine): overshooting the boundary is what flips other
+    attributes, so the shortest sufficient step keeps the most."""
+    if steps < 1 or refine < 0:
+        raise ValueError(f"steps must be at least 1 and refine at least 0, got {steps} and {refine}")
     z = torch.as_tensor(z, dtype=torch.float32)
     adding = max_strength >= 0
 
@@ -312,7 +316,8 @@ def per_face_strength(explorer, z, direction: Direction, target: float = 0.9, ma
 
     strengths = np.where(reached(z), 0.0, np.nan)
     edited = z.clone()
-    for strength in np.linspace(max_strength / steps, max_strength, steps):
+    increment = max_strength / steps
+    for strength in np.linspace(increment, max_strength, steps):
         pending = np.flatnonzero(np.isnan(strengths))
         if not len(pending):
             break
@@ -320,4 +325,15 @@ def per_face_strength(explorer, z, direction: Direction, target: float = 0.9, ma
         done = reached(moved)
         strengths[pending[done]] = strength
         edited[pending] = moved  # the unfinished keep the latest (eventually max_strength) position
+    # bisection between the last step that fell short (strength - increment) and the first that reached
+    moved_faces = np.flatnonzero(~np.isnan(strengths) & (strengths != 0))
+    low, high = strengths[moved_faces] - increment, strengths[moved_faces].copy()
+    for _ in range(refine if len(moved_faces) else 0):
+        middle = (low + high) / 2
+        candidate = edit_latents(z[moved_faces], direction, torch.as_tensor(middle, dtype=torch.float32))
+        done = reached(candidate)
+        high, low = np.where(done, middle, high), np.where(done, low, middle)
+    if len(moved_faces):
+        strengths[moved_faces] = high
+        edited[moved_faces] = edit_latents(z[moved_faces], direction, torch.as_tensor(high, dtype=torch.float32))
     return strengths, edited

@@ -7,9 +7,9 @@ import torch
 
 import ganlib
 from ganlib.classifier import AttributeClassifier
-from ganlib.directions import (Direction, class_distance, edit_latents, exemplar_difference, find_direction,
-                               label_latents, mean_difference, measure_edit, orthogonalize, parse_attribute,
-                               per_face_strength, svm_normal)
+from ganlib.directions import (Direction, attribute_probability, class_distance, classify_latents, edit_latents,
+                               exemplar_difference, find_direction, label_latents, mean_difference, measure_edit,
+                               orthogonalize, parse_attribute, per_face_strength, svm_normal)
 from ganlib.explorer import Explorer
 
 
@@ -151,12 +151,28 @@ def test_measure_edit_and_per_face_strength(tiny_explorer):
     assert result["step_length"] == pytest.approx(2.0 * direction.class_distance)
 
     z = tiny_explorer.latents([1, 2, 3, 4])
-    strengths, edited = per_face_strength(tiny_explorer, z, direction, target=0.9, max_strength=4, steps=4)
+    strengths, edited = per_face_strength(tiny_explorer, z, direction, target=0.9, max_strength=4, steps=4, refine=0)
     assert strengths.shape == (4,) and edited.shape == (4, 8)
     reached = ~np.isnan(strengths)
     assert np.all(np.isin(strengths[reached], [0.0, 1.0, 2.0, 3.0, 4.0]))
     expected = edit_latents(z, direction, torch.as_tensor(np.where(reached, strengths, 4.0), dtype=torch.float32))
     torch.testing.assert_close(edited, expected)
+
+
+def test_per_face_refinement_finds_a_shorter_step_that_still_reaches_the_target(tiny_explorer):
+    direction = find_direction(tiny_explorer, "hair=blond", "mean_difference", n=200)
+    z = tiny_explorer.latents(range(40))
+    coarse, _ = per_face_strength(tiny_explorer, z, direction, target=0.9, max_strength=4, steps=4, refine=0)
+    fine, edited = per_face_strength(tiny_explorer, z, direction, target=0.9, max_strength=4, steps=4, refine=3)
+    np.testing.assert_array_equal(np.isnan(fine), np.isnan(coarse))
+    moved = ~np.isnan(coarse) & (coarse > 0)
+    assert moved.any(), "the tiny model should need a step for some faces"
+    assert np.all(fine[moved] <= coarse[moved]) and np.all(fine[moved] > coarse[moved] - 1.0)
+    assert np.all(np.isin(fine[moved] * 8, np.arange(33)))  # multiples of 1 / 2**3
+    p = attribute_probability(classify_latents(tiny_explorer, edited[moved]), "hair=blond", tiny_explorer.attributes)
+    assert np.all(p >= 0.9)
+    torch.testing.assert_close(edited[moved], edit_latents(z[moved], direction,
+                                                           torch.as_tensor(fine[moved], dtype=torch.float32)))
 
 
 def test_explorer_methods(tiny_explorer):
