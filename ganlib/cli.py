@@ -1,7 +1,7 @@
 """Command line: ``python -m ganlib train|sample|interpolate|info|export|evaluate`` (also installed as ``ganlib``).
 
 Every picture the dashboard shows can be reproduced here from its seeds, e.g.
-``ganlib sample checkpoints/toonfaces32.safetensors --seed 40 --n 16 --out grid.png``.
+``ganlib sample checkpoints/toonfaces64.safetensors --seed 40 --n 16 --out grid.png``.
 """
 from __future__ import annotations
 
@@ -262,9 +262,9 @@ def _add_evaluate(commands) -> None:
                     "attribute works (three direction methods, a strength sweep, a random baseline, conditional "
                     "and per-face edits), direction cosines, and SeFa/GANSpace directions. Takes minutes: "
                     "G and the judge see about 100 x N images.",
-        epilog="example:\n  OMP_NUM_THREADS=1 python -m ganlib evaluate checkpoints/toonfaces32.safetensors --n 1000",
+        epilog="example:\n  OMP_NUM_THREADS=1 python -m ganlib evaluate checkpoints/toonfaces64.safetensors --n 2000",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkpoint")
+    parser.add_argument("checkpoint", nargs="?", help="the checkpoint to measure (not needed with --from-json)")
     parser.add_argument("--n", type=int, default=2000, help="generated images per measurement (32-100000, default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="moves every seed set used (default %(default)s)")
     parser.add_argument("--strength", type=float, default=1.5, help="edit strength in class-mean distances (default %(default)s)")
@@ -273,6 +273,10 @@ def _add_evaluate(commands) -> None:
                         help="judge with this attribute classifier file (python -m ganlib.classifier writes one) "
                              "instead of the bundled one")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the targets table, as in the README (from this run, or from --from-json)")
+    parser.add_argument("--from-json", default=None, metavar="FILE",
+                        help="format a report saved by --out or --json instead of measuring again")
     parser.add_argument("--out", default=None, help="also write the JSON report to this file")
     parser.add_argument("--write-metadata", action="store_true",
                         help="store a summary in the checkpoint's metadata (shown on the dashboard's model card)")
@@ -283,18 +287,30 @@ def _add_evaluate(commands) -> None:
 
 def _evaluate(args) -> int:
     from .evaluate import evaluate, format_report, write_evaluation_metadata
+    from .targets import markdown_table
 
     if not 32 <= args.n <= 100000:
         raise ValueError("--n must be from 32 to 100000")
     apply_threads_option(args)
-    log = None if args.quiet else (lambda message: print(f"evaluate: {message}", file=sys.stderr, flush=True))
-    report = evaluate(args.checkpoint, n=args.n, seed=args.seed, strength=args.strength, data=args.data,
-                      classifier=args.classifier, log=log)
+    if args.from_json is None and args.checkpoint is None:
+        raise ValueError("name a checkpoint to measure, or a saved report with --from-json")
+    if args.from_json:
+        try:
+            report = json.loads(Path(args.from_json).read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{args.from_json} is not a JSON report ({error})") from None
+    else:
+        log = None if args.quiet else (lambda message: print(f"evaluate: {message}", file=sys.stderr, flush=True))
+        report = evaluate(args.checkpoint, n=args.n, seed=args.seed, strength=args.strength, data=args.data,
+                          classifier=args.classifier, log=log)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2) if args.json else "\n".join(format_report(report)))
-    if args.write_metadata:
+    if args.markdown:
+        print(markdown_table(report))
+    else:
+        print(json.dumps(report, indent=2) if args.json else "\n".join(format_report(report)))
+    if args.write_metadata and args.checkpoint:
         path = write_evaluation_metadata(args.checkpoint, report)
         print(f"stored the summary in {path}'s metadata", file=sys.stderr)
     return 0

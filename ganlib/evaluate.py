@@ -32,6 +32,7 @@ from .directions import (CONFIDENT, DEFAULT_MEASURE_SEED, keep_rates, attribute_
                          measure_edit, parse_attribute, per_face_strength)
 from .explorer import Explorer
 from .frechet import frechet_distance
+from .targets import EDIT_ATTRIBUTE, met_count, text_lines
 
 METHODS = ("exemplar3", "mean_difference", "svm")
 CONDITIONAL_METHODS = ("mean_difference", "svm")  # exemplar triples are too noisy to condition on
@@ -459,6 +460,15 @@ def summary(report: dict) -> dict[str, str]:
             continue
         lines[f"{attribute} add / remove"] = (f"{_percent(figures['add_success'])} / {_percent(figures['remove_success'])}"
                                               f", keeps others {_percent(figures['add_keep_others'])}")
+    per_face = (report.get("arithmetic", {}).get(EDIT_ATTRIBUTE) or {}).get("per_face_strength", {})
+    if "success" in per_face.get("add", {}):
+        lines[f"{EDIT_ATTRIBUTE}, per-face strength"] = (
+            f"add {_percent(per_face['add']['success'])} (keeps others {_percent(per_face['add']['keep_others'])})"
+            + (f", remove {_percent(per_face['remove']['success'])} (keeps {_percent(per_face['remove']['keep_others'])})"
+               if "success" in per_face.get("remove", {}) else ""))
+    if report.get("attributes"):
+        met, total = met_count(report)
+        lines["targets met"] = f"{met} of {total} (ganlib evaluate lists them)"
     meta = report.get("meta", {})
     step = f", at step {meta['training_steps']}" if meta.get("training_steps") is not None else ""
     lines["evaluated"] = f"n {meta.get('n')}, strength {meta.get('strength')}{step}, {str(meta.get('date', ''))[:10]}"
@@ -597,4 +607,5 @@ def format_report(report: dict) -> list[str]:
         lines += _arithmetic_lines(report)
     if (report.get("entanglement") or {}).get("names"):
         lines += _entanglement_lines(report["entanglement"])
-    return lines + _unsupervised_lines(report.get("unsupervised") or {})
+    lines += _unsupervised_lines(report.get("unsupervised") or {})
+    return lines + ([""] + text_lines(report) if report["attributes"] else [])

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import ganlib
+from ganlib import targets
 from ganlib.checkpoint import read_metadata
 from ganlib.cli import main
 from ganlib.evaluate import PixelJudge, evaluate, format_report, summary
@@ -121,10 +122,24 @@ def test_entanglement_and_unsupervised_blocks(toonfaces_report):
 
 def test_readable_report_and_summary(toonfaces_report):
     text = "\n".join(format_report(toonfaces_report))
-    for heading in ("QUALITY", "ATTRIBUTES", "ARITHMETIC", "STRENGTH SWEEP", "PER-FACE", "ENTANGLEMENT", "UNSUPERVISED"):
+    for heading in ("QUALITY", "ATTRIBUTES", "ARITHMETIC", "STRENGTH SWEEP", "PER-FACE", "ENTANGLEMENT", "UNSUPERVISED",
+                    "TARGETS"):
         assert heading in text
+    assert "sunglasses: mean_difference conditional, per-face strength" in text
     lines = summary(toonfaces_report)
     assert lines["FD ratio"].startswith(f"{toonfaces_report['fd_ratio']:.1f}")
+    assert lines["sunglasses, per-face strength"].startswith("add ")
+    met, total = targets.met_count(toonfaces_report)
+    assert lines["targets met"].startswith(f"{met} of {total}") and total == 3
+
+
+def test_markdown_table_from_a_saved_report(toonfaces_report, tmp_path, capsys):
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(toonfaces_report))
+    assert main(["evaluate", "--from-json", str(saved), "--markdown"]) == 0
+    assert capsys.readouterr().out.strip() == targets.markdown_table(toonfaces_report)
+    assert main(["evaluate"]) == 2
+    assert "name a checkpoint" in capsys.readouterr().err
 
 
 def test_class_labelled_data_gets_a_fitted_judge(tmp_path):
