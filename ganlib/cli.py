@@ -40,6 +40,9 @@ def _add_train(commands) -> None:
     parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="generator loss: -log D(G(z)) or the original log(1 - D(G(z)))")
     parser.add_argument("--d-steps", type=int, default=d.d_steps, help="discriminator steps per generator step (k)")
     parser.add_argument("--no-ema", action="store_true", help="sample from the raw G instead of its moving average")
+    parser.add_argument("--ema-decay", type=float, default=None,
+                        help="decay of G's moving average (default 0.999; half-life ln 2 / (1 - decay) steps). "
+                             "With --resume it changes the average from then on; G and D train the same either way")
     parser.add_argument("--log-every", type=int, default=None, help=f"steps between stats lines (default {d.log_every})")
     parser.add_argument("--sample-every", type=int, default=None, help=f"steps between sample grids (default {d.sample_every})")
     parser.add_argument("--checkpoint-every", type=int, default=None, help=f"steps between checkpoints (default {d.checkpoint_every})")
@@ -79,7 +82,7 @@ def _train(args) -> int:
     callbacks = [] if args.quiet else [_ProgressBar()]
     intervals = {"log_every": args.log_every, "sample_every": args.sample_every,
                  "checkpoint_every": args.checkpoint_every, "checkpoint_minutes": args.checkpoint_minutes,
-                 "device": args.device, "precision": args.precision}
+                 "device": args.device, "precision": args.precision, "ema_decay": args.ema_decay}
     if args.resume:
         trainer = Trainer.resume(args.resume, steps=args.steps, callbacks=callbacks, **intervals)
     else:

@@ -120,8 +120,8 @@ class Trainer:
     # ------------------------------------------------------------------ public API
     @classmethod
     def resume(cls, run_dir, steps: int | None = None, callbacks: list[Callback] = (), **overrides) -> "Trainer":
-        """Continue a run from its directory; ``steps`` may extend it. Overrides: device, precision, and the
-        logging/checkpoint intervals (anything that does not change the maths of the run)."""
+        """Continue a run from its directory; ``steps`` may extend it. Overrides: device, precision, ema_decay
+        and the logging/checkpoint intervals (nothing that changes how G and D train: the EMA only reads G)."""
         run_dir = Path(run_dir)
         config_path = run_dir / CONFIG_FILE
         if not config_path.is_file():

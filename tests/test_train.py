@@ -65,6 +65,21 @@ def test_resume_is_exact(tmp_path):
     assert torch.equal(once["rng.batches"], twice["rng.batches"])
 
 
+def test_resume_with_a_new_ema_decay_changes_only_the_average(tmp_path):
+    Trainer(TrainConfig(out=str(tmp_path / "same"), steps=4, **TINY)).run()
+    Trainer(TrainConfig(out=str(tmp_path / "shorter"), steps=4, **TINY)).run()
+    Trainer.resume(tmp_path / "same", steps=8).run()
+    shorter = Trainer.resume(tmp_path / "shorter", steps=8, ema_decay=0.1)  # below the warm-up decay (t+1)/(t+10), so it takes effect at once
+    assert shorter.ema.decay == 0.1
+    shorter.run()
+    assert json.loads((tmp_path / "shorter" / "config.json").read_text())["train"]["ema_decay"] == 0.1
+    same, changed = _state(tmp_path / "same"), _state(tmp_path / "shorter")
+    raw = [k for k in same if k.split(".")[0] in ("generator", "discriminator")]
+    assert raw and all(torch.equal(same[k], changed[k]) for k in raw)
+    averaged = [k for k in same if k.startswith("ema.") and same[k].is_floating_point()]
+    assert any(not torch.equal(same[k], changed[k]) for k in averaged)
+
+
 def test_stop_request_writes_a_checkpoint(tmp_path):
     trainer = Trainer(TrainConfig(out=str(tmp_path / "run"), steps=1000, **TINY),
                       callbacks=[lambda e, i: trainer.request_stop() if e == "log" else None])
