@@ -1,7 +1,7 @@
 """Command line: ``python -m ganlib train|sample|interpolate|info|export|evaluate`` (also installed as ``ganlib``).
 
 Every picture the dashboard shows can be reproduced here from its seeds, e.g.
-``ganlib sample checkpoints/toonfaces64.safetensors --seed 40 --n 16 --out grid.png``.
+``ganlib sample checkpoints/toonfaces32.safetensors --seed 40 --n 16 --out grid.png``.
 """
 from __future__ import annotations
 
@@ -265,7 +265,7 @@ def _add_evaluate(commands) -> None:
                     "attribute works (three direction methods, a strength sweep, a random baseline, conditional "
                     "and per-face edits), direction cosines, and SeFa/GANSpace directions. Takes minutes: "
                     "G and the judge see about 100 x N images.",
-        epilog="example:\n  OMP_NUM_THREADS=1 python -m ganlib evaluate checkpoints/toonfaces64.safetensors --n 2000",
+        epilog="example:\n  OMP_NUM_THREADS=1 python -m ganlib evaluate checkpoints/toonfaces32.safetensors --n 2000",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", nargs="?", help="the checkpoint to measure (not needed with --from-json)")
     parser.add_argument("--n", type=int, default=2000, help="generated images per measurement (32-100000, default %(default)s)")
