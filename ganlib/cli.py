@@ -47,6 +47,9 @@ def _add_train(commands) -> None:
     parser.add_argument("--sample-every", type=int, default=None, help=f"steps between sample grids (default {d.sample_every})")
     parser.add_argument("--checkpoint-every", type=int, default=None, help=f"steps between checkpoints (default {d.checkpoint_every})")
     parser.add_argument("--checkpoint-minutes", type=float, default=None, help=f"also checkpoint at least this often (default {d.checkpoint_minutes})")
+    parser.add_argument("--keep-checkpoints", action="store_true", default=None,
+                        help="also keep every checkpoint as OUT/checkpoints/step_NNNNNN.safetensors (to pick the best "
+                             "one with evaluate; each is a full G + D file)")
     parser.add_argument("--seed", type=int, default=d.seed, help="seeds weights, batches and noise")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None)
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None, help="auto: bf16 on CUDA and on CPUs with AMX")
@@ -82,7 +85,8 @@ def _train(args) -> int:
     callbacks = [] if args.quiet else [_ProgressBar()]
     intervals = {"log_every": args.log_every, "sample_every": args.sample_every,
                  "checkpoint_every": args.checkpoint_every, "checkpoint_minutes": args.checkpoint_minutes,
-                 "device": args.device, "precision": args.precision, "ema_decay": args.ema_decay}
+                 "device": args.device, "precision": args.precision, "ema_decay": args.ema_decay,
+                 "keep_checkpoints": args.keep_checkpoints}
     if args.resume:
         trainer = Trainer.resume(args.resume, steps=args.steps, callbacks=callbacks, **intervals)
     else:

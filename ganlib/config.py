@@ -76,6 +76,7 @@ class TrainConfig(_DictMixin):
     sample_every: int = 200  # steps between sample grids in samples/
     checkpoint_every: int = 1000  # steps between checkpoints (also written at least every checkpoint_minutes)
     checkpoint_minutes: float = 3.0
+    keep_checkpoints: bool = False  # also copy every checkpoint to checkpoints/step_NNNNNN.safetensors
     seed: int = 0  # seeds weights, batches and noise: a CPU run with the same seed is reproducible
     sample_seed: int = 0  # seed of the fixed noise behind every sample grid
     device: str = "auto"  # auto | cpu | cuda | mps

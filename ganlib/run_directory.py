@@ -15,6 +15,7 @@ CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
 STATS_FILE = "stats.jsonl"
 SAMPLES_DIR = "samples"
+KEPT_CHECKPOINTS_DIR = "checkpoints"  # step_NNNNNN.safetensors, with --keep-checkpoints
 GENERATOR_FILE = "generator.safetensors"
 STATE_FILE = "state/training_state.safetensors"
 

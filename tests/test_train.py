@@ -105,3 +105,24 @@ def test_nonsense_hyperparameters_are_refused(field, value):
 def test_resume_of_a_missing_run(tmp_path):
     with pytest.raises(ValueError, match="run directory"):
         Trainer.resume(tmp_path / "nothing")
+
+
+def test_keep_checkpoints_keeps_every_one_and_resume_can_turn_it_on(tmp_path):
+    out = tmp_path / "run"
+    Trainer(TrainConfig(out=str(out), steps=4, checkpoint_every=2, keep_checkpoints=True, **TINY)).run()
+    kept = sorted(p.name for p in (out / "checkpoints").glob("*.safetensors"))
+    assert kept == ["step_000002.safetensors", "step_000004.safetensors"]
+    assert ganlib.read_metadata(out / "checkpoints" / kept[0])["training"]["steps"] == 2
+    Trainer(TrainConfig(out=str(tmp_path / "plain"), steps=2, **TINY)).run()
+    assert not (tmp_path / "plain" / "checkpoints").exists()
+    Trainer.resume(tmp_path / "plain", steps=3, keep_checkpoints=True).run()
+    assert [p.name for p in (tmp_path / "plain" / "checkpoints").glob("*")] == ["step_000003.safetensors"]
+
+
+def test_training_uses_channels_last_on_cpu_and_its_checkpoint_loads_as_usual(tmp_path):
+    trainer = Trainer(TrainConfig(out=str(tmp_path / "run"), steps=1, **TINY))
+    first_conv = trainer.discriminator.features[0].weight
+    assert first_conv.is_contiguous(memory_format=torch.channels_last)
+    path = trainer.run()
+    loaded = ganlib.load_generator(path)  # a contiguous model; the weights are the saved EMA's
+    assert next(loaded.parameters()).is_contiguous()
