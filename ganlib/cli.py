@@ -279,6 +279,8 @@ def _add_evaluate(commands) -> None:
     parser.add_argument("--classifier", default=None, metavar="FILE",
                         help="judge with this attribute classifier file (python -m ganlib.classifier writes one) "
                              "instead of the bundled one")
+    parser.add_argument("--quality-only", action="store_true",
+                        help="only FD and attribute frequencies (seconds, not minutes): rank a run's --keep-checkpoints")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--markdown", action="store_true",
                         help="print the targets table, as in the README (from this run, or from --from-json)")
@@ -309,7 +311,7 @@ def _evaluate(args) -> int:
     else:
         log = None if args.quiet else (lambda message: print(f"evaluate: {message}", file=sys.stderr, flush=True))
         report = evaluate(args.checkpoint, n=args.n, seed=args.seed, strength=args.strength, data=args.data,
-                          classifier=args.classifier, log=log)
+                          classifier=args.classifier, log=log, quality_only=args.quality_only)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2))

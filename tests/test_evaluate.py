@@ -183,3 +183,16 @@ def test_cli_errors_are_one_line(tiny_checkpoint, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith("error:") and "--data" in error and "\n" not in error
     assert main(["evaluate", str(tiny_checkpoint), "--n", "5"]) == 2
+
+
+def test_quality_only_measures_fd_and_frequencies_and_nothing_else(toonfaces_report, tmp_path):
+    path = tiny_file(tmp_path / "toon.safetensors", "toonfaces")
+    generator = ganlib.load_generator(path)
+    judge = ColourJudge(ganlib.generate(generator, ganlib.sample_latents(400, 8, seed=5000)))
+    quick = evaluate(path, n=64, seed=0, strength=1.5, classifier=judge, quality_only=True)
+    assert quick["fd"] == pytest.approx(toonfaces_report["fd"])  # the same samples and real sets as the full run
+    assert quick["attributes"] == toonfaces_report["attributes"]
+    assert quick["arithmetic"] == {} and quick["entanglement"] == {} and quick["unsupervised"] == {}
+    assert quick["meta"]["quality_only"] and "seconds" in quick["meta"]
+    text = "\n".join(format_report(quick))
+    assert "QUALITY" in text and "ARITHMETIC" not in text and "UNSUPERVISED" not in text
