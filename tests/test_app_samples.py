@@ -95,3 +95,13 @@ def test_results_are_dropped_when_the_open_checkpoint_is_rewritten(tmp_path, mon
     os.utime(path, (1, 1))  # the run wrote a new checkpoint
     services.forget_stale_results(path)
     assert cleared == [True]
+
+
+def test_streamlit_upload_ceiling_is_the_limit_the_sidebar_states():
+    """The uploader prints Streamlit's ceiling ("64MB per file") under our label "(up to 64 MB)": they must agree."""
+    import re
+
+    from dashboard import services
+
+    config = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()  # no tomllib on 3.10
+    assert re.findall(r"^maxUploadSize = (\d+)$", config, re.MULTILINE) == [str(services.MAX_UPLOAD_MB)]
