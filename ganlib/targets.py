@@ -69,6 +69,15 @@ def scorecard(report: dict, attribute: str = EDIT_ATTRIBUTE) -> list[dict]:
         rows.append({"figure": f"largest frequency gap ({worst})", "measured": gaps[worst],
                      "target": f"≤ {100 * FREQUENCY_GAP_MAX:.0f} points",
                      "met": _met(gaps[worst], FREQUENCY_GAP_MAX, at_most=True), "gaps": gaps})
+    if not report.get("arithmetic"):  # class-labelled data (digits, folders): which classes G draws, and how clearly
+        for name, block in (report.get("coverage") or {}).items():
+            rows.append({"figure": f"{name}: classes generated", "measured": block["coverage"],
+                         "text": f"{block['classes_seen']} of {block['classes']}", "target": "all",
+                         "met": block["classes_seen"] == block["classes"]})
+            rows.append({"figure": f"{name}: judge's mean confidence, generated (real)",
+                         "measured": block["mean_confidence_generated"],
+                         "text": f"{100 * block['mean_confidence_generated']:.0f}% "
+                                 f"({100 * block['mean_confidence_real']:.0f}%)", "target": "-", "met": None})
     for label, figures in _edit_variants(report, attribute):
         checks = [_met(figures.get(key), threshold) for key, threshold in (
             ("add_success", EDIT_SUCCESS_MIN), ("add_keep_others", EDIT_KEEP_MIN),
@@ -86,6 +95,8 @@ def _percent(value) -> str:
 
 
 def _measured_text(row: dict) -> str:
+    if "text" in row:
+        return row["text"]
     measured = row["measured"]
     if isinstance(measured, dict):
         return (f"add {_percent(measured['add_success'])} (keeps {_percent(measured['add_keep_others'])}), "
@@ -120,7 +131,7 @@ def text_lines(report: dict, attribute: str = EDIT_ATTRIBUTE) -> list[str]:
 def met_count(report: dict, attribute: str = EDIT_ATTRIBUTE) -> tuple[int, int]:
     """(targets met, targets) where the edit targets count as met if any editing method meets them."""
     rows = scorecard(report, attribute)
-    plain = [row["met"] for row in rows if not isinstance(row["measured"], dict)]
+    plain = [row["met"] for row in rows if not isinstance(row["measured"], dict) and row["target"] != "-"]
     edits = [row["met"] for row in rows if isinstance(row["measured"], dict) and "baseline" not in row["figure"]]
     checks = plain + ([any(edits)] if edits else [])
     return sum(bool(check) for check in checks), len(checks)

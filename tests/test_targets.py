@@ -62,3 +62,16 @@ def test_percentages_keep_a_decimal_so_a_near_miss_is_visible():
 def test_a_report_without_attributes_has_only_the_fd_row():
     rows = targets.scorecard({"fd_ratio": None, "attributes": {}, "arithmetic": {}, "meta": {"strength": 1.5}})
     assert [row["figure"] for row in rows] == ["FD ratio"] and rows[0]["met"] is None
+
+
+def test_class_labelled_data_reports_coverage_and_confidence():
+    digits = {"fd_ratio": 3.0, "arithmetic": {}, "meta": {"strength": 1.5},
+              "attributes": {"digit": {"real": {"0": 0.5, "1": 0.5}, "generated": {"0": 0.52, "1": 0.48}}},
+              "coverage": {"digit": {"coverage": 0.5, "classes_seen": 1, "classes": 2,
+                                     "mean_confidence_real": 0.96, "mean_confidence_generated": 0.79}}}
+    rows = rows_by_figure(targets.scorecard(digits))
+    assert rows["digit: classes generated"]["met"] is False
+    table = targets.markdown_table(digits)
+    assert "| digit: classes generated | 1 of 2 | all | **no** |" in table
+    assert "| digit: judge's mean confidence, generated (real) | 79% (96%) | - | - |" in table
+    assert targets.met_count(digits) == (1, 3)  # the frequency gap; not FD or coverage; confidence has no target
