@@ -35,7 +35,9 @@ def _add_train(commands) -> None:
     parser.add_argument("--discriminator-width", type=int, default=d.discriminator_width, help="D's base channel count (ndf)")
     parser.add_argument("--steps", type=int, default=None, help=f"generator steps (default {d.steps})")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"Adam learning rate (default {d.lr}). With --resume it sets a new rate from then on "
+                             "(recorded in config.json's history): a lower one damps a long run's oscillation")
     parser.add_argument("--beta1", type=float, default=d.beta1, help="Adam beta1 (default %(default)s)")
     parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="generator loss: -log D(G(z)) or the original log(1 - D(G(z)))")
     parser.add_argument("--d-steps", type=int, default=d.d_steps, help="discriminator steps per generator step (k)")
@@ -85,7 +87,7 @@ def _train(args) -> int:
     callbacks = [] if args.quiet else [_ProgressBar()]
     intervals = {"log_every": args.log_every, "sample_every": args.sample_every,
                  "checkpoint_every": args.checkpoint_every, "checkpoint_minutes": args.checkpoint_minutes,
-                 "device": args.device, "precision": args.precision, "ema_decay": args.ema_decay,
+                 "device": args.device, "precision": args.precision, "ema_decay": args.ema_decay, "lr": args.lr,
                  "keep_checkpoints": args.keep_checkpoints}
     if args.resume:
         trainer = Trainer.resume(args.resume, steps=args.steps, callbacks=callbacks, **intervals)
@@ -95,7 +97,7 @@ def _train(args) -> int:
             dataset=args.dataset, out=args.out or f"runs/{dataset_label}-{args.image_size}px",
             image_size=args.image_size, latent_dim=args.latent_dim, generator_width=args.generator_width,
             discriminator_width=args.discriminator_width, steps=args.steps or TRAIN_DEFAULTS.steps,
-            batch_size=args.batch_size, lr=args.lr, beta1=args.beta1, loss=args.loss, d_steps=args.d_steps,
+            batch_size=args.batch_size, beta1=args.beta1, loss=args.loss, d_steps=args.d_steps,
             ema=not args.no_ema, seed=args.seed, data_root=args.data_root, num_images=args.num_images,
             **{k: v for k, v in intervals.items() if v is not None})
         if (Path(config.out) / "state").exists():

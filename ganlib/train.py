@@ -117,6 +117,7 @@ class Trainer:
         self.fixed_noise = sample_latents(SAMPLE_GRID_SIZE, self.model_config.latent_dim, config.sample_seed)
 
         self.step = 0
+        self.history: list[dict] = []  # [{"step": s, "lr": ...}]: settings changed by --resume, and from when
         self.images_seen = 0
         self.elapsed_before = 0.0  # wall seconds spent in earlier sessions of this run
         self.last_stats: dict = {}
@@ -126,19 +127,29 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir, steps: int | None = None, callbacks: list[Callback] = (), **overrides) -> "Trainer":
         """Continue a run from its directory; ``steps`` may extend it. Overrides: device, precision, ema_decay,
-        keep_checkpoints and the logging/checkpoint intervals (nothing that changes how G and D train: the EMA only
-        reads G)."""
+        keep_checkpoints and the logging/checkpoint intervals, which leave G and D's training unchanged (the EMA
+        only reads G); and ``lr``, which does change it on purpose (a lower rate for a run's last phase damps its
+        oscillation). Every resume that changes lr or ema_decay is recorded in config.json's ``history``."""
         run_dir = Path(run_dir)
         config_path = run_dir / CONFIG_FILE
         if not config_path.is_file():
             raise ValueError(f"cannot resume: {config_path} does not exist (is {str(run_dir)!r} a run directory?)")
-        saved = json.loads(config_path.read_text())["train"]
+        written = json.loads(config_path.read_text())
+        saved = written["train"]
         saved["out"] = str(run_dir)
         if steps is not None:
             saved["steps"] = steps
-        saved.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        changed = {k: v for k, v in given.items() if k in ("lr", "ema_decay") and v != saved.get(k)}
+        saved.update(given)
         trainer = cls(TrainConfig.from_dict(saved), callbacks)
         trainer._load_state()
+        trainer.history = written.get("history", [])
+        if changed:
+            trainer.history = trainer.history + [{"step": trainer.step, **changed}]
+        for optimizer in (trainer.optimizer_g, trainer.optimizer_d):  # Adam's saved param_groups carry the old lr
+            for group in optimizer.param_groups:
+                group["lr"] = trainer.config.lr
         return trainer
 
     def request_stop(self) -> None:
@@ -243,7 +254,7 @@ class Trainer:
 
     def _write_config(self) -> None:
         write_json(self.run_dir / CONFIG_FILE, {"train": self.config.to_dict(), "model": self.model_config.to_dict(),
-                                                   "dataset": self.dataset.describe()})
+                                                   "dataset": self.dataset.describe(), "history": self.history})
 
     def _write_status(self, state: str, message: str = "") -> None:
         stats = self.last_stats
@@ -267,7 +278,8 @@ class Trainer:
     def _summary(self, finished: bool) -> dict:
         return {"steps": self.step, "images_seen": self.images_seen, "device": describe_device(self.device),
                 "precision": self.precision, "wall_seconds": round(self.elapsed_before, 1), "finished": finished,
-                "final_stats": self.last_stats, "config": self.config.to_dict(), "ema": self.ema is not None,
+                "final_stats": self.last_stats, "config": self.config.to_dict(), "history": self.history,
+                "ema": self.ema is not None,
                 "torch_version": torch.__version__}
 
     def _checkpoint(self, finished: bool) -> Path:

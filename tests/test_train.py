@@ -126,3 +126,15 @@ def test_training_uses_channels_last_on_cpu_and_its_checkpoint_loads_as_usual(tm
     path = trainer.run()
     loaded = ganlib.load_generator(path)  # a contiguous model; the weights are the saved EMA's
     assert next(loaded.parameters()).is_contiguous()
+
+
+def test_resume_with_a_new_learning_rate_uses_it_and_records_when(tmp_path):
+    Trainer(TrainConfig(out=str(tmp_path / "run"), steps=4, **TINY)).run()
+    resumed = Trainer.resume(tmp_path / "run", steps=6, lr=1e-4)
+    assert all(group["lr"] == 1e-4 for opt in (resumed.optimizer_g, resumed.optimizer_d) for group in opt.param_groups)
+    resumed.run()
+    written = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert written["train"]["lr"] == 1e-4 and written["history"] == [{"step": 4, "lr": 1e-4}]
+    assert ganlib.read_metadata(tmp_path / "run" / "generator.safetensors")["training"]["history"] == written["history"]
+    again = Trainer.resume(tmp_path / "run", steps=7, lr=1e-4)  # the same rate again is no change to record
+    assert again.history == [{"step": 4, "lr": 1e-4}]
