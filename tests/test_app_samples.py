@@ -72,11 +72,12 @@ def test_toonfaces_is_the_default_bundled_checkpoint(tmp_path, monkeypatch, tiny
 
     bundled = tmp_path / "bundled"
     bundled.mkdir()
-    for name in ("digits32.safetensors", "toonfaces32.safetensors", "anything.safetensors"):
+    for name in ("digits32.safetensors", "toonfaces32.safetensors", "toonfaces64.safetensors", "anything.safetensors"):
         (bundled / name).write_bytes(tiny_checkpoint.read_bytes())
     monkeypatch.setenv("GANLIB_CHECKPOINTS", str(bundled))
     monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
-    assert [c.label for c in services.list_checkpoints()] == ["bundled: toonfaces32", "bundled: anything", "bundled: digits32"]
+    labels = [c.label for c in services.list_checkpoints()]
+    assert labels == ["bundled: toonfaces64", "bundled: toonfaces32", "bundled: anything", "bundled: digits32"]
 
 
 def test_results_are_dropped_when_the_open_checkpoint_is_rewritten(tmp_path, monkeypatch, tiny_checkpoint):
