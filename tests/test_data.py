@@ -65,15 +65,79 @@ def test_offline_torchvision_set_says_where_to_put_files(tmp_path, monkeypatch):
         load_dataset("mnist", image_size=32, data_root=str(tmp_path))
 
 
+def _write_idx(raw, images, labels):
+    """MNIST-format IDX files (train and t10k), as torchvision's MNIST and FashionMNIST read them."""
+    raw.mkdir(parents=True)
+    header = lambda dims: np.array([0, 0, 8, len(dims)], np.uint8).tobytes() + np.array(dims, ">i4").tobytes()
+    for split in ("train", "t10k"):
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(header(images.shape) + images.tobytes())
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(header(labels.shape) + labels.tobytes())
+
+
 def test_mnist_from_local_files(tmp_path):
     """Writes MNIST's raw IDX files by hand, as a user who copied them would have them."""
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
     images = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
-    (raw / "train-images-idx3-ubyte").write_bytes(np.array([0, 0, 8, 3], np.uint8).tobytes() + np.array([5, 28, 28], ">i4").tobytes() + images.tobytes())
-    (raw / "train-labels-idx1-ubyte").write_bytes(np.array([0, 0, 8, 1], np.uint8).tobytes() + np.array([5], ">i4").tobytes() + labels.tobytes())
-    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        (raw / name).write_bytes((raw / name.replace("t10k", "train")).read_bytes())
+    _write_idx(tmp_path / "MNIST" / "raw", images, np.array([3, 1, 4, 1, 5], dtype=np.uint8))
     data = load_dataset("mnist", image_size=32, data_root=str(tmp_path))
     assert data.images.shape == (5, 1, 32, 32) and data.labels["digit"].tolist() == [3, 1, 4, 1, 5]
+
+
+def test_fashion_mnist_from_local_files(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    _write_idx(tmp_path / "FashionMNIST" / "raw", images, np.array([9, 0, 7, 2], dtype=np.uint8))
+    data = load_dataset("fashion-mnist", image_size=32, data_root=str(tmp_path))
+    assert data.images.shape == (4, 1, 32, 32) and data.labels["item"].tolist() == [9, 0, 7, 2]
+    assert data.attributes["item"][9] == "ankle boot"
+
+
+def test_cifar10_from_local_files(tmp_path, monkeypatch):
+    """CIFAR-10's python batches written by hand; torchvision's md5 check is what fails on them, so it is skipped."""
+    import pickle
+
+    import torchvision.datasets.cifar as cifar
+
+    monkeypatch.setattr(cifar.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(cifar, "check_integrity", lambda *args, **kwargs: True)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for index in range(1, 6):
+        batch = {"data": rng.integers(0, 256, (2, 3072), dtype=np.uint8), "labels": [index, 9]}
+        (folder / f"data_batch_{index}").write_bytes(pickle.dumps(batch))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": ["airplane", "automobile", "bird", "cat",
+                                                                         "deer", "dog", "frog", "horse", "ship", "truck"]}))
+    first = pickle.loads((folder / "data_batch_1").read_bytes())["data"][0].reshape(3, 32, 32)
+    data = load_dataset("cifar10", image_size=32, data_root=str(tmp_path))
+    assert data.images.shape == (10, 3, 32, 32) and data.channels == 3
+    assert torch.equal(data.images[0], torch.from_numpy(first))  # channels kept in order, no resize at 32 px
+    assert data.labels["class"].tolist()[:4] == [1, 9, 2, 9] and data.attributes["class"][9] == "truck"
+
+
+def test_celeba_from_local_files(tmp_path, monkeypatch):
+    """CelebA's aligned JPEGs and attribute lists written by hand (md5 check skipped): faces are centre-cropped,
+    resized, and the attributes the explorer measures come through as yes/no labels."""
+    import torchvision.datasets as tv
+
+    monkeypatch.setattr(tv.CelebA, "_check_integrity", lambda self: True)
+    folder = tmp_path / "celeba"
+    (folder / "img_align_celeba").mkdir(parents=True)
+    names = [f"{i:06d}.jpg" for i in (1, 2, 3)]
+    for i, name in enumerate(names):  # 178 x 218 like the real files; a bright square marks the centre
+        picture = np.full((218, 178, 3), 20 * i, np.uint8)
+        picture[89:129, 69:109] = 250
+        Image.fromarray(picture).save(folder / "img_align_celeba" / name)
+    attributes = ["Eyeglasses", "Smiling", "Male", "Bangs"]
+    rows = {"list_eval_partition.txt": [f"{n} {s}" for n, s in zip(names, (0, 0, 1))],
+            "identity_CelebA.txt": [f"{n} {i}" for i, n in enumerate(names)],
+            "list_bbox_celeba.txt": ["3", "image_id x_1 y_1 width height"] + [f"{n} 1 2 3 4" for n in names],
+            "list_landmarks_align_celeba.txt": ["3", " ".join(f"p{i}" for i in range(10))]
+                                               + [f"{n} " + " ".join(["1"] * 10) for n in names],
+            "list_attr_celeba.txt": ["3", " ".join(attributes)] + [f"{names[0]}  1 -1  1 -1", f"{names[1]} -1  1 -1 -1",
+                                                                   f"{names[2]}  1  1  1  1"]}
+    for file_name, lines in rows.items():
+        (folder / file_name).write_text("\n".join(lines) + "\n")
+    data = load_dataset("celeba", image_size=32, data_root=str(tmp_path))
+    assert data.images.shape == (2, 3, 32, 32)  # the train split only
+    assert data.labels["eyeglasses"].tolist() == [1, 0] and data.labels["smiling"].tolist() == [0, 1]
+    assert "bangs" not in data.labels and data.attributes["male"] == ("no", "yes")
+    assert data.images[0, :, 16, 16].min() > 200 and data.images[0, :, 1, 1].max() < 40  # centre square, dark corner
