@@ -35,6 +35,7 @@ ACTIVE_FILE = ".active.json"
 LOCK_FILE = ".active.lock"  # flock'ed while checking and claiming ACTIVE_FILE, so two starts cannot race
 LAUNCH_FILE = "launch.json"  # written by start_run: pid and command, for runs that die before status.json
 LOG_FILE = "train.log"
+STARTUP_GRACE_SECONDS = 120  # a just-launched pid is trusted without the command-line check
 BUILTIN_DATASETS = ("toonfaces", "digits", "mnist", "fashion-mnist", "cifar10", "celeba")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 STOP_TIMEOUT_SECONDS = 15.0
@@ -186,10 +187,16 @@ def _is_training_process(pid: int, run_dir: Path | None = None) -> bool:
     """A live ``ganlib train`` process (writing ``run_dir`` if given), not some later process with a reused pid."""
     if not _process_alive(pid):
         return False
+    if run_dir is not None and _launched_recently(Path(run_dir), pid):
+        # The pid we started moments ago is ours. (A browser test once saw the command-line check fail during
+        # a trainer's start-up and declare a healthy run failed; a pid is not reused within seconds.)
+        return True
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return True  # cannot tell without /proc; trust the pid
+    if argv == [""]:
+        return True  # an exiting process shows an empty command line (measured here): cannot tell, trust the pid
     if "ganlib" not in argv or "train" not in argv:
         return False
     if run_dir is None:
@@ -203,6 +210,11 @@ def _is_training_process(pid: int, run_dir: Path | None = None) -> bool:
         cwd = Path.cwd()
     wanted = Path(run_dir).resolve()
     return any((cwd / Path(target).expanduser()).resolve() == wanted for target in targets)
+
+
+def _launched_recently(run_dir: Path, pid: int) -> bool:
+    launch = read_json(run_dir / LAUNCH_FILE) or {}
+    return launch.get("pid") == pid and 0 <= time.time() - float(launch.get("started", 0)) < STARTUP_GRACE_SECONDS
 
 
 @contextlib.contextmanager

@@ -142,3 +142,14 @@ def test_planning_helpers():
     assert runs.estimate_seconds(32, 2000, 64) == pytest.approx(1000)  # ~2 steps/s measured here
     assert runs.estimate_seconds(64, 2000, 64) == pytest.approx(4 * runs.estimate_seconds(32, 2000, 64))
     assert runs.default_name("/data/My Cats/", 64).startswith("My_Cats-64px-")
+
+
+def test_a_just_launched_trainer_is_not_declared_failed_before_it_writes_a_status(tmp_path):
+    """Within STARTUP_GRACE_SECONDS of launch the recorded pid is trusted without the command-line check, which a
+    browser test once saw fail during a healthy trainer's start-up. Later, a live non-trainer pid is not a run."""
+    run_dir = tmp_path / "starting"
+    run_dir.mkdir()
+    (run_dir / runs.LAUNCH_FILE).write_text(json.dumps({"pid": os.getpid(), "started": time.time(), "command": []}))
+    assert runs.read_progress(run_dir).state == "starting"
+    (run_dir / runs.LAUNCH_FILE).write_text(json.dumps({"pid": os.getpid(), "started": time.time() - 600, "command": []}))
+    assert runs.read_progress(run_dir).state == "failed"
