@@ -147,9 +147,6 @@ class Trainer:
         trainer.history = written.get("history", [])
         if changed:
             trainer.history = trainer.history + [{"step": trainer.step, **changed}]
-        for optimizer in (trainer.optimizer_g, trainer.optimizer_d):  # Adam's saved param_groups carry the old lr
-            for group in optimizer.param_groups:
-                group["lr"] = trainer.config.lr
         return trainer
 
     def request_stop(self) -> None:
@@ -303,6 +300,9 @@ class Trainer:
                                        discriminator=self.discriminator,
                                        ema_generator=self.ema.model if self.ema else None,
                                        optimizer_g=self.optimizer_g, optimizer_d=self.optimizer_d, rng=self.rng)
+        for optimizer in (self.optimizer_g, self.optimizer_d):  # Adam's saved param_groups carry the saved lr
+            for group in optimizer.param_groups:
+                group["lr"] = self.config.lr
         training = metadata["training"]
         self.step = training["steps"]
         self.images_seen = training["images_seen"]
