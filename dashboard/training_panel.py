@@ -23,6 +23,8 @@ SETTINGS = {  # session key -> default
     "train_lr": 2e-4,
     "train_loss": "non-saturating",
     "train_d_steps": 1,
+    "train_label_smoothing": 0.0,
+    "train_instance_noise": 0.0,
 }
 DATASET_LABELS = {"toonfaces": "Toon faces", "digits": "Digits", "folder": "Folder…"}
 LOSS_LABELS = {"non-saturating": "non-saturating: −log D(G(z))", "minimax": "minimax: log(1 − D(G(z)))"}
@@ -63,6 +65,16 @@ def _settings() -> None:
     st.selectbox("Generator loss", LOSSES, format_func=LOSS_LABELS.get, key="train_loss",
                  help="The original minimax loss saturates early (G learns little while D rejects its images); "
                       "the non-saturating one has the same fixed point and strong gradients there.")
+    left, right = st.columns(2)  # the two classic remedies for "D wins and G's gradients vanish"
+    left.number_input("Label smoothing", min_value=0.0, max_value=0.4, step=0.05, format="%.2f",
+                      key="train_label_smoothing",
+                      help="One-sided: D's target for real images becomes 1 − this, so D cannot grow ever more "
+                           "confident on them (Salimans et al. 2016). 0 = the original game; try 0.1 when D wins.")
+    right.number_input("Instance noise", min_value=0.0, max_value=1.0, step=0.05, format="%.2f",
+                       key="train_instance_noise",
+                       help="Std of Gaussian noise added to every image D sees, real and fake, falling linearly to 0 "
+                            "by the last step: it makes the two distributions overlap, so D cannot separate them "
+                            "perfectly early on (Sønderby et al. 2017). Images span −1 to 1; try 0.1.")
     s = st.session_state
     seconds = runs.estimate_seconds(s["train_image_size"], s["train_steps"], s["train_batch_size"], s["train_d_steps"])
     first_time = " The first toon-faces run at a new size renders the faces first (about a minute)." \
@@ -79,7 +91,8 @@ def _start() -> None:
         return
     try:
         handle = runs.start_run(services.runs_dir(), dataset, s["train_image_size"], s["train_steps"],
-                                s["train_batch_size"], s["train_lr"], s["train_loss"], s["train_d_steps"])
+                                s["train_batch_size"], s["train_lr"], s["train_loss"], s["train_d_steps"],
+                                label_smoothing=s["train_label_smoothing"], instance_noise=s["train_instance_noise"])
     except runs.RunError as error:
         s["_train_error"] = str(error)
         return

@@ -41,6 +41,13 @@ def _add_train(commands) -> None:
     parser.add_argument("--beta1", type=float, default=d.beta1, help="Adam beta1 (default %(default)s)")
     parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="generator loss: -log D(G(z)) or the original log(1 - D(G(z)))")
     parser.add_argument("--d-steps", type=int, default=d.d_steps, help="discriminator steps per generator step (k)")
+    parser.add_argument("--label-smoothing", type=float, default=d.label_smoothing,
+                        help="one-sided label smoothing: D's target for real images is 1 minus this (try 0.1 when D wins)")
+    parser.add_argument("--instance-noise", type=float, default=d.instance_noise,
+                        help="std of Gaussian noise added to D's real and fake inputs, falling linearly to 0 by the "
+                             "last step (try 0.1 when D wins from the start)")
+    parser.add_argument("--instance-noise-steps", type=int, default=d.instance_noise_steps,
+                        help="the step where instance noise reaches 0 (default: the last step)")
     parser.add_argument("--no-ema", action="store_true", help="sample from the raw G instead of its moving average")
     parser.add_argument("--ema-decay", type=float, default=None,
                         help="decay of G's moving average (default 0.999; half-life ln 2 / (1 - decay) steps). "
@@ -79,27 +86,38 @@ def apply_threads_option(args) -> None:
     torch.set_num_threads(args.threads)
 
 
+def _resume_overrides(args) -> dict:
+    """Flags that a fresh run takes as settings and --resume takes as changes (None: keep the saved value)."""
+    return {"log_every": args.log_every, "sample_every": args.sample_every,
+            "checkpoint_every": args.checkpoint_every, "checkpoint_minutes": args.checkpoint_minutes,
+            "device": args.device, "precision": args.precision, "ema_decay": args.ema_decay, "lr": args.lr,
+            "keep_checkpoints": args.keep_checkpoints}
+
+
+def train_config_from_args(args) -> TrainConfig:
+    """The TrainConfig of a fresh run (no --resume); ganlib.runs uses it too, to refuse bad settings up front."""
+    dataset_label = Path(args.dataset).name if ("/" in args.dataset) else args.dataset
+    return TrainConfig(
+        dataset=args.dataset, out=args.out or f"runs/{dataset_label}-{args.image_size}px",
+        image_size=args.image_size, latent_dim=args.latent_dim, generator_width=args.generator_width,
+        discriminator_width=args.discriminator_width, steps=TRAIN_DEFAULTS.steps if args.steps is None else args.steps,
+        batch_size=args.batch_size, beta1=args.beta1, loss=args.loss, d_steps=args.d_steps,
+        label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
+        instance_noise_steps=args.instance_noise_steps,
+        ema=not args.no_ema, seed=args.seed, data_root=args.data_root, num_images=args.num_images,
+        **{k: v for k, v in _resume_overrides(args).items() if v is not None})
+
+
 def _train(args) -> int:
     from .train import Trainer
 
     apply_threads_option(args)
 
     callbacks = [] if args.quiet else [_ProgressBar()]
-    intervals = {"log_every": args.log_every, "sample_every": args.sample_every,
-                 "checkpoint_every": args.checkpoint_every, "checkpoint_minutes": args.checkpoint_minutes,
-                 "device": args.device, "precision": args.precision, "ema_decay": args.ema_decay, "lr": args.lr,
-                 "keep_checkpoints": args.keep_checkpoints}
     if args.resume:
-        trainer = Trainer.resume(args.resume, steps=args.steps, callbacks=callbacks, **intervals)
+        trainer = Trainer.resume(args.resume, steps=args.steps, callbacks=callbacks, **_resume_overrides(args))
     else:
-        dataset_label = Path(args.dataset).name if ("/" in args.dataset) else args.dataset
-        config = TrainConfig(
-            dataset=args.dataset, out=args.out or f"runs/{dataset_label}-{args.image_size}px",
-            image_size=args.image_size, latent_dim=args.latent_dim, generator_width=args.generator_width,
-            discriminator_width=args.discriminator_width, steps=args.steps or TRAIN_DEFAULTS.steps,
-            batch_size=args.batch_size, beta1=args.beta1, loss=args.loss, d_steps=args.d_steps,
-            ema=not args.no_ema, seed=args.seed, data_root=args.data_root, num_images=args.num_images,
-            **{k: v for k, v in intervals.items() if v is not None})
+        config = train_config_from_args(args)
         if (Path(config.out) / "state").exists():
             raise ValueError(f"{config.out} already holds a run; continue it with --resume {config.out}, or pick another --out")
         trainer = Trainer(config, callbacks)

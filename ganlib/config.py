@@ -70,6 +70,9 @@ class TrainConfig(_DictMixin):
     beta2: float = 0.999
     loss: str = "non-saturating"  # generator loss: "non-saturating" (-log D(G(z))) or "minimax" (log(1 - D(G(z))))
     d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
+    label_smoothing: float = 0.0  # D's target for real images is 1 - this (one-sided; Salimans et al. 2016)
+    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs at step 0, falling linearly to 0...
+    instance_noise_steps: int = 0  # ...at this step (0: at `steps`; --resume with more steps keeps the old end)
     ema: bool = True  # keep an exponential moving average of G for sampling
     ema_decay: float = 0.999  # final EMA decay; it warms up from 0 so early checkpoints are not a blur
     log_every: int = 10  # steps between lines of stats.jsonl
@@ -93,6 +96,9 @@ class TrainConfig(_DictMixin):
         _require(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1 and beta2 must be in [0, 1)")
         _require(self.loss in LOSSES, f"loss must be one of {LOSSES}, got {self.loss!r}")
         _require(1 <= self.d_steps <= 100, f"d_steps must be from 1 to 100, got {self.d_steps!r}")
+        _require(0 <= self.label_smoothing < 0.5, f"label_smoothing must be in [0, 0.5), got {self.label_smoothing!r}")
+        _require(0 <= self.instance_noise <= 2, f"instance_noise must be in [0, 2] (images span [-1, 1]), got {self.instance_noise!r}")
+        _require(self.instance_noise_steps >= 0, f"instance_noise_steps must be non-negative, got {self.instance_noise_steps!r}")
         _require(0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
         for name in ("log_every", "sample_every", "checkpoint_every"):
             _require(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)!r}")

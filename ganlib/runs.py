@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import TrainConfig
 from .run_directory import CONFIG_FILE, GENERATOR_FILE, SAMPLES_DIR, STATS_FILE, STATUS_FILE, read_json, write_json
 
 ACTIVE_FILE = ".active.json"
@@ -147,7 +146,7 @@ def _check_dataset(dataset: str) -> str:
 def _check_arguments(argv: list[str]) -> None:
     """Parse the command exactly as the child will and build its TrainConfig: bad flags or values fail here,
     before any process starts, with the same messages the CLI gives."""
-    from .cli import build_parser
+    from .cli import build_parser, train_config_from_args
 
     errors = io.StringIO()
     try:
@@ -157,10 +156,7 @@ def _check_arguments(argv: list[str]) -> None:
         lines = [line for line in errors.getvalue().splitlines() if line.strip()]
         raise RunError(lines[-1].split("error: ", 1)[-1] if lines else "invalid training arguments") from None
     try:
-        TrainConfig(dataset=args.dataset, out=args.out, image_size=args.image_size, latent_dim=args.latent_dim,
-                    generator_width=args.generator_width, discriminator_width=args.discriminator_width,
-                    steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta1=args.beta1, loss=args.loss,
-                    d_steps=args.d_steps, log_every=args.log_every, sample_every=args.sample_every)
+        train_config_from_args(args)
     except (ValueError, TypeError) as error:
         raise RunError(str(error)) from None
 
@@ -260,12 +256,13 @@ def active_run(runs_dir) -> RunHandle | None:
 
 def start_run(runs_dir, dataset: str, image_size: int, steps: int, batch_size: int, lr: float,
               loss: str = "non-saturating", d_steps: int = 1, name: str | None = None,
-              extra_args=()) -> RunHandle:
+              extra_args=(), label_smoothing: float = 0.0, instance_noise: float = 0.0) -> RunHandle:
     """Validate, then launch ``python -m ganlib train`` writing ``<runs_dir>/<name>``. Raises RunError for bad
     arguments, a missing data folder, an existing run directory, or while another run is active."""
     runs_dir = Path(runs_dir).resolve()
     try:
         steps, image_size, batch_size, d_steps, lr = int(steps), int(image_size), int(batch_size), int(d_steps), float(lr)
+        label_smoothing, instance_noise = float(label_smoothing), float(instance_noise)
     except (TypeError, ValueError) as error:
         raise RunError(f"training settings must be numbers ({error})") from None
     dataset = _check_dataset(str(dataset))
@@ -276,6 +273,7 @@ def start_run(runs_dir, dataset: str, image_size: int, steps: int, batch_size: i
     argv = ["train", "--dataset", dataset, "--image-size", str(image_size), "--steps", str(steps),
             "--batch-size", str(batch_size), "--lr", repr(lr), "--loss", str(loss), "--d-steps", str(d_steps),
             "--log-every", str(log_interval(steps)), "--sample-every", str(sample_interval(steps)),
+            "--label-smoothing", repr(label_smoothing), "--instance-noise", repr(instance_noise),
             "--threads", "1", "--quiet", "--out", str(run_dir), *map(str, extra_args)]
     _check_arguments(argv)
 

@@ -33,7 +33,7 @@ from .data import ImageDataset, load_dataset
 from .ema import GeneratorEMA, recalibrate_batchnorm
 from .images import generate, make_grid, save_png
 from .latent import sample_latents
-from .losses import discriminator_loss, generator_loss, js_divergence_estimate
+from .losses import discriminator_loss, generator_loss, js_divergence_estimate, value_function
 from .models import Discriminator, Generator
 from .run_directory import (CONFIG_FILE, GENERATOR_FILE, KEPT_CHECKPOINTS_DIR, SAMPLES_DIR, STATE_FILE, STATS_FILE,
                             STATUS_FILE, write_json)
@@ -138,6 +138,8 @@ class Trainer:
         saved = written["train"]
         saved["out"] = str(run_dir)
         if steps is not None:
+            if saved.get("instance_noise") and not saved.get("instance_noise_steps"):
+                saved["instance_noise_steps"] = saved["steps"]  # extending a run must not restart the annealing
             saved["steps"] = steps
         given = {k: v for k, v in overrides.items() if v is not None}
         changed = {k: v for k, v in given.items() if k in ("lr", "ema_decay") and v != saved.get(k)}
@@ -211,19 +213,38 @@ class Trainer:
         index = torch.randint(len(self.dataset), (self.config.batch_size,), generator=self.rng)
         return self.dataset.batch(index, self.device).contiguous(memory_format=self.memory_format)
 
+    def instance_noise_std(self) -> float:
+        """Instance noise (Sonderby et al. 2017) at the current step: config.instance_noise falling linearly to 0
+        at instance_noise_steps (or at the run's last step).
+
+        Real and generated images have (nearly) disjoint supports early on, where an optimal D separates them
+        perfectly, JS sits at log 2 and G's gradient carries little. The same noise on both blurs the two
+        distributions into overlap; annealing it returns the original game by the end."""
+        horizon = self.config.instance_noise_steps or self.config.steps
+        return self.config.instance_noise * max(0.0, 1.0 - self.step / horizon)
+
+    def _with_instance_noise(self, images: torch.Tensor) -> torch.Tensor:
+        std = self.instance_noise_std()
+        if std == 0:
+            return images
+        noise = torch.randn(images.shape, generator=self.rng).to(self.device, memory_format=self.memory_format)
+        return images + std * noise
+
     def _train_step(self) -> dict:
         """k discriminator steps then one generator step; returns this step's measured quantities."""
         config = self.config
         for d_step in range(config.d_steps):
-            real = self._real_batch()
+            real = self._with_instance_noise(self._real_batch())
             noise = self._noise()
             last = d_step == config.d_steps - 1
-            with self._autocast():
-                with torch.set_grad_enabled(last):  # the last fake batch is reused for G's step
+            with torch.set_grad_enabled(last):  # the last fake batch is reused for G's step
+                with self._autocast():
                     fake = self.generator(noise)
+                fake = self._with_instance_noise(fake)
+            with self._autocast():
                 real_logits = self.discriminator(real).float()
                 fake_logits = self.discriminator(fake.detach()).float()
-            loss_d = discriminator_loss(real_logits, fake_logits)
+            loss_d = discriminator_loss(real_logits, fake_logits, config.label_smoothing)
             self.optimizer_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.optimizer_d.step()
@@ -238,11 +259,11 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.generator, self.step)
 
-        with torch.no_grad():
+        with torch.no_grad():  # V is measured on what D saw, so with instance noise it is the noised game's V
             return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
                     "d_real": torch.sigmoid(real_logits).mean().item(),
                     "d_fake": torch.sigmoid(fake_logits).mean().item(),
-                    "value": -loss_d.item()}  # the BCE loss of D is exactly -V(D, G)
+                    "value": value_function(real_logits, fake_logits).item()}
 
     # ------------------------------------------------------------------ files
     def _emit(self, event: str, info: dict) -> None:

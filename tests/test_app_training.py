@@ -1,6 +1,7 @@
 """AppTest of the sidebar's "Train a model" panel and the Training page (real, tiny training processes)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -78,10 +79,15 @@ def test_start_from_the_panel_then_stop(app_env):
     at = run_app()
     at.sidebar.radio(key="train_dataset").set_value("digits").run()
     at.sidebar.number_input(key="train_steps").set_value(100_000).run()
+    at.sidebar.number_input(key="train_label_smoothing").set_value(0.1).run()
+    at.sidebar.number_input(key="train_instance_noise").set_value(0.15).run()
     at.sidebar.button(key="training_start").click().run()
     assert not at.exception and not at.sidebar.error
     name = at.session_state["training_run"]
     assert name.startswith("digits-32px-") and (app_env / name / runs.LOG_FILE).is_file()
+    command = json.loads((app_env / name / runs.LAUNCH_FILE).read_text())["command"]
+    assert command[command.index("--label-smoothing") + 1] == "0.1"
+    assert command[command.index("--instance-noise") + 1] == "0.15"
     handle = runs.active_run(app_env)
     assert handle is not None and handle.name == name
     # the panel now follows the run: progress and Stop instead of the form

@@ -43,3 +43,14 @@ def test_value_at_equilibrium_is_minus_log_4_and_jsd_zero():
 def test_unknown_loss_is_a_clear_error():
     with pytest.raises(ValueError, match="non-saturating"):
         generator_loss(logit(0.5), "wasserstein")
+
+
+def test_label_smoothing_moves_ds_optimum_on_real_images_to_one_minus_s():
+    # The real half of D's loss, -(1-s) log D - s log(1 - D), is smallest at D = 1 - s: D stops pushing its logits
+    # on real images toward infinity.
+    logits = torch.linspace(-4, 6, 2001, dtype=torch.float64)
+    real_half = [discriminator_loss(x.view(1), logit(0.5), label_smoothing=0.1).item() for x in logits]
+    best = torch.sigmoid(logits[int(torch.tensor(real_half).argmin())]).item()
+    assert best == pytest.approx(0.9, abs=2e-3)
+    assert discriminator_loss(logit(0.9), logit(0.1), label_smoothing=0.0).item() == pytest.approx(
+        -value_function(logit(0.9), logit(0.1)).item())

@@ -109,6 +109,9 @@ def test_stale_lock_is_cleared(tmp_path):
     (dict(dataset="/no/such/folder"), "does not exist"),
     (dict(dataset=""), "choose a data set"),
     (dict(name="../escape"), "run name"),
+    (dict(label_smoothing=0.7), "label_smoothing"),
+    (dict(instance_noise=-0.1), "instance_noise"),
+    (dict(instance_noise="lots"), "numbers"),
 ])
 def test_bad_arguments_are_refused_before_a_process_starts(tmp_path, overrides, message):
     with pytest.raises(runs.RunError, match=message):

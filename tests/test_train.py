@@ -96,7 +96,9 @@ def test_minimax_loss_and_no_ema_and_injected_data(tmp_path):
 
 
 @pytest.mark.parametrize("field, value", [("batch_size", 1), ("lr", -1.0), ("loss", "hinge"), ("d_steps", 0),
-                                          ("steps", 0), ("device", "tpu"), ("image_size", 100), ("latent_dim", 0)])
+                                          ("steps", 0), ("device", "tpu"), ("image_size", 100), ("latent_dim", 0),
+                                          ("label_smoothing", 0.5), ("label_smoothing", -0.1), ("instance_noise", -1.0),
+                                          ("instance_noise", 3.0)])
 def test_nonsense_hyperparameters_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
@@ -138,3 +140,40 @@ def test_resume_with_a_new_learning_rate_uses_it_and_records_when(tmp_path):
     assert ganlib.read_metadata(tmp_path / "run" / "generator.safetensors")["training"]["history"] == written["history"]
     again = Trainer.resume(tmp_path / "run", steps=7, lr=1e-4)  # the same rate again is no change to record
     assert again.history == [{"step": 4, "lr": 1e-4}]
+
+
+def test_instance_noise_anneals_linearly_to_zero_and_resume_stays_exact(tmp_path):
+    stabilised = dict(instance_noise=0.2, label_smoothing=0.1, **TINY)
+    trainer = Trainer(TrainConfig(out=str(tmp_path / "probe"), steps=10, **stabilised))
+    assert trainer.instance_noise_std() == pytest.approx(0.2)
+    trainer.step = 5
+    assert trainer.instance_noise_std() == pytest.approx(0.1)
+    trainer.step = 10
+    assert trainer.instance_noise_std() == 0.0
+    # the noise is drawn from the run's saved generator, so "10 steps" equals "5, resume, 5" with it on too, and
+    # extending a 5-step run keeps its schedule (noise 0 from step 5), as a 10-step run told so from the start does
+    Trainer(TrainConfig(out=str(tmp_path / "once"), steps=10, instance_noise_steps=5, **stabilised)).run()
+    Trainer(TrainConfig(out=str(tmp_path / "twice"), steps=5, **stabilised)).run()
+    extended = Trainer.resume(tmp_path / "twice", steps=10)
+    assert extended.config.instance_noise_steps == 5 and extended.instance_noise_std() == 0.0
+    extended.run()
+    once, twice = _state(tmp_path / "once"), _state(tmp_path / "twice")
+    weights = [k for k in once if k.split(".")[0] in ("generator", "discriminator")]
+    assert weights and all(torch.equal(once[k], twice[k]) for k in weights)
+
+
+def test_instance_noise_changes_what_d_sees(tmp_path):
+    runs = {noise: Trainer(TrainConfig(out=str(tmp_path / f"n{noise}"), steps=3, instance_noise=noise, **TINY))
+            for noise in (0.0, 0.5)}
+    for trainer in runs.values():
+        trainer.run()
+    plain, noised = (_state(tmp_path / f"n{noise}") for noise in (0.0, 0.5))
+    assert any(not torch.equal(plain[k], noised[k]) for k in plain if k.startswith("discriminator."))
+
+
+def test_with_label_smoothing_the_logged_value_is_still_v_not_ds_loss(tmp_path):
+    out = tmp_path / "run"
+    Trainer(TrainConfig(out=str(out), steps=4, label_smoothing=0.2, **TINY)).run()
+    last = json.loads((out / "stats.jsonl").read_text().splitlines()[-1])
+    assert last["value"] != pytest.approx(-last["loss_d"], abs=1e-4)  # D's smoothed loss is not -V any more
+    assert last["js_estimate"] == pytest.approx(ganlib.js_divergence_estimate(last["value"]), abs=1e-5)

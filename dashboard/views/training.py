@@ -25,12 +25,15 @@ EXPLANATION = f"""
 V(D, G) = E<sub>x</sub>[log D(x)] + E<sub>z</sub>[log(1 − D(G(z)))].
 **D maximises V** (it wants D(x) → 1 on real images and D(G(z)) → 0 on fakes); **G minimises it**.
 loss_D is exactly −V; loss_G is −log D(G(z)) (non-saturating) or log(1 − D(G(z))) (minimax).
+(With label smoothing D's loss uses the target 1 − s for real images and is no longer −V; V is still measured.
+With instance noise every quantity is measured on the noised images D sees.)
 
 **Equilibrium.** When G's images are indistinguishable from the data, the best D can do is guess:
 D(x) = D(G(z)) = 0.5, V = −log 4 ≈ −{LOG_4:.3f}, loss_D = log 4, non-saturating loss_G = log 2 ≈ {LOG_2:.3f}
 (the dashed lines). A GAN does not converge to a point: the curves oscillate around these values while the
 samples improve. D(x) → 1 and D(G(z)) → 0 for long means D is winning and G gets little signal;
-loss_D near 0 with a climbing loss_G is the classic sign.
+loss_D near 0 with a climbing loss_G is the classic sign. The sidebar's two remedies: label smoothing caps
+D's confidence on real images, and instance noise blurs real and fake images into overlap early on.
 
 **The JSD estimate.** For the *optimal* discriminator D\\*, V(D\\*, G) = −log 4 + 2·JSD(p<sub>data</sub> ‖ p<sub>G</sub>),
 so (log 4 + V) / 2 estimates the Jensen–Shannon divergence (0 = identical, log 2 ≈ {LOG_2:.3f} = disjoint).
@@ -222,10 +225,13 @@ def robust_range(values: np.ndarray, must_show: list[float]) -> list[float] | No
 def _figures(progress: runs.Progress) -> list[tuple[str, go.Figure, str]]:
     """(title, figure, one-line reading) for the four curves."""
     minimax = progress.config.get("loss") == "minimax"
+    smoothing = progress.config.get("label_smoothing") or 0.0
+    loss_reading = (f"loss_D is D's BCE with real label {1 - smoothing:g} (label smoothing), so not −V."
+                    if smoothing else "loss_D = −V.")
     return [
         ("Losses", _figure(progress, [("loss_d", "loss_D", "#1f77b4"), ("loss_g", "loss_G", "#d62728")],
                            [(LOG_4, "log 4"), (-LOG_2 if minimax else LOG_2, "−log 2" if minimax else "log 2")]),
-         "loss_D = −V. At equilibrium loss_D = log 4 and loss_G = " + ("−log 2." if minimax else "log 2.")),
+         loss_reading + " At equilibrium loss_D = log 4 and loss_G = " + ("−log 2." if minimax else "log 2.")),
         ("Discriminator outputs", _figure(progress, [("d_real", "D(x)", "#2ca02c"), ("d_fake", "D(G(z))", "#ff7f0e")],
                                           [(0.5, "0.5")], y_range=[0, 1]),
          "D's mean probability of “real” on real and on generated images; both meet at 0.5 at equilibrium."),
