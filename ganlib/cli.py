@@ -61,7 +61,7 @@ def _add_train(commands) -> None:
                              "one with evaluate; each is a full G + D file)")
     parser.add_argument("--seed", type=int, default=d.seed, help="seeds weights, batches and noise")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None)
-    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None, help="auto: bf16 on CUDA and on CPUs with AMX")
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None, help="auto: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16, else fp32")
     parser.add_argument("--data-root", default=d.data_root, help="where torchvision data sets are (or are downloaded to)")
     parser.add_argument("--num-images", type=int, default=d.num_images, help="toonfaces to render; cap for other sets (0 = all)")
     add_threads_option(parser)

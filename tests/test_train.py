@@ -177,3 +177,14 @@ def test_with_label_smoothing_the_logged_value_is_still_v_not_ds_loss(tmp_path):
     last = json.loads((out / "stats.jsonl").read_text().splitlines()[-1])
     assert last["value"] != pytest.approx(-last["loss_d"], abs=1e-4)  # D's smoothed loss is not -V any more
     assert last["js_estimate"] == pytest.approx(ganlib.js_divergence_estimate(last["value"]), abs=1e-5)
+
+
+@pytest.mark.parametrize("flags, expected", [("fpu sse avx2", "fp32"), ("fpu avx512f avx512_bf16", "bf16"),
+                                             ("fpu amx_tile amx_bf16", "bf16"), (None, "fp32")])
+def test_auto_precision_on_cpu_follows_the_bf16_instruction_flags(monkeypatch, flags, expected):
+    from ganlib import train
+
+    lines = ["processor\t: 0", f"flags\t\t: {flags}"] if flags else []
+    monkeypatch.setattr(train, "_cpuinfo_lines", lambda: lines)
+    assert train.resolve_precision("auto", torch.device("cpu")) == expected
+    assert train.resolve_precision("fp32", torch.device("cpu")) == "fp32"
