@@ -34,17 +34,16 @@ def training_throughput() -> list[Result]:
     from ganlib.train import cpu_has_fast_bf16
 
     results = []
-    for size in (32, 64):
-        for threads in sorted({1, torch.get_num_threads()}):
-            results.append(Result(f"train {size} px fp32, {threads} thread(s)", _images_per_second(size, "fp32", threads), "img/s",
-                                  higher_is_better=True))
-    if cpu_has_fast_bf16():
+    fast_bf16 = cpu_has_fast_bf16()
+    for precision in ("fp32", "bf16") if fast_bf16 else ("fp32",):
+        label, note = ("fp32", "") if precision == "fp32" else \
+            ("bf16 autocast", "bf16 instructions: ganlib's --precision auto picks bf16 here")
         for size in (32, 64):
             for threads in sorted({1, torch.get_num_threads()}):
-                results.append(Result(f"train {size} px bf16 autocast, {threads} thread(s)",
-                                      _images_per_second(size, "bf16", threads), "img/s", higher_is_better=True,
-                                      note="bf16 instructions: ganlib's --precision auto picks bf16 here"))
-    else:  # without bf16 instructions, bf16 is emulated and an order of magnitude slower: one step shows it
+                results.append(Result(f"train {size} px {label}, {threads} thread(s)",
+                                      _images_per_second(size, precision, threads), "img/s", higher_is_better=True,
+                                      note=note))
+    if not fast_bf16:  # without bf16 instructions, bf16 is emulated and an order of magnitude slower: one step shows it
         results.append(Result("train 32 px bf16 autocast, 1 thread", _images_per_second(32, "bf16", 1, steps=1, warmup=1),
                               "img/s", higher_is_better=True, note="no AMX/AVX-512 BF16: emulated; auto keeps fp32"))
     return results

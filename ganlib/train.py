@@ -47,7 +47,7 @@ FAST_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 def cpu_has_fast_bf16() -> bool:
     """True where the CPU has bf16 instructions (AMX tiles, or AVX-512 BF16): there bf16 autocast trained the
-    64-px DCGAN 1.5x faster than fp32 on this project's 2-core machines (README, "Speed"). Without them oneDNN
+    64-px DCGAN 1.5x faster than fp32 on this project's 2-core machines (README, "Development"). Without them oneDNN
     emulates bf16, about 30x slower than fp32."""
     flags = set()
     for line in _cpuinfo_lines():
