@@ -11,27 +11,26 @@ import streamlit as st
 from dashboard import services
 from dashboard.views.training import (describe_progress, format_duration, open_in_explorer, samples_page,
                                       stop_button, training_page)
-from ganlib import runs
-from ganlib.config import LOSSES
+from ganlib import config, runs
 
-SETTINGS = {  # session key -> default
-    "train_dataset": "toonfaces",
-    "train_folder": "",
-    "train_image_size": 32,
-    "train_steps": 2000,
-    "train_batch_size": 64,
-    "train_lr": 2e-4,
-    "train_loss": "non-saturating",
-    "train_d_steps": 1,
-    "train_label_smoothing": 0.0,
-    "train_instance_noise": 0.0,
-}
 DATASET_LABELS = {"toonfaces": "Toon faces", "digits": "Digits", "folder": "Folder…"}
-LOSS_LABELS = {"non-saturating": "non-saturating: −log D(G(z))", "minimax": "minimax: log(1 − D(G(z)))"}
+DATASET_KEY, FOLDER_KEY = "train_dataset", "train_folder"
+
+
+def _form_settings() -> dict:
+    """The TrainConfig settings the form shows (those with a label), in declaration order; data set first."""
+    return {name: entry for name, entry in config.settings().items() if entry[1].label and name != "dataset"}
+
+
+def _key(name: str) -> str:
+    return f"train_{name}"
 
 
 def render() -> None:
-    for key, default in SETTINGS.items():  # re-assigning keeps a widget's value while the form is hidden
+    defaults = {DATASET_KEY: config.TrainConfig.dataset, FOLDER_KEY: "",
+                **{_key(name): field.default if spec.form_default is None else spec.form_default
+                   for name, (field, spec) in _form_settings().items()}}
+    for key, default in defaults.items():  # re-assigning keeps a widget's value while the form is hidden
         st.session_state[key] = st.session_state.get(key, default)
     if runs.active_run(services.runs_dir()) is not None:
         _follow_active_run()
@@ -39,60 +38,77 @@ def render() -> None:
     _last_run_note()
     error = st.session_state.get("_train_error", "")
     with st.expander("Train a model", icon=":material/model_training:", expanded=bool(error)):
-        _settings()
+        settings, problems = _settings()
         st.button("Start training", key="training_start", type="primary", icon=":material/play_arrow:",
-                  width="stretch", on_click=_start)
+                  width="stretch", on_click=_start, args=(settings,), disabled=bool(problems))
         if error:
             st.error(error, icon=":material/error:")
 
 
-def _settings() -> None:
-    st.radio("Data set", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="train_dataset", horizontal=True)
-    if st.session_state["train_dataset"] == "folder":
-        st.text_input("Folder of images", key="train_folder", placeholder="/path/to/images",
+def _settings() -> tuple[config.TrainConfig | None, list[str]]:
+    """Draw the form from TrainConfig's Settings; returns the config (None while a value is invalid) and the
+    problems, each also shown beside its field."""
+    st.radio("Data set", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key=DATASET_KEY, horizontal=True)
+    if st.session_state[DATASET_KEY] == "folder":
+        st.text_input("Folder of images", key=FOLDER_KEY, placeholder="/path/to/images",
                       help="Any folder of PNG/JPEG images (subfolders become class labels). "
                            "Images are centre-cropped to squares.")
-    st.radio("Image size", (32, 64, 128), format_func=lambda size: f"{size} px", key="train_image_size",
-             horizontal=True)
-    left, right = st.columns(2)
-    left.number_input("Steps", min_value=10, max_value=200_000, step=100, key="train_steps",
-                      help="Generator steps (each after k discriminator steps).")
-    right.number_input("Batch size", min_value=8, max_value=512, step=8, key="train_batch_size")
-    left.number_input("Learning rate", min_value=1e-5, max_value=1e-2, step=1e-5, format="%.5f", key="train_lr",
-                      help="Adam, for both networks (the DCGAN paper uses 0.0002).")
-    right.number_input("D-steps (k)", min_value=1, max_value=10, step=1, key="train_d_steps",
-                       help="Discriminator steps per generator step.")
-    st.selectbox("Generator loss", LOSSES, format_func=LOSS_LABELS.get, key="train_loss",
-                 help="The original minimax loss saturates early (G learns little while D rejects its images); "
-                      "the non-saturating one has the same fixed point and strong gradients there.")
-    left, right = st.columns(2)  # the two classic remedies for "D wins and G's gradients vanish"
-    left.number_input("Label smoothing", min_value=0.0, max_value=0.4, step=0.05, format="%.2f",
-                      key="train_label_smoothing",
-                      help="One-sided: D's target for real images becomes 1 − this, so D cannot grow ever more "
-                           "confident on them (Salimans et al. 2016). 0 = the original game; try 0.1 when D wins.")
-    right.number_input("Instance noise", min_value=0.0, max_value=1.0, step=0.05, format="%.2f",
-                       key="train_instance_noise",
-                       help="Std of Gaussian noise added to every image D sees, real and fake, falling linearly to 0 "
-                            "by the last step: it makes the two distributions overlap, so D cannot separate them "
-                            "perfectly early on (Sønderby et al. 2017). Images span −1 to 1; try 0.1.")
-    s = st.session_state
-    seconds = runs.estimate_seconds(s["train_image_size"], s["train_steps"], s["train_batch_size"], s["train_d_steps"])
+    values, problems = {}, []
+    form = _form_settings()
+    choices = [name for name, (_, spec) in form.items() if spec.choices is not None]
+    toggles = [name for name, (field, spec) in form.items() if spec.choices is None and isinstance(field.default, bool)]
+    numbers = [name for name in form if name not in choices and name not in toggles]
+    columns = {}
+    for name in choices:
+        spec = form[name][1]
+        labels = spec.choice_labels or {}
+        widget = st.radio if all(isinstance(choice, int) for choice in spec.choices) else st.selectbox
+        options = {"horizontal": True} if widget is st.radio else {}
+        widget(spec.label, spec.choices, format_func=lambda c, labels=labels: labels.get(c, str(c)), key=_key(name),
+               help=spec.help, **options)
+    pair = st.columns(2)
+    for position, name in enumerate(numbers):
+        spec = form[name][1]
+        # No min/max on the widget: an out-of-range value stays visible, with the reason beside it.
+        columns[name] = pair[position % 2]
+        columns[name].number_input(spec.label, step=spec.step, format=spec.format, key=_key(name), help=spec.help)
+    for name in toggles:
+        st.toggle(form[name][1].label, key=_key(name), help=form[name][1].help)
+    for name in form:
+        values[name] = st.session_state[_key(name)]
+        problem = config.validate_setting(name, values[name])
+        if problem:
+            columns.get(name, st).error(problem, icon=":material/error:")
+            problems.append(problem)
+    values["dataset"] = _dataset()
+    if not values["dataset"]:
+        problems.append("Type the path of a folder of images.")
+    if problems:
+        return None, problems
+    try:
+        settings = config.TrainConfig(**values)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+        return None, [str(error)]
     first_time = " The first toon-faces run at a new size renders the faces first (about a minute)." \
-        if s["train_dataset"] == "toonfaces" else ""
-    st.caption(f"About **{format_duration(seconds)}** on this CPU (one thread; measured ≈ 2 steps/s for 32 px "
-               f"at batch 64, 64 px is ≈ 4× slower; longer while other work shares the CPU).{first_time}")
+        if settings.dataset == "toonfaces" else ""
+    st.caption(f"About **{format_duration(runs.estimate_seconds(settings))}** on this CPU (one thread; measured "
+               f"≈ 2 steps/s for 32 px at batch 64, 64 px is ≈ 4× slower; longer while other work shares the "
+               f"CPU).{first_time}")
+    return settings, []
 
 
-def _start() -> None:
+def _dataset() -> str:
     s = st.session_state
-    dataset = s["train_folder"].strip() if s["train_dataset"] == "folder" else s["train_dataset"]
-    if not dataset:
-        s["_train_error"] = "Type the path of a folder of images."
+    return s[FOLDER_KEY].strip() if s[DATASET_KEY] == "folder" else s[DATASET_KEY]
+
+
+def _start(settings: config.TrainConfig | None) -> None:
+    s = st.session_state
+    if settings is None:
         return
     try:
-        handle = runs.start_run(services.runs_dir(), dataset, s["train_image_size"], s["train_steps"],
-                                s["train_batch_size"], s["train_lr"], s["train_loss"], s["train_d_steps"],
-                                label_smoothing=s["train_label_smoothing"], instance_noise=s["train_instance_noise"])
+        handle = runs.start_run(services.runs_dir(), settings)
     except runs.RunError as error:
         s["_train_error"] = str(error)
         return

@@ -44,7 +44,7 @@ def _ganlib_version() -> str:
     return __version__
 
 
-def _write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
+def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
     """Write to a temp file beside the target, then rename: a crash never leaves a half-written checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + f".tmp{os.getpid()}")
@@ -98,7 +98,7 @@ def _take(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tens
     return {name[len(prefix):]: tensor for name, tensor in tensors.items() if name.startswith(prefix)}
 
 
-def _load_module(path, module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+def load_module_state(path, module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
     """Check names, shapes, dtypes and finiteness against the architecture, then load (upcasting fp16)."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -143,7 +143,7 @@ def save_generator(path, generator: Generator, metadata: dict, discriminator: Di
         "has_discriminator": discriminator is not None,
         "created": metadata.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write_atomically(path, tensors, full)
+    write_atomically(path, tensors, full)
     return path
 
 
@@ -161,7 +161,7 @@ def load_generator(path) -> Generator:
     """An eval-mode fp32 Generator whose ``.config`` is its ModelConfig and ``.metadata`` the file's JSON."""
     metadata, config, tensors = _read_generator_file(path)
     generator = Generator(config)
-    _load_module(path, generator, _take(tensors, "generator."), "generator")
+    load_module_state(path, generator, _take(tensors, "generator."), "generator")
     generator.metadata = metadata
     generator.checkpoint_path = str(path)
     return generator.eval()
@@ -174,7 +174,7 @@ def load_discriminator(path) -> Discriminator | None:
     if not state:
         return None
     discriminator = Discriminator(config)
-    _load_module(path, discriminator, state, "discriminator")
+    load_module_state(path, discriminator, state, "discriminator")
     discriminator.metadata = metadata
     return discriminator.eval()
 
@@ -217,7 +217,7 @@ def save_training_state(path, *, generator, discriminator, ema_generator, optimi
     full = {**metadata, "format": TRAINING_STATE_FORMAT, "format_version": FORMAT_VERSION,
             "ganlib_version": _ganlib_version(), "model": generator.config.to_dict(), "optimizers": optimizers,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    _write_atomically(Path(path), tensors, full)
+    write_atomically(Path(path), tensors, full)
     return Path(path)
 
 
@@ -230,10 +230,10 @@ def load_training_state(path, *, generator, discriminator, ema_generator, optimi
     if _model_config(path, metadata) != generator.config:
         raise CheckpointError(path, "its architecture differs from the run's config.json")
     tensors = _load_tensors(path)
-    _load_module(path, generator, _take(tensors, "generator."), "generator")
-    _load_module(path, discriminator, _take(tensors, "discriminator."), "discriminator")
+    load_module_state(path, generator, _take(tensors, "generator."), "generator")
+    load_module_state(path, discriminator, _take(tensors, "discriminator."), "discriminator")
     if ema_generator is not None:
-        _load_module(path, ema_generator, _take(tensors, "ema."), "EMA generator")
+        load_module_state(path, ema_generator, _take(tensors, "ema."), "EMA generator")
     try:
         optimizer_g.load_state_dict(_unflatten_optimizer("optim_g", metadata["optimizers"]["g"], tensors))
         optimizer_d.load_state_dict(_unflatten_optimizer("optim_d", metadata["optimizers"]["d"], tensors))

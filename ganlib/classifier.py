@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from .checkpoint import CheckpointError, _load_module, _write_atomically, read_metadata
+from .checkpoint import CheckpointError, load_module_state, write_atomically, read_metadata
 
 CLASSIFIER_FORMAT = "ganlib-attribute-classifier"
 FORMAT_VERSION = 1
@@ -129,7 +129,7 @@ def save_classifier(path, model: AttributeClassifier, metadata: dict | None = No
                for name, tensor in model.state_dict().items()}
     full = {**(metadata or {}), "format": CLASSIFIER_FORMAT, "format_version": FORMAT_VERSION,
             "architecture": model.architecture(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    _write_atomically(path, tensors, full)
+    write_atomically(path, tensors, full)
     return path
 
 
@@ -149,7 +149,7 @@ def load_classifier(path) -> AttributeClassifier:
         tensors = load_file(str(path))
     except Exception as error:
         raise CheckpointError(path, f"tensors cannot be read ({type(error).__name__})") from None
-    _load_module(path, model, tensors, "classifier")
+    load_module_state(path, model, tensors, "classifier")
     model.metadata = metadata
     return model.eval()
 
@@ -253,7 +253,7 @@ def train_attribute_classifier(n_train: int = 20000, n_test: int = 4000, seed: i
 
 
 def main(argv=None) -> None:
-    from .cli import add_threads_option, apply_threads_option  # the same --threads as ganlib train/evaluate
+    from .threads import add_threads_option, apply_threads_option
 
     parser = argparse.ArgumentParser(prog="python -m ganlib.classifier",
                                      description="Train the ToonFaces attribute classifier and save it.")

@@ -11,10 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-from .config import LOSSES, TrainConfig
-
-TRAIN_DEFAULTS = TrainConfig()
-
+from .config import TrainConfig, flag, resume_settings, settings
+from .threads import add_threads_option, apply_threads_option
 
 def _add_train(commands) -> None:
     parser = commands.add_parser(
@@ -25,87 +23,51 @@ def _add_train(commands) -> None:
                "  python -m ganlib train --dataset ~/photos/cats --image-size 64 --out runs/cats\n"
                "  python -m ganlib train --resume runs/faces32 --steps 6000",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = TRAIN_DEFAULTS
-    parser.add_argument("--dataset", default=d.dataset, help="toonfaces (default), digits, mnist, fashion-mnist, cifar10, celeba, or a folder of images")
-    parser.add_argument("--out", default=None, help="run directory (default runs/<dataset>-<size>px)")
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped (optionally with more --steps)")
-    parser.add_argument("--image-size", type=int, default=d.image_size, choices=(32, 64, 128))
-    parser.add_argument("--latent-dim", type=int, default=d.latent_dim, help="length of z (default %(default)s)")
-    parser.add_argument("--generator-width", type=int, default=d.generator_width, help="G's base channel count (ngf)")
-    parser.add_argument("--discriminator-width", type=int, default=d.discriminator_width, help="D's base channel count (ndf)")
-    parser.add_argument("--steps", type=int, default=None, help=f"generator steps (default {d.steps})")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--lr", type=float, default=None,
-                        help=f"Adam learning rate (default {d.lr}). With --resume it sets a new rate from then on "
-                             "(recorded in config.json's history): a lower one damps a long run's oscillation")
-    parser.add_argument("--beta1", type=float, default=d.beta1, help="Adam beta1 (default %(default)s)")
-    parser.add_argument("--loss", choices=LOSSES, default=d.loss, help="generator loss: -log D(G(z)) or the original log(1 - D(G(z)))")
-    parser.add_argument("--d-steps", type=int, default=d.d_steps, help="discriminator steps per generator step (k)")
-    parser.add_argument("--label-smoothing", type=float, default=d.label_smoothing,
-                        help="one-sided label smoothing: D's target for real images is 1 minus this (try 0.1 when D wins)")
-    parser.add_argument("--instance-noise", type=float, default=d.instance_noise,
-                        help="std of Gaussian noise added to D's real and fake inputs, falling linearly to 0 by the "
-                             "last step (try 0.1 when D wins from the start)")
-    parser.add_argument("--instance-noise-steps", type=int, default=d.instance_noise_steps,
-                        help="the step where instance noise reaches 0 (default: the last step)")
-    parser.add_argument("--no-ema", action="store_true", help="sample from the raw G instead of its moving average")
-    parser.add_argument("--ema-decay", type=float, default=None,
-                        help="decay of G's moving average (default 0.999; half-life ln 2 / (1 - decay) steps). "
-                             "With --resume it changes the average from then on; G and D train the same either way")
-    parser.add_argument("--log-every", type=int, default=None, help=f"steps between stats lines (default {d.log_every})")
-    parser.add_argument("--sample-every", type=int, default=None, help=f"steps between sample grids (default {d.sample_every})")
-    parser.add_argument("--checkpoint-every", type=int, default=None, help=f"steps between checkpoints (default {d.checkpoint_every})")
-    parser.add_argument("--checkpoint-minutes", type=float, default=None, help=f"also checkpoint at least this often (default {d.checkpoint_minutes})")
-    parser.add_argument("--keep-checkpoints", action="store_true", default=None,
-                        help="also keep every checkpoint as OUT/checkpoints/step_NNNNNN.safetensors (to pick the best "
-                             "one with evaluate; each is a full G + D file)")
-    parser.add_argument("--seed", type=int, default=d.seed, help="seeds weights, batches and noise")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None)
-    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None, help="auto: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16, else fp32")
-    parser.add_argument("--data-root", default=d.data_root, help="where torchvision data sets are (or are downloaded to)")
-    parser.add_argument("--num-images", type=int, default=d.num_images, help="toonfaces to render; cap for other sets (0 = all)")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue the run in RUN_DIR exactly where it stopped (optionally with more --steps, "
+                             f"and new values of {', '.join(flag(name) for name in resume_settings())})")
+    _add_setting_flags(parser)
     add_threads_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_train)
 
 
-def add_threads_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: torch's choice). Use 1 when other busy processes share "
-                             "the cores: oversubscribed OpenMP threads made a 2-core run 5x slower here")
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, from its Setting. Every default is None, so that a flag the user gave
+    can be told from one left out (--resume takes only what was given)."""
+    for name, (field, spec) in settings().items():
+        default = "" if field.default in ("", None) else f" (default {field.default})"
+        if isinstance(field.default, bool):
+            parser.add_argument(flag(name), dest=name, action="store_false" if field.default else "store_true",
+                                default=None, help=spec.help)
+            continue
+        kind = {"int": int, "float": float, "str": str}[str(field.type)]
+        parser.add_argument(flag(name), dest=name, type=kind, default=None, choices=spec.choices,
+                            help=spec.help + default.replace("%", "%%"))
 
 
-def apply_threads_option(args) -> None:
-    """Set torch's thread count from --threads, refusing nonsense with a clear message."""
-    if args.threads is None:
-        return
-    if not 1 <= args.threads <= 256:
-        raise ValueError("--threads must be from 1 to 256")
-    import torch
-
-    torch.set_num_threads(args.threads)
-
-
-def _resume_overrides(args) -> dict:
-    """Flags that a fresh run takes as settings and --resume takes as changes (None: keep the saved value)."""
-    return {"log_every": args.log_every, "sample_every": args.sample_every,
-            "checkpoint_every": args.checkpoint_every, "checkpoint_minutes": args.checkpoint_minutes,
-            "device": args.device, "precision": args.precision, "ema_decay": args.ema_decay, "lr": args.lr,
-            "keep_checkpoints": args.keep_checkpoints}
+def _given_settings(args) -> dict:
+    return {name: getattr(args, name) for name in settings() if getattr(args, name) is not None}
 
 
 def train_config_from_args(args) -> TrainConfig:
-    """The TrainConfig of a fresh run (no --resume); ganlib.runs uses it too, to refuse bad settings up front."""
-    dataset_label = Path(args.dataset).name if ("/" in args.dataset) else args.dataset
-    return TrainConfig(
-        dataset=args.dataset, out=args.out or f"runs/{dataset_label}-{args.image_size}px",
-        image_size=args.image_size, latent_dim=args.latent_dim, generator_width=args.generator_width,
-        discriminator_width=args.discriminator_width, steps=TRAIN_DEFAULTS.steps if args.steps is None else args.steps,
-        batch_size=args.batch_size, beta1=args.beta1, loss=args.loss, d_steps=args.d_steps,
-        label_smoothing=args.label_smoothing, instance_noise=args.instance_noise,
-        instance_noise_steps=args.instance_noise_steps,
-        ema=not args.no_ema, seed=args.seed, data_root=args.data_root, num_images=args.num_images,
-        **{k: v for k, v in _resume_overrides(args).items() if v is not None})
+    """The TrainConfig of a fresh run (no --resume): the flags given, the fields' defaults for the rest."""
+    given = _given_settings(args)
+    if "out" not in given:
+        dataset = given.get("dataset", TrainConfig.dataset)
+        label = Path(dataset).name if "/" in dataset else dataset
+        given["out"] = f"runs/{label}-{given.get('image_size', TrainConfig.image_size)}px"
+    return TrainConfig(**given)
+
+
+def _resume_overrides(args) -> dict:
+    """The settings a --resume changes; refuses flags that would break the exact continuation."""
+    given = _given_settings(args)
+    steps = given.pop("steps", None)
+    fixed = sorted(set(given) - set(resume_settings()))
+    if fixed:
+        raise ValueError(f"{', '.join(flag(name) for name in fixed)} cannot change when a run resumes")
+    return {"steps": steps, **given}
 
 
 def _train(args) -> int:
@@ -115,7 +77,7 @@ def _train(args) -> int:
 
     callbacks = [] if args.quiet else [_ProgressBar()]
     if args.resume:
-        trainer = Trainer.resume(args.resume, steps=args.steps, callbacks=callbacks, **_resume_overrides(args))
+        trainer = Trainer.resume(args.resume, callbacks=callbacks, **_resume_overrides(args))
     else:
         config = train_config_from_args(args)
         if (Path(config.out) / "state").exists():

@@ -1,5 +1,11 @@
 """Frozen, validated configuration for models and training runs.
 
+``TrainConfig`` is the one declaration of every training setting: each field carries its help text, bounds,
+choices and how ``--resume`` treats it (``Setting``). The CLI flags (``ganlib.cli``), the argv that
+``ganlib.runs`` launches and the dashboard's training form are all derived from these fields, and
+``validate_setting`` is the one check behind all of them. Adding a training option touches this file and the
+code that uses the option, nothing else.
+
 Both dataclasses round-trip through plain dicts (``to_dict`` / ``from_dict``) because they are stored as JSON
 inside checkpoints and run directories: a checkpoint describes its own architecture, so loading it never needs
 the flags it was trained with.
@@ -9,11 +15,40 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 IMAGE_SIZES = (32, 64, 128)
 LOSSES = ("non-saturating", "minimax")
+LOSS_LABELS = {"non-saturating": "non-saturating: −log D(G(z))", "minimax": "minimax: log(1 − D(G(z)))"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "bf16", "fp32")
+MAX_LATENT_DIM = 4096
+MAX_WIDTH = 1024
+
+# How --resume treats a setting: fixed by the run (changing it would break exact resume), an override that leaves
+# G and D's training unchanged, or a deliberate change of training that config.json's history records.
+FIXED, OVERRIDE, RECORDED = "fixed", "override", "recorded"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a TrainConfig field means to people: help text, bounds, choices, and where it appears."""
+
+    help: str
+    low: float | None = None  # bounds; open or closed as `interval` says ("[]", "(]", "[)", "()")
+    high: float | None = None
+    interval: str = "[]"
+    choices: tuple | None = None
+    choice_labels: dict | None = None  # how the form names each choice
+    label: str | None = None  # the dashboard form's label; None keeps the setting out of the form
+    step: float | None = None  # the form's increment
+    format: str | None = None  # the form's number format, e.g. "%.5f"
+    form_default: Any = None  # the form's starting value where a short live run wants another than the CLI's
+    resume: str = FIXED
+
+
+def setting(default: Any, help: str, **details) -> Any:
+    return dataclasses.field(default=default, metadata={"setting": Setting(help=help, **details)})
 
 
 def _require(condition: bool, message: str) -> None:
@@ -28,6 +63,8 @@ class _DictMixin:
     @classmethod
     def from_dict(cls, values: dict):
         """Build from a dict, ignoring keys this version does not know (newer files stay readable)."""
+        if not isinstance(values, dict):
+            raise ValueError(f"{cls.__name__} must be a JSON object, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -41,13 +78,15 @@ class ModelConfig(_DictMixin):
     discriminator_width: int = 64  # channels of D's first layer ("ndf")
 
     def __post_init__(self):
-        _require(self.image_size in IMAGE_SIZES, f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
-        _require(self.channels in (1, 3), f"channels must be 1 or 3, got {self.channels!r}")
-        _require(isinstance(self.latent_dim, int) and 1 <= self.latent_dim <= 4096,
-                 f"latent_dim must be an integer from 1 to 4096, got {self.latent_dim!r}")
+        _require(_is_int(self.image_size) and self.image_size in IMAGE_SIZES,
+                 f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
+        _require(_is_int(self.channels) and self.channels in (1, 3), f"channels must be 1 or 3, got {self.channels!r}")
+        _require(_is_int(self.latent_dim) and 1 <= self.latent_dim <= MAX_LATENT_DIM,
+                 f"latent_dim must be an integer from 1 to {MAX_LATENT_DIM}, got {self.latent_dim!r}")
         for name in ("generator_width", "discriminator_width"):
             value = getattr(self, name)
-            _require(isinstance(value, int) and 4 <= value <= 1024, f"{name} must be an integer from 4 to 1024, got {value!r}")
+            _require(_is_int(value) and 4 <= value <= MAX_WIDTH,
+                     f"{name} must be an integer from 4 to {MAX_WIDTH}, got {value!r}")
 
     @property
     def num_upsamplings(self) -> int:
@@ -57,58 +96,148 @@ class ModelConfig(_DictMixin):
 
 @dataclass(frozen=True)
 class TrainConfig(_DictMixin):
-    dataset: str = "toonfaces"  # a built-in name (see ganlib.data.DATASETS) or a path to an image folder
-    out: str = "runs/default"  # run directory: config.json, stats.jsonl, samples/, checkpoints
-    image_size: int = 64
-    latent_dim: int = 100
-    generator_width: int = 64
-    discriminator_width: int = 64
-    steps: int = 2000  # generator steps
-    batch_size: int = 64
-    lr: float = 2e-4  # Adam learning rate for both nets (DCGAN paper)
-    beta1: float = 0.5  # Adam beta1 (DCGAN paper; the default 0.9 oscillates)
-    beta2: float = 0.999
-    loss: str = "non-saturating"  # generator loss: "non-saturating" (-log D(G(z))) or "minimax" (log(1 - D(G(z))))
-    d_steps: int = 1  # discriminator steps per generator step (k in Goodfellow et al. 2014)
-    label_smoothing: float = 0.0  # D's target for real images is 1 - this (one-sided; Salimans et al. 2016)
-    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs at step 0, falling linearly to 0...
-    instance_noise_steps: int = 0  # ...at this step (0: at `steps`; --resume with more steps keeps the old end)
-    ema: bool = True  # keep an exponential moving average of G for sampling
-    ema_decay: float = 0.999  # final EMA decay; it warms up from 0 so early checkpoints are not a blur
-    log_every: int = 10  # steps between lines of stats.jsonl
-    sample_every: int = 200  # steps between sample grids in samples/
-    checkpoint_every: int = 1000  # steps between checkpoints (also written at least every checkpoint_minutes)
-    checkpoint_minutes: float = 3.0
-    keep_checkpoints: bool = False  # also copy every checkpoint to checkpoints/step_NNNNNN.safetensors
-    seed: int = 0  # seeds weights, batches and noise: a CPU run with the same seed is reproducible
-    sample_seed: int = 0  # seed of the fixed noise behind every sample grid
-    device: str = "auto"  # auto | cpu | cuda | mps
-    precision: str = "auto"  # auto (bf16 where the hardware runs it fast) | bf16 | fp32
-    data_root: str = "data"  # where torchvision data sets live (or are downloaded to)
-    num_images: int = 30000  # size of the rendered toonfaces set; upper bound for others (0 = all)
+    dataset: str = setting("toonfaces", "toonfaces, digits, mnist, fashion-mnist, cifar10, celeba, or a folder of "
+                           "images (subfolders become class labels)", label="Data set")
+    out: str = setting("runs/default", "run directory: config.json, stats.jsonl, samples/, checkpoints "
+                       "(the CLI's default is runs/<dataset>-<size>px)")
+    image_size: int = setting(64, "side of the generated images in pixels", choices=IMAGE_SIZES, label="Image size",
+                              choice_labels={size: f"{size} px" for size in IMAGE_SIZES}, form_default=32)
+    latent_dim: int = setting(100, "length of z (the DCGAN paper uses 100)", low=1, high=MAX_LATENT_DIM)
+    generator_width: int = setting(64, "G's base channel count (ngf); earlier layers use multiples of it",
+                                   low=4, high=MAX_WIDTH)
+    discriminator_width: int = setting(64, "D's base channel count (ndf)", low=4, high=MAX_WIDTH)
+    steps: int = setting(2000, "generator steps (each after k discriminator steps)", low=1, high=10_000_000,
+                         label="Steps", step=100)
+    batch_size: int = setting(64, "images per batch", low=2, high=4096, label="Batch size", step=8)
+    lr: float = setting(2e-4, "Adam learning rate for both nets (the DCGAN paper uses 0.0002). With --resume it "
+                        "sets a new rate from then on, recorded in config.json's history: a lower one damps a long "
+                        "run's oscillation", low=0, high=0.1, interval="(]", label="Learning rate", step=1e-5,
+                        format="%.5f", resume=RECORDED)
+    beta1: float = setting(0.5, "Adam beta1 (the DCGAN paper's 0.5; the default 0.9 oscillates)",
+                           low=0, high=1, interval="[)")
+    beta2: float = setting(0.999, "Adam beta2", low=0, high=1, interval="[)")
+    loss: str = setting("non-saturating", "generator loss: -log D(G(z)), or the original minimax log(1 - D(G(z))), "
+                        "which saturates early while D rejects G's images", choices=LOSSES, choice_labels=LOSS_LABELS,
+                        label="Generator loss")
+    d_steps: int = setting(1, "discriminator steps per generator step (k in Goodfellow et al. 2014)", low=1, high=100,
+                           label="D-steps (k)", step=1)
+    label_smoothing: float = setting(0.0, "one-sided label smoothing: D's target for real images is 1 minus this, "
+                                     "so D cannot grow ever more confident on them (Salimans et al. 2016); try 0.1 "
+                                     "when D wins", low=0, high=0.5, interval="[)", label="Label smoothing", step=0.05,
+                                     format="%.2f")
+    instance_noise: float = setting(0.0, "std of Gaussian noise added to every image D sees, real and fake, falling "
+                                    "linearly to 0 by the last step: the two distributions overlap, so D cannot "
+                                    "separate them perfectly early on (Sønderby et al. 2017). Images span -1 to 1; "
+                                    "try 0.1 when D wins from the start", low=0, high=2, label="Instance noise",
+                                    step=0.05, format="%.2f")
+    instance_noise_steps: int = setting(0, "the step where instance noise reaches 0 (0: the last step; extending a "
+                                        "run with --resume keeps the old end)", low=0, high=10_000_000)
+    ema: bool = setting(True, "sample from an exponential moving average of G (--no-ema: from the raw G)")
+    ema_decay: float = setting(0.999, "final decay of G's moving average (half-life ln 2 / (1 - decay) steps; it warms "
+                               "up from 0 so early checkpoints are not a blur). With --resume it changes the average "
+                               "from then on; G and D train the same either way", low=0, high=1, interval="[)",
+                               resume=RECORDED)
+    log_every: int = setting(10, "steps between lines of stats.jsonl", low=1, high=10_000_000, resume=OVERRIDE)
+    sample_every: int = setting(200, "steps between sample grids in samples/", low=1, high=10_000_000, resume=OVERRIDE)
+    checkpoint_every: int = setting(1000, "steps between checkpoints", low=1, high=10_000_000, resume=OVERRIDE)
+    checkpoint_minutes: float = setting(3.0, "also checkpoint at least this often", low=0, high=10_000,
+                                        interval="(]", resume=OVERRIDE)
+    keep_checkpoints: bool = setting(False, "also keep every checkpoint as OUT/checkpoints/step_NNNNNN.safetensors "
+                                     "(to pick the best one with evaluate; each is a full G + D file)", resume=OVERRIDE)
+    seed: int = setting(0, "seeds weights, batches and noise: a CPU run with the same seed is reproducible",
+                        low=0, high=2**63 - 1)
+    sample_seed: int = setting(0, "seed of the fixed noise behind every sample grid", low=0, high=2**63 - 1)
+    device: str = setting("auto", "where to train", choices=DEVICES, resume=OVERRIDE)
+    precision: str = setting("auto", "auto: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16, else fp32",
+                             choices=PRECISIONS, resume=OVERRIDE)
+    data_root: str = setting("data", "where torchvision data sets are (or are downloaded to)")
+    num_images: int = setting(30000, "toonfaces to render; a cap for other data sets (0 = all)", low=0,
+                              high=10_000_000)
 
     def __post_init__(self):
-        _require(bool(self.dataset), "dataset must not be empty")
-        _require(self.image_size in IMAGE_SIZES, f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
-        _require(1 <= self.steps <= 10_000_000, f"steps must be from 1 to 10,000,000, got {self.steps!r}")
-        _require(2 <= self.batch_size <= 4096, f"batch_size must be from 2 to 4096, got {self.batch_size!r}")
-        _require(0 < self.lr <= 0.1, f"lr must be in (0, 0.1], got {self.lr!r}")
-        _require(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1 and beta2 must be in [0, 1)")
-        _require(self.loss in LOSSES, f"loss must be one of {LOSSES}, got {self.loss!r}")
-        _require(1 <= self.d_steps <= 100, f"d_steps must be from 1 to 100, got {self.d_steps!r}")
-        _require(0 <= self.label_smoothing < 0.5, f"label_smoothing must be in [0, 0.5), got {self.label_smoothing!r}")
-        _require(0 <= self.instance_noise <= 2, f"instance_noise must be in [0, 2] (images span [-1, 1]), got {self.instance_noise!r}")
-        _require(self.instance_noise_steps >= 0, f"instance_noise_steps must be non-negative, got {self.instance_noise_steps!r}")
-        _require(0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
-        for name in ("log_every", "sample_every", "checkpoint_every"):
-            _require(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)!r}")
-        _require(self.checkpoint_minutes > 0, "checkpoint_minutes must be positive")
-        _require(self.seed >= 0 and self.sample_seed >= 0, "seeds must be non-negative")
-        _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
-        _require(self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        _require(self.num_images >= 0, "num_images must be non-negative")
-        self.model_config(channels=3)  # validates latent_dim and widths with ModelConfig's messages
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            error = validate_setting(field.name, value)
+            if error:
+                raise ValueError(error)
+            if _field_type(field) is float and _is_int(value):
+                object.__setattr__(self, field.name, float(value))  # 1 from JSON or a form means 1.0
+        self.model_config(channels=3)  # latent_dim and widths with ModelConfig's messages
 
     def model_config(self, channels: int) -> ModelConfig:
         return ModelConfig(image_size=self.image_size, channels=channels, latent_dim=self.latent_dim,
                            generator_width=self.generator_width, discriminator_width=self.discriminator_width)
+
+
+# ------------------------------------------------------------------------------------ derived from the fields
+def settings() -> dict[str, tuple[dataclasses.Field, Setting]]:
+    """Every TrainConfig field with its Setting, in declaration order."""
+    return {field.name: (field, field.metadata["setting"]) for field in dataclasses.fields(TrainConfig)}
+
+
+def _field_type(field: dataclasses.Field) -> type:
+    return {"int": int, "float": float, "bool": bool, "str": str}[str(field.type)]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def describe_bounds(spec: Setting) -> str:
+    if spec.choices is not None:
+        return "one of " + ", ".join(map(str, spec.choices))
+    low, high = (f"{bound:,}" if isinstance(bound, int) else f"{bound:g}" for bound in (spec.low, spec.high))
+    if spec.interval == "[]":
+        return f"from {low} to {high}"
+    return f"in {spec.interval[0]}{low}, {high}{spec.interval[1]}"
+
+
+def validate_setting(name: str, value) -> str:
+    """The one check of a training setting: "" when ``value`` is fine, else the message the CLI, the dashboard
+    form and TrainConfig show."""
+    field, spec = settings()[name]
+    kind = _field_type(field)
+    if kind is bool:
+        return "" if isinstance(value, bool) else f"{name} must be true or false, got {value!r}"
+    if kind is str:
+        if not isinstance(value, str) or not value.strip():
+            return f"{name} must be a non-empty string, got {value!r}"
+        if spec.choices is not None and value not in spec.choices:
+            return f"{name} must be {describe_bounds(spec)}, got {value!r}"
+        return ""
+    if not (_is_int(value) or (kind is float and isinstance(value, float))):
+        return f"{name} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
+    if kind is float and not math.isfinite(value):
+        return f"{name} must be a finite number, got {value!r}"
+    if spec.choices is not None:
+        return "" if value in spec.choices else f"{name} must be {describe_bounds(spec)}, got {value!r}"
+    low_ok = value > spec.low if spec.interval[0] == "(" else value >= spec.low
+    high_ok = value < spec.high if spec.interval[1] == ")" else value <= spec.high
+    return "" if low_ok and high_ok else f"{name} must be {describe_bounds(spec)}, got {value!r}"
+
+
+def flag(name: str) -> str:
+    """The CLI flag of a setting: ``instance_noise`` -> ``--instance-noise`` (``ema`` is ``--no-ema``)."""
+    field, _ = settings()[name]
+    if _field_type(field) is bool and field.default is True:
+        return "--no-" + name.replace("_", "-")
+    return "--" + name.replace("_", "-")
+
+
+def to_argv(config: TrainConfig) -> list[str]:
+    """The ``ganlib train`` flags that rebuild ``config`` (settings at their default are left out)."""
+    argv = []
+    for name, (field, _) in settings().items():
+        value = getattr(config, name)
+        if value == field.default:
+            continue
+        if _field_type(field) is bool:
+            argv.append(flag(name))  # a bool differs from its default only one way
+        else:
+            argv += [flag(name), repr(value) if isinstance(value, float) else str(value)]
+    return argv
+
+
+def resume_settings() -> dict[str, str]:
+    """Settings that ``--resume`` may change, and how (OVERRIDE or RECORDED)."""
+    return {name: spec.resume for name, (_, spec) in settings().items() if spec.resume != FIXED}

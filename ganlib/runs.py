@@ -5,16 +5,16 @@ process session and everything about the run is read back from its run directory
 any number of viewers, in any process, can follow it. One run at a time per runs folder: the file
 ``<runs>/.active.json`` ({pid, run_dir, started}) names it; a lock whose process is gone is cleared on sight.
 
-    handle = start_run("runs", "digits", 32, steps=500, batch_size=64, lr=2e-4, loss="non-saturating", d_steps=1)
+    handle = start_run("runs", TrainConfig(dataset="digits", image_size=32, steps=500))
     progress = read_progress(handle.run_dir)   # status, stats columns, latest sample grid, ETA
     stop_run(handle)                           # SIGTERM: the trainer finishes its step and writes a checkpoint
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import fcntl
-import io
 import json
 import os
 import re
@@ -28,6 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import TrainConfig, to_argv
+from .data import DATASETS
+from .data.folder import IMAGE_SUFFIXES
 from .run_directory import CONFIG_FILE, GENERATOR_FILE, SAMPLES_DIR, STATS_FILE, STATUS_FILE, read_json, write_json
 
 ACTIVE_FILE = ".active.json"
@@ -35,8 +38,6 @@ LOCK_FILE = ".active.lock"  # flock'ed while checking and claiming ACTIVE_FILE, 
 LAUNCH_FILE = "launch.json"  # written by start_run: pid and command, for runs that die before status.json
 LOG_FILE = "train.log"
 STARTUP_GRACE_SECONDS = 120  # a just-launched pid is trusted without the command-line check
-BUILTIN_DATASETS = ("toonfaces", "digits", "mnist", "fashion-mnist", "cifar10", "celeba")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 STOP_TIMEOUT_SECONDS = 15.0
 SAMPLE_GRIDS_PER_RUN = 20
 STATS_COLUMNS = ("step", "epoch", "images_seen", "elapsed", "images_per_second", "steps_per_second",
@@ -118,12 +119,11 @@ def sample_interval(steps: int) -> int:
     return max(1, steps // SAMPLE_GRIDS_PER_RUN)
 
 
-def estimate_seconds(image_size: int, steps: int, batch_size: int, d_steps: int = 1,
-                     steps_per_second: float = MEASURED_STEPS_PER_SECOND) -> float:
+def estimate_seconds(config: TrainConfig, steps_per_second: float = MEASURED_STEPS_PER_SECOND) -> float:
     """Rough wall time of a run with the default network widths on one CPU thread (start-up not included).
     A generator step costs about one discriminator step, so k D-steps cost (k + 1) / 2 of a k = 1 step."""
-    relative_cost = (image_size / 32) ** 2 * (batch_size / 64) * (d_steps + 1) / 2
-    return steps * relative_cost / steps_per_second
+    relative_cost = (config.image_size / 32) ** 2 * (config.batch_size / 64) * (config.d_steps + 1) / 2
+    return config.steps * relative_cost / steps_per_second
 
 
 def _check_dataset(dataset: str) -> str:
@@ -131,7 +131,7 @@ def _check_dataset(dataset: str) -> str:
     dataset = dataset.strip()
     if not dataset:
         raise RunError("choose a data set: toonfaces, digits, or the path of a folder of images")
-    if dataset in BUILTIN_DATASETS:
+    if dataset in DATASETS:
         return dataset
     folder = Path(dataset).expanduser()
     if not folder.exists():
@@ -141,24 +141,6 @@ def _check_dataset(dataset: str) -> str:
     if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.rglob("*") if p.is_file()):
         raise RunError(f"data folder {dataset!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return str(folder.resolve())
-
-
-def _check_arguments(argv: list[str]) -> None:
-    """Parse the command exactly as the child will and build its TrainConfig: bad flags or values fail here,
-    before any process starts, with the same messages the CLI gives."""
-    from .cli import build_parser, train_config_from_args
-
-    errors = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(errors):
-            args = build_parser().parse_args(argv)
-    except SystemExit:
-        lines = [line for line in errors.getvalue().splitlines() if line.strip()]
-        raise RunError(lines[-1].split("error: ", 1)[-1] if lines else "invalid training arguments") from None
-    try:
-        train_config_from_args(args)
-    except (ValueError, TypeError) as error:
-        raise RunError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------------- processes
@@ -254,28 +236,25 @@ def active_run(runs_dir) -> RunHandle | None:
         return _active_unlocked(runs_dir)
 
 
-def start_run(runs_dir, dataset: str, image_size: int, steps: int, batch_size: int, lr: float,
-              loss: str = "non-saturating", d_steps: int = 1, name: str | None = None,
-              extra_args=(), label_smoothing: float = 0.0, instance_noise: float = 0.0) -> RunHandle:
-    """Validate, then launch ``python -m ganlib train`` writing ``<runs_dir>/<name>``. Raises RunError for bad
-    arguments, a missing data folder, an existing run directory, or while another run is active."""
+def start_run(runs_dir, config: TrainConfig, name: str | None = None, extra_args=()) -> RunHandle:
+    """Launch ``python -m ganlib train`` with ``config``, writing ``<runs_dir>/<name>`` (``config.out`` is
+    replaced by that folder, and intervals left at their defaults are set to suit a live follower). Raises
+    RunError for a missing data folder, an existing run directory, or while another run is active.
+    ``extra_args`` are more ``ganlib train`` flags (``--threads`` is 1 unless given there)."""
     runs_dir = Path(runs_dir).resolve()
-    try:
-        steps, image_size, batch_size, d_steps, lr = int(steps), int(image_size), int(batch_size), int(d_steps), float(lr)
-        label_smoothing, instance_noise = float(label_smoothing), float(instance_noise)
-    except (TypeError, ValueError) as error:
-        raise RunError(f"training settings must be numbers ({error})") from None
-    dataset = _check_dataset(str(dataset))
-    name = (name or "").strip() or default_name(dataset, image_size)
+    dataset = _check_dataset(config.dataset)
+    name = (name or "").strip() or default_name(dataset, config.image_size)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
         raise RunError(f"run name {name!r} may only use letters, digits, '.', '_' and '-'")
     run_dir = runs_dir / name
-    argv = ["train", "--dataset", dataset, "--image-size", str(image_size), "--steps", str(steps),
-            "--batch-size", str(batch_size), "--lr", repr(lr), "--loss", str(loss), "--d-steps", str(d_steps),
-            "--log-every", str(log_interval(steps)), "--sample-every", str(sample_interval(steps)),
-            "--label-smoothing", repr(label_smoothing), "--instance-noise", repr(instance_noise),
-            "--threads", "1", "--quiet", "--out", str(run_dir), *map(str, extra_args)]
-    _check_arguments(argv)
+    defaults = TrainConfig()
+    config = dataclasses.replace(
+        config, dataset=dataset, out=str(run_dir),
+        log_every=log_interval(config.steps) if config.log_every == defaults.log_every else config.log_every,
+        sample_every=sample_interval(config.steps) if config.sample_every == defaults.sample_every
+        else config.sample_every)
+    threads = [] if "--threads" in extra_args else ["--threads", "1"]
+    argv = ["train", *to_argv(config), *threads, "--quiet", *map(str, extra_args)]
 
     with _locked(runs_dir):
         current = _active_unlocked(runs_dir)

@@ -28,7 +28,7 @@ from typing import Callable
 import torch
 
 from .checkpoint import load_training_state, save_generator, save_training_state
-from .config import TrainConfig
+from .config import RECORDED, TrainConfig, resume_settings
 from .data import ImageDataset, load_dataset
 from .ema import GeneratorEMA, recalibrate_batchnorm
 from .images import generate, make_grid, save_png
@@ -132,10 +132,10 @@ class Trainer:
     # ------------------------------------------------------------------ public API
     @classmethod
     def resume(cls, run_dir, steps: int | None = None, callbacks: list[Callback] = (), **overrides) -> "Trainer":
-        """Continue a run from its directory; ``steps`` may extend it. Overrides: device, precision, ema_decay,
-        keep_checkpoints and the logging/checkpoint intervals, which leave G and D's training unchanged (the EMA
-        only reads G); and ``lr``, which does change it on purpose (a lower rate for a run's last phase damps its
-        oscillation). Every resume that changes lr or ema_decay is recorded in config.json's ``history``."""
+        """Continue a run from its directory; ``steps`` may extend it. ``overrides`` may set the settings that
+        ``config.resume_settings()`` names: OVERRIDE ones leave G and D's training unchanged (the EMA only reads G),
+        RECORDED ones change it on purpose (a lower lr for a run's last phase damps its oscillation) and are
+        recorded, with their step, in config.json's ``history``."""
         run_dir = Path(run_dir)
         config_path = run_dir / CONFIG_FILE
         if not config_path.is_file():
@@ -148,7 +148,11 @@ class Trainer:
                 saved["instance_noise_steps"] = saved["steps"]  # extending a run must not restart the annealing
             saved["steps"] = steps
         given = {k: v for k, v in overrides.items() if v is not None}
-        changed = {k: v for k, v in given.items() if k in ("lr", "ema_decay") and v != saved.get(k)}
+        how = resume_settings()
+        unknown = sorted(set(given) - set(how))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} cannot change when a run resumes")
+        changed = {k: v for k, v in given.items() if how[k] == RECORDED and v != saved.get(k)}
         saved.update(given)
         trainer = cls(TrainConfig.from_dict(saved), callbacks)
         trainer._load_state()

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_support import isolate_app
 from ganlib import runs
+from ganlib.config import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TINY = ["--latent-dim", "8", "--generator-width", "8", "--discriminator-width", "8"]
@@ -52,15 +53,28 @@ def run_app(page: str | None = None) -> AppTest:
     return at.run()
 
 
-def test_panel_renders_with_bounds_and_estimate(app_env):
+def test_panel_renders_with_defaults_and_estimate(app_env):
     at = run_app()
     assert not at.exception
     assert "Train a model" in [e.label for e in at.sidebar.expander]
-    assert at.sidebar.button(key="training_start")
-    steps = at.sidebar.number_input(key="train_steps")
-    assert (steps.min, steps.max, steps.value) == (10, 200_000, 2000)
-    assert at.sidebar.number_input(key="train_batch_size").max == 512
+    assert not at.sidebar.button(key="training_start").disabled
+    assert at.sidebar.number_input(key="train_steps").value == TrainConfig().steps
+    assert at.sidebar.number_input(key="train_batch_size").value == TrainConfig().batch_size
     assert any("on this CPU" in c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.parametrize("key, value, words", [("train_steps", 0, "steps must be from 1"),
+                                               ("train_instance_noise", 3.0, "instance_noise must be from 0 to 2"),
+                                               ("train_lr", 0.0, "lr must be in (0, 0.1]")])
+def test_out_of_range_value_is_shown_beside_its_field_and_start_refuses(app_env, key, value, words):
+    """The form's bounds are TrainConfig's: the value stays as typed, the reason shows, and Start is disabled."""
+    at = run_app()
+    at.sidebar.number_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert at.sidebar.number_input(key=key).value == value
+    assert any(words in e.value for e in at.sidebar.error)
+    assert at.sidebar.button(key="training_start").disabled
+    assert not any("on this CPU" in c.value for c in at.sidebar.caption)
 
 
 def test_start_error_is_one_line_and_starts_nothing(app_env):
@@ -131,7 +145,9 @@ def test_training_page_explains_a_failed_run(app_env, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "face.png").write_bytes(b"not a png")
-    handle = runs.start_run(app_env, str(broken), 32, 10, 8, 2e-4, extra_args=TINY, name="broken-run")
+    handle = runs.start_run(app_env, TrainConfig(dataset=str(broken), image_size=32, steps=10, batch_size=8,
+                                                 latent_dim=8, generator_width=8, discriminator_width=8),
+                            name="broken-run")
     deadline = time.monotonic() + 120
     while runs.read_progress(handle.run_dir).state != "failed" and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from ganlib import runs
+from ganlib.config import TrainConfig
 
-TINY = ("--latent-dim", "8", "--generator-width", "8", "--discriminator-width", "8")
+TINY = dict(latent_dim=8, generator_width=8, discriminator_width=8)
 
 
 @pytest.fixture(autouse=True)
@@ -24,11 +25,10 @@ def no_orphans(tmp_path):
             runs.stop_run(handle, timeout=5)
 
 
-def start_tiny(runs_dir, steps=6, **overrides):
-    settings = dict(dataset="digits", image_size=32, steps=steps, batch_size=8, lr=2e-4, loss="non-saturating",
-                    d_steps=1, extra_args=TINY)
+def start_tiny(runs_dir, steps=6, name=None, **overrides):
+    settings = dict(dataset="digits", image_size=32, steps=steps, batch_size=8, **TINY)
     settings.update(overrides)
-    return runs.start_run(runs_dir, **settings)
+    return runs.start_run(runs_dir, TrainConfig(**settings), name=name)
 
 
 def wait_for(run_dir, states, timeout=120.0):
@@ -97,26 +97,47 @@ def test_stale_lock_is_cleared(tmp_path):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (dict(steps=0), "steps"),
+    (dict(steps=0), "steps must be from 1"),
     (dict(batch_size=1), "batch_size"),
     (dict(lr=5.0), "lr"),
     (dict(d_steps=0), "d_steps"),
-    (dict(loss="wasserstein"), "invalid choice"),
-    (dict(image_size=48), "invalid choice"),
-    (dict(steps="many"), "numbers"),
-    (dict(extra_args=("--latent-dim", "0")), "latent_dim"),
-    (dict(extra_args=("--frobnicate",)), "unrecognized"),
-    (dict(dataset="/no/such/folder"), "does not exist"),
-    (dict(dataset=""), "choose a data set"),
-    (dict(name="../escape"), "run name"),
+    (dict(loss="wasserstein"), "loss must be one of"),
+    (dict(image_size=48), "image_size must be one of"),
+    (dict(steps="many"), "steps must be an integer"),
+    (dict(latent_dim=0), "latent_dim"),
     (dict(label_smoothing=0.7), "label_smoothing"),
     (dict(instance_noise=-0.1), "instance_noise"),
-    (dict(instance_noise="lots"), "numbers"),
+    (dict(instance_noise="lots"), "instance_noise must be a number"),
+    (dict(dataset=""), "dataset must be a non-empty"),
 ])
-def test_bad_arguments_are_refused_before_a_process_starts(tmp_path, overrides, message):
+def test_bad_settings_are_refused_by_the_config_before_a_process_starts(tmp_path, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        start_tiny(tmp_path, **overrides)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(dataset="/no/such/folder"), "does not exist"),
+    (dict(name="../escape"), "run name"),
+])
+def test_bad_runs_are_refused_before_a_process_starts(tmp_path, overrides, message):
     with pytest.raises(runs.RunError, match=message):
         start_tiny(tmp_path, **overrides)
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+
+
+def test_the_launched_command_rebuilds_the_config(tmp_path):
+    """runs writes argv derived from the TrainConfig; the CLI parses it back into the same config."""
+    from ganlib.cli import build_parser, train_config_from_args
+
+    handle = start_tiny(tmp_path, steps=4, lr=1e-4, instance_noise=0.15, ema=False, keep_checkpoints=True, name="r")
+    wait_for(handle.run_dir, ("finished", "failed"))
+    command = json.loads((handle.run_dir / runs.LAUNCH_FILE).read_text())["command"]
+    args = build_parser().parse_args(command[command.index("train"):])
+    config = train_config_from_args(args)
+    written = json.loads((handle.run_dir / "config.json").read_text())["train"]
+    assert config.to_dict() == written
+    assert (config.lr, config.instance_noise, config.ema, config.keep_checkpoints) == (1e-4, 0.15, False, True)
 
 
 def test_folder_without_images_is_refused(tmp_path):
@@ -142,8 +163,9 @@ def test_failed_run_says_why_in_one_line(tmp_path):
 def test_planning_helpers():
     assert runs.log_interval(6) == 1 and runs.log_interval(2000) == 4 and runs.log_interval(10**6) == 10
     assert runs.sample_interval(2000) == 100 and runs.sample_interval(6) == 1
-    assert runs.estimate_seconds(32, 2000, 64) == pytest.approx(1000)  # ~2 steps/s measured here
-    assert runs.estimate_seconds(64, 2000, 64) == pytest.approx(4 * runs.estimate_seconds(32, 2000, 64))
+    assert runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) == pytest.approx(1000)  # ~2 steps/s here
+    assert runs.estimate_seconds(TrainConfig(image_size=64, steps=2000)) == pytest.approx(
+        4 * runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)))
     assert runs.default_name("/data/My Cats/", 64).startswith("My_Cats-64px-")
 
 
