@@ -20,6 +20,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from .checkpoint_schema import MAX_METADATA_BYTES, SCHEMA, SchemaError, check_metadata
 from .config import ModelConfig
 from .models import Discriminator, Generator
 
@@ -68,14 +69,22 @@ def read_metadata(path) -> dict:
         raise CheckpointError(path, f"not a safetensors file ({type(error).__name__})") from None
     if raw is None:
         raise CheckpointError(path, "a safetensors file, but without ganlib metadata (not a ganlib checkpoint)")
+    if len(raw) > MAX_METADATA_BYTES:
+        raise CheckpointError(path, f"its metadata is {len(raw) / 2**20:.1f} MB, more than the "
+                                    f"{MAX_METADATA_BYTES >> 10} KB a checkpoint needs")
     try:
         metadata = json.loads(raw)
-    except json.JSONDecodeError:
+    except RecursionError:
+        raise CheckpointError(path, "its ganlib metadata is nested too deeply") from None
+    except ValueError:
         raise CheckpointError(path, "its ganlib metadata is not valid JSON") from None
-    if not isinstance(metadata, dict) or "format" not in metadata:
-        raise CheckpointError(path, "its ganlib metadata has no 'format' field")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    try:
+        kind = metadata.get("format") if isinstance(metadata, dict) else None
+        check_metadata(metadata, SCHEMA if kind in (GENERATOR_FORMAT, TRAINING_STATE_FORMAT) else None)
+    except SchemaError as error:
+        raise CheckpointError(path, str(error)) from None
+    version = metadata["format_version"]
+    if version > FORMAT_VERSION:
         raise CheckpointError(path, f"format version {version!r} is not supported by this ganlib (reads up to {FORMAT_VERSION})")
     return metadata
 
@@ -85,6 +94,46 @@ def _model_config(path, metadata: dict) -> ModelConfig:
         return ModelConfig.from_dict(metadata["model"])
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(path, f"invalid architecture in metadata: {error}") from None
+
+
+def expected_tensors(module_class, config: ModelConfig) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """Name -> (shape, dtype) of a module's state dict, built on the meta device: no memory, whatever the size."""
+    with torch.device("meta"):
+        module = module_class(config)
+    return {name: (tuple(tensor.shape), tensor.dtype) for name, tensor in module.state_dict().items()}
+
+
+SAFETENSORS_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
+
+
+def check_header(path, expected: dict[str, tuple[tuple[int, ...], torch.dtype]], prefix: str, what: str) -> None:
+    """Compare the file's tensor names, shapes and dtypes under ``prefix`` with ``expected`` from the header alone,
+    before any tensor is read or any model is built: a small file claiming a huge architecture fails here."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            found = {}
+            for name in handle.keys():
+                if name.startswith(prefix):
+                    tensor = handle.get_slice(name)
+                    found[name[len(prefix):]] = (tuple(tensor.get_shape()), tensor.get_dtype())
+    except Exception as error:
+        raise CheckpointError(path, f"tensors cannot be read ({type(error).__name__})") from None
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or unexpected:
+        detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise CheckpointError(path, f"{what} weights do not match the architecture in the metadata ({detail})")
+    for name, (shape, dtype) in expected.items():
+        found_shape, found_dtype = found[name]
+        if found_shape != shape:
+            raise CheckpointError(path, f"{what} tensor {name} has shape {found_shape}, expected {shape}")
+        allowed = (torch.float32, torch.float16, torch.bfloat16) if dtype.is_floating_point else (dtype,)
+        if SAFETENSORS_DTYPES.get(found_dtype) not in allowed:
+            raise CheckpointError(path, f"{what} tensor {name} has dtype {found_dtype}, expected {dtype}")
+
+
+def _has_tensors(path, prefix: str) -> bool:
+    with safe_open(str(path), framework="pt") as handle:
+        return any(name.startswith(prefix) for name in handle.keys())
 
 
 def _load_tensors(path) -> dict[str, torch.Tensor]:
@@ -154,7 +203,11 @@ def _read_generator_file(path):
                                     "(final.safetensors or generator_*.safetensors) in the same run directory")
     if metadata["format"] != GENERATOR_FORMAT:
         raise CheckpointError(path, f"unknown checkpoint format {metadata['format']!r}")
-    return metadata, _model_config(path, metadata), _load_tensors(path)
+    config = _model_config(path, metadata)
+    check_header(path, expected_tensors(Generator, config), "generator.", "generator")
+    if _has_tensors(path, "discriminator."):
+        check_header(path, expected_tensors(Discriminator, config), "discriminator.", "discriminator")
+    return metadata, config, _load_tensors(path)
 
 
 def load_generator(path) -> Generator:
