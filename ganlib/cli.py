@@ -83,6 +83,8 @@ def _train(args) -> int:
         if (Path(config.out) / "state").exists():
             raise ValueError(f"{config.out} already holds a run; continue it with --resume {config.out}, or pick another --out")
         trainer = Trainer(config, callbacks)
+    for note in trainer.dataset.notes:  # also with --quiet: the dashboard's runs keep them in train.log
+        print(f"note: {note}", file=sys.stderr)
     # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: trainer.request_stop())

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig, to_argv
-from .data import DATASETS
-from .data.folder import IMAGE_SUFFIXES
+from .data import DATASETS, DatasetError
+from .data.folder import MIN_IMAGES, scan_image_folder
 from .run_directory import CONFIG_FILE, GENERATOR_FILE, SAMPLES_DIR, STATS_FILE, STATUS_FILE, read_json, write_json
 
 ACTIVE_FILE = ".active.json"
@@ -133,13 +133,14 @@ def _check_dataset(dataset: str) -> str:
         raise RunError("choose a data set: toonfaces, digits, or the path of a folder of images")
     if dataset in DATASETS:
         return dataset
+    try:
+        files, _ = scan_image_folder(dataset)
+    except DatasetError as error:
+        raise RunError(str(error)) from None
+    if len(files) < MIN_IMAGES:
+        raise RunError(f"image folder {dataset!r} holds only {len(files)} image file{'' if len(files) == 1 else 's'}; "
+                       f"training needs at least {MIN_IMAGES}")
     folder = Path(dataset).expanduser()
-    if not folder.exists():
-        raise RunError(f"data folder {dataset!r} does not exist")
-    if not folder.is_dir():
-        raise RunError(f"{dataset!r} is not a folder of images")
-    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.rglob("*") if p.is_file()):
-        raise RunError(f"data folder {dataset!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return str(folder.resolve())
 
 

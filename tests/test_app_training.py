@@ -144,7 +144,8 @@ def test_training_page_without_runs_explains(app_env):
 def test_training_page_explains_a_failed_run(app_env, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "face.png").write_bytes(b"not a png")
+    for index in range(16):
+        (broken / f"face{index}.png").write_bytes(b"not a png")
     handle = runs.start_run(app_env, TrainConfig(dataset=str(broken), image_size=32, steps=10, batch_size=8,
                                                  latent_dim=8, generator_width=8, discriminator_width=8),
                             name="broken-run")

@@ -29,19 +29,47 @@ def _write_images(folder, count, size=(40, 30), mode="RGB"):
 
 
 def test_image_folder_with_class_subfolders(tmp_path):
-    _write_images(tmp_path / "cats", 3)
-    _write_images(tmp_path / "dogs", 2)
+    _write_images(tmp_path / "cats", 10)
+    _write_images(tmp_path / "dogs", 8)
     (tmp_path / "dogs" / "broken.jpg").write_bytes(b"not an image")
     data = load_dataset(str(tmp_path), image_size=32)
-    assert data.images.shape == (5, 3, 32, 32)
-    assert data.attributes["class"] == ("cats", "dogs") and data.labels["class"].tolist() == [0, 0, 0, 1, 1]
+    assert data.images.shape == (18, 3, 32, 32)
+    assert data.attributes["class"] == ("cats", "dogs") and data.labels["class"].tolist() == [0] * 10 + [1] * 8
     assert data.skipped == 1
+    assert data.notes[0] == "passed over 1 unreadable"  # said, not silently dropped
+    assert "only 18 images" in data.notes[1]
 
 
 def test_flat_grayscale_folder(tmp_path):
-    _write_images(tmp_path, 4, mode="L")
+    _write_images(tmp_path, 16, mode="L")
     data = load_dataset(str(tmp_path), image_size=64)
-    assert data.images.shape == (4, 1, 64, 64) and data.labels == {}
+    assert data.images.shape == (16, 1, 64, 64) and data.labels == {}
+
+
+def test_too_few_images_are_refused_with_the_count(tmp_path):
+    _write_images(tmp_path, 1)
+    with pytest.raises(DatasetError, match="1 of its 1 image files could be read, and training needs at least 16"):
+        load_dataset(str(tmp_path))
+
+
+def test_oversized_images_are_skipped_before_decoding(tmp_path, monkeypatch):
+    from ganlib.data import folder
+
+    _write_images(tmp_path, 20, size=(8, 8))
+    _write_images(tmp_path / "big", 2, size=(40, 40))
+    monkeypatch.setattr(folder, "MAX_PIXELS", 1000)  # 40 x 40 = 1600 pixels stands in for 13000 x 13000
+    data = load_dataset(str(tmp_path), image_size=32)
+    assert len(data) == 20 and data.skipped == 2
+    assert "passed over 2 larger than 0 megapixels" in data.notes[0]
+
+
+def test_links_and_system_folders_are_not_followed(tmp_path):
+    _write_images(tmp_path / "real", 16)
+    (tmp_path / "real" / "link.png").symlink_to(tmp_path / "real" / "0.png")
+    data = load_dataset(str(tmp_path / "real"), image_size=32)
+    assert len(data) == 16 and "1 links and special files" in data.notes[0]
+    with pytest.raises(DatasetError, match="has no images"):
+        load_dataset("/proc")  # a PermissionError traceback before
 
 
 def test_missing_empty_and_unknown(tmp_path):

@@ -144,14 +144,20 @@ def test_folder_without_images_is_refused(tmp_path):
     empty = tmp_path / "empty"
     (empty / "sub").mkdir(parents=True)
     (empty / "notes.txt").write_text("no pictures here")
-    with pytest.raises(runs.RunError, match="holds no images"):
+    with pytest.raises(runs.RunError, match="has no images"):
         start_tiny(tmp_path / "runs", dataset=str(empty))
+    (empty / "one.png").write_bytes(b"one picture is not a data set")
+    with pytest.raises(runs.RunError, match="holds only 1 image file; training needs at least 16"):
+        start_tiny(tmp_path / "runs", dataset=str(empty))
+    with pytest.raises(runs.RunError, match="has no images"):
+        start_tiny(tmp_path / "runs", dataset="/proc")
 
 
 def test_failed_run_says_why_in_one_line(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "face.png").write_bytes(b"not a png")  # passes the up-front check, fails in the trainer
+    for index in range(16):
+        (broken / f"face{index}.png").write_bytes(b"not a png")  # passes the up-front check, fails in the trainer
     handle = start_tiny(tmp_path / "runs", dataset=str(broken), name="broken-run")
     progress = wait_for(handle.run_dir, ("failed", "finished"))
     assert progress.state == "failed"

@@ -18,7 +18,8 @@ class ImageDataset:
     images: torch.Tensor  # uint8 [N, C, H, W]; kept as bytes (4x smaller than float) and scaled per batch
     labels: dict[str, np.ndarray] = field(default_factory=dict)  # attribute -> int label per image
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # attribute -> class names, label order
-    skipped: int = 0  # unreadable files passed over (image folders)
+    skipped: int = 0  # files passed over (image folders)
+    notes: list[str] = field(default_factory=list)  # what the user should know before training on it
 
     def __post_init__(self):
         if self.images.dtype != torch.uint8 or self.images.dim() != 4 or self.images.shape[1] not in (1, 3):

@@ -1,6 +1,13 @@
-"""Any folder of images: flat, or with class subfolders whose names become the labels of attribute "class"."""
+"""Any folder of images: flat, or with class subfolders whose names become the labels of attribute "class".
+
+Folders come from users, and sometimes from a typo (``/proc``) or a stranger's download: scanning never follows
+symbolic links, unreadable subfolders and files are skipped and counted, images too large to decode safely are
+skipped before decoding, and what was skipped, and why, is reported in ``ImageDataset.notes``.
+"""
 from __future__ import annotations
 
+import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -8,51 +15,101 @@ from PIL import Image, ImageOps
 
 from .dataset import DatasetError, ImageDataset, from_hwc
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+MAX_PIXELS = 40_000_000  # about 6300 x 6300: beyond this an image is a decompression bomb or far more than 128 px need
+MAX_FILES = 500_000  # files looked at while scanning, so that pointing at / answers in seconds
+MIN_IMAGES = 16  # fewer cannot fill a batch of distinct images: refused
+FEW_IMAGES = 500  # fewer trains, but G will mostly memorise them: a note says so
 
 
-def _image_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+def scan_image_folder(path) -> tuple[list[Path], Counter]:
+    """The image files under ``path`` (sorted) and the count of what was passed over, by reason. Decodes nothing.
+    Raises DatasetError for a missing, unreadable or image-less folder."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DatasetError(f"image folder {str(root)!r} does not exist")
+    if not root.is_dir():
+        raise DatasetError(f"{str(root)!r} is not a folder (and not a built-in data set name)")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise DatasetError(f"image folder {str(root)!r} cannot be read (permission denied)")
+    files, passed_over, seen = [], Counter(), 0
+
+    def unreadable(_error: OSError) -> None:
+        passed_over["unreadable folders"] += 1
+
+    for folder, subfolders, names in os.walk(root, onerror=unreadable, followlinks=False):
+        subfolders.sort()
+        for name in names:
+            seen += 1
+            if seen > MAX_FILES:
+                raise DatasetError(f"image folder {str(root)!r} holds more than {MAX_FILES:,} files; point at the "
+                                   "folder of images itself")
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                file = Path(folder) / name
+                if file.is_symlink() or not file.is_file():
+                    passed_over["links and special files"] += 1
+                else:
+                    files.append(file)
+    if not files:
+        raise DatasetError(f"image folder {str(root)!r} has no images ({', '.join(IMAGE_SUFFIXES)})")
+    return sorted(files), passed_over
 
 
 def _centre_square(image: Image.Image, size: int) -> Image.Image:
     return ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
 
 
+def _read(file: Path, image_size: int) -> Image.Image | str:
+    """The centre-cropped square, or the reason the file is passed over."""
+    try:
+        with Image.open(file) as image:
+            width, height = image.size  # from the header: nothing is decoded yet
+            if width * height > MAX_PIXELS:
+                return f"larger than {MAX_PIXELS // 1_000_000} megapixels"
+            image.load()
+            if image.mode in ("L", "RGB"):
+                return _centre_square(ImageOps.exif_transpose(image), image_size)
+            return _centre_square(image.convert("RGB"), image_size)
+    except Exception:  # PIL raises many types for broken files; skipping and counting is the contract
+        return "unreadable"
+
+
+def describe_skipped(passed_over: Counter) -> str:
+    return ", ".join(f"{count:,} {reason}" for reason, count in sorted(passed_over.items()))
+
+
 def load_image_folder(path, image_size: int = 64, max_images: int = 0) -> ImageDataset:
     """Centre-crop and resize every readable image. Grayscale when every image is grayscale, else RGB.
-    Unreadable files are skipped and counted in ``dataset.skipped``."""
+    What was passed over is counted in ``dataset.skipped`` and explained in ``dataset.notes``."""
     root = Path(path).expanduser()
-    if not root.exists():
-        raise DatasetError(f"image folder {str(root)!r} does not exist")
-    if not root.is_dir():
-        raise DatasetError(f"{str(root)!r} is not a folder (and not a built-in data set name)")
-    files = _image_files(root)
+    files, passed_over = scan_image_folder(root)
     if max_images:
         files = files[:max_images]
-    if not files:
-        raise DatasetError(f"image folder {str(root)!r} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    pictures, classes, skipped = [], [], 0
+    pictures, classes = [], []
     for file in files:
-        try:
-            with Image.open(file) as image:
-                image.load()
-                pictures.append(_centre_square(ImageOps.exif_transpose(image), image_size) if image.mode in ("L", "RGB")
-                                else _centre_square(image.convert("RGB"), image_size))
-        except Exception:  # PIL raises many types for broken files; skipping and counting is the contract
-            skipped += 1
+        picture = _read(file, image_size)
+        if isinstance(picture, str):
+            passed_over[picture] += 1
             continue
+        pictures.append(picture)
         relative = file.relative_to(root)
         classes.append(relative.parts[0] if len(relative.parts) > 1 else "")
-    if not pictures:
-        raise DatasetError(f"image folder {str(root)!r}: none of its {len(files)} image files could be read")
+    if len(pictures) < MIN_IMAGES:
+        detail = f"; passed over {describe_skipped(passed_over)}" if passed_over else ""
+        raise DatasetError(f"image folder {str(root)!r}: {len(pictures)} of its {len(files)} image files could be "
+                           f"read, and training needs at least {MIN_IMAGES}{detail}")
+    notes = []
+    if passed_over:
+        notes.append(f"passed over {describe_skipped(passed_over)}")
+    if len(pictures) < FEW_IMAGES:
+        notes.append(f"only {len(pictures)} images: a GAN needs thousands, and with this few G mostly memorises them")
     grayscale = all(p.mode == "L" for p in pictures)
     arrays = np.stack([np.asarray(p if grayscale else p.convert("RGB")) for p in pictures])
     labels, attributes = {}, {}
     names = sorted(set(classes))
     if len(names) > 1 or names != [""]:
-        names = [n or "(root)" for n in names]
-        lookup = {n: i for i, n in enumerate(sorted(set(classes)))}
+        lookup = {n: i for i, n in enumerate(names)}
         labels["class"] = np.array([lookup[c] for c in classes], dtype=np.int64)
-        attributes["class"] = tuple(names)
-    return ImageDataset(root.name or str(root), from_hwc(arrays), labels, attributes, skipped=skipped)
+        attributes["class"] = tuple(n or "(root)" for n in names)
+    return ImageDataset(root.name or str(root), from_hwc(arrays), labels, attributes,
+                        skipped=sum(passed_over.values()), notes=notes)
