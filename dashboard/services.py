@@ -189,7 +189,7 @@ def interpolation_gif(path: str, seeds: tuple[int, ...], frames: int, method: st
                       frame_ms: int = 80) -> bytes:
     """The walk as an animated GIF, byte for byte what ``python -m ganlib interpolate ... --out walk.gif`` writes."""
     images, _ = interpolation(path, seeds, frames, method)
-    return ganlib.gif_bytes(images.repeat(scale, axis=1).repeat(scale, axis=2) if scale > 1 else images,
+    return ganlib.gif_bytes(ganlib.images.upscale(images, scale),
                             frame_ms=frame_ms)
 
 

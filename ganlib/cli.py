@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .config import TrainConfig, flag, resume_settings, settings
+from .latent import MAX_SEED, TRUNCATION_RANGE
 from .threads import add_threads_option, apply_threads_option
 
 def _add_train(commands) -> None:
@@ -113,15 +114,45 @@ class _ProgressBar:
             self.bar.close()
 
 
+MAX_OUTPUT_PIXELS = 64_000_000  # a PNG or GIF frame larger than this is a typo (--scale 100000), not a picture
+MAX_SCALE = 32
+
+
+def _check_range(value, low, high, flag_name: str) -> None:
+    """One line for a value out of [low, high] (NaN included, since every comparison with it is false)."""
+    if not low <= value <= high:
+        raise ValueError(f"{flag_name} must be from {low:g} to {high:g}, got {value!r}")
+
+
+def _output_file(out: str, suffixes: tuple[str, ...], flag_name: str = "--out") -> Path:
+    """The file to write, refusing an empty name, a folder, or a suffix the writer cannot produce."""
+    if not out.strip():
+        raise ValueError(f"{flag_name} is empty; give a file name such as grid{suffixes[0]}")
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{flag_name} {out!r} is a folder; give a file name such as {path / ('grid' + suffixes[0])}")
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(f"{flag_name} {out!r} must end in {' or '.join(suffixes)}")
+    return path
+
+
+def _check_output_size(height: int, width: int, scale: int) -> None:
+    _check_range(scale, 1, MAX_SCALE, "--scale")
+    if height * scale * width * scale > MAX_OUTPUT_PIXELS:
+        raise ValueError(f"--scale {scale} makes a {width * scale:,} x {height * scale:,} image; at most "
+                         f"{MAX_OUTPUT_PIXELS // 1_000_000} megapixels")
+
+
 def _add_sample(commands) -> None:
     parser = commands.add_parser("sample", help="write a grid of samples", description="Write a PNG grid of N samples; tile i has seed SEED + i.")
     parser.add_argument("checkpoint")
     parser.add_argument("--n", type=int, default=16, help="number of samples (1-1024)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first tile")
-    parser.add_argument("--truncation", type=float, default=1.0, help="scale z toward the mean (1 = off)")
+    parser.add_argument("--seed", type=int, default=0, help=f"seed of the first tile (0-{MAX_SEED})")
+    parser.add_argument("--truncation", type=float, default=1.0,
+                        help=f"scale z toward the mean ({TRUNCATION_RANGE[0]:g}-{TRUNCATION_RANGE[1]:g}; 1 = off)")
     parser.add_argument("--columns", type=int, default=None)
-    parser.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor")
-    parser.add_argument("--out", default="grid.png")
+    parser.add_argument("--scale", type=int, default=1, help=f"nearest-neighbour upscaling factor (1-{MAX_SCALE})")
+    parser.add_argument("--out", default="grid.png", help="a .png file")
     parser.set_defaults(handler=_sample)
 
 
@@ -130,12 +161,17 @@ def _sample(args) -> int:
     from .images import generate, make_grid, save_png, upscale
     from .latent import sample_latents, truncate
 
-    if not 1 <= args.n <= 1024:
-        raise ValueError("--n must be from 1 to 1024")
+    _check_range(args.n, 1, 1024, "--n")
+    _check_range(args.seed, 0, MAX_SEED - args.n + 1, "--seed")
+    _check_range(args.truncation, *TRUNCATION_RANGE, "--truncation")
+    if args.columns is not None:
+        _check_range(args.columns, 1, args.n, "--columns")
+    out = _output_file(args.out, (".png",))
     generator = load_generator(args.checkpoint)
     z = truncate(sample_latents(args.n, generator.config.latent_dim, args.seed), args.truncation)
-    grid = upscale(make_grid(generate(generator, z), columns=args.columns), max(1, args.scale))
-    print(f"wrote {save_png(grid, args.out)}  (seeds {args.seed}..{args.seed + args.n - 1})")
+    grid = make_grid(generate(generator, z), columns=args.columns)
+    _check_output_size(grid.shape[0], grid.shape[1], args.scale)
+    print(f"wrote {save_png(upscale(grid, args.scale), out)}  (seeds {args.seed}..{args.seed + args.n - 1})")
     return 0
 
 
@@ -143,29 +179,34 @@ def _add_interpolate(commands) -> None:
     parser = commands.add_parser("interpolate", help="write a walk between seeds as GIF or PNG strip",
                                  description="Walk through the latents of the given seeds in order.")
     parser.add_argument("checkpoint")
-    parser.add_argument("--seeds", type=int, nargs="+", required=True, help="two or more seeds to pass through")
+    parser.add_argument("--seeds", type=int, nargs="+", required=True, help="two to 64 seeds to pass through")
     parser.add_argument("--frames", type=int, default=16, help="frames in the whole walk (2-512)")
     parser.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
-    parser.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscaling factor")
-    parser.add_argument("--frame-ms", type=int, default=80, help="GIF frame duration")
+    parser.add_argument("--scale", type=int, default=2, help=f"nearest-neighbour upscaling factor (1-{MAX_SCALE})")
+    parser.add_argument("--frame-ms", type=int, default=80, help="GIF frame duration in milliseconds (20-10000)")
     parser.add_argument("--out", default="walk.gif", help="a .gif animation, or .png for a strip")
     parser.set_defaults(handler=_interpolate)
 
 
 def _interpolate(args) -> int:
     from .checkpoint import load_generator
-    from .images import generate, gif_bytes, make_grid, save_png
+    from .images import generate, gif_bytes, make_grid, save_png, upscale
     from .latent import interpolation_path, latents_for_seeds
 
-    if len(args.seeds) < 2:
-        raise ValueError("--seeds needs at least two seeds")
-    if not 2 <= args.frames <= 512:
-        raise ValueError("--frames must be from 2 to 512")
+    _check_range(len(args.seeds), 2, 64, "the number of --seeds")
+    for seed in args.seeds:
+        _check_range(seed, 0, MAX_SEED, "--seeds")
+    _check_range(args.frames, 2, 512, "--frames")
+    _check_range(args.frame_ms, 20, 10_000, "--frame-ms")
+    out = _output_file(args.out, (".gif", ".png"))
     generator = load_generator(args.checkpoint)
+    size = generator.config.image_size
+    if out.suffix.lower() == ".gif":
+        _check_output_size(size, size, args.scale)
+    else:
+        _check_output_size(size + 4, (size + 2) * args.frames + 2, args.scale)
     path = interpolation_path(latents_for_seeds(args.seeds, generator.config.latent_dim), args.frames, args.method)
-    frames = generate(generator, path)
-    frames = frames.repeat(args.scale, axis=1).repeat(args.scale, axis=2) if args.scale > 1 else frames
-    out = Path(args.out)
+    frames = upscale(generate(generator, path), args.scale)
     if out.suffix.lower() == ".gif":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(gif_bytes(frames, frame_ms=args.frame_ms))
@@ -235,13 +276,14 @@ def _add_export(commands) -> None:
 def _export(args) -> int:
     from .checkpoint import load_discriminator, load_generator, save_generator
 
+    out = _output_file(args.out, (".safetensors",))
     generator = load_generator(args.checkpoint)
     discriminator = None if args.no_discriminator else load_discriminator(args.checkpoint)
     metadata = {k: v for k, v in generator.metadata.items()
                 if k not in ("format", "format_version", "model", "dtype", "has_discriminator")}
     if args.notes is not None:
         metadata["notes"] = args.notes
-    path = save_generator(args.out, generator, metadata, discriminator=discriminator, half=args.half)
+    path = save_generator(out, generator, metadata, discriminator=discriminator, half=args.half)
     print(f"wrote {path}  ({path.stat().st_size / 2**20:.1f} MB)")
     return 0
 
@@ -324,6 +366,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # CheckpointError, DatasetError and config validation are all ValueErrors
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except OSError as error:  # a folder that cannot be written, a full disk: one line, not a traceback
+        print(f"error: {error.strerror or error}{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
         return 2

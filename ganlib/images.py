@@ -40,9 +40,10 @@ def make_grid(images: np.ndarray, columns: int | None = None, padding: int = 2, 
     return grid
 
 
-def upscale(image: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour enlargement, so small images stay crisp on a projector."""
-    return image.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else image
+def upscale(images: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of one image [H, W, C] or a batch [N, H, W, C], so that small images stay
+    crisp on a projector."""
+    return images.repeat(factor, axis=-3).repeat(factor, axis=-2) if factor > 1 else images
 
 
 def png_bytes(image: np.ndarray) -> bytes:

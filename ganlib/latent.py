@@ -30,6 +30,10 @@ def sample_latents(n: int, dim: int, seed: int = 0) -> torch.Tensor:
     return latents_for_seeds(range(seed, seed + n), dim)
 
 
+MAX_SEED = 2**31 - 1  # the seeds the dashboard and its URLs accept; the CLI takes the same range
+TRUNCATION_RANGE = (0.0, 1.5)  # psi: 0 is the mean face, 1 is off, above 1 exaggerates
+
+
 def truncate(z: torch.Tensor, psi: float) -> torch.Tensor:
     """The truncation trick for a zero-mean prior: scale z toward the mean (psi=1 is unchanged, 0 is the mean)."""
     return z * psi

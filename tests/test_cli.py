@@ -43,3 +43,44 @@ def test_threads_option_refuses_nonsense(capsys):
     assert "--threads must be from 1 to 256" in capsys.readouterr().err
     assert main(["evaluate", "nothing.safetensors", "--threads", "999"]) == 2
     assert "--threads must be from 1 to 256" in capsys.readouterr().err
+
+
+def _one_line_error(capsys, argv, words):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and words in err, err
+
+
+def test_nonsense_values_get_one_line_each(tiny_checkpoint, tmp_path, capsys):
+    ckpt = str(tiny_checkpoint)
+    png = str(tmp_path / "g.png")
+    cases = [
+        (["sample", ckpt, "--scale", "100000", "--out", png], "--scale must be from 1 to 32"),
+        (["sample", ckpt, "--n", "1024", "--scale", "32", "--out", png], "megapixels"),
+        (["sample", ckpt, "--scale", "0", "--out", png], "--scale must be from 1"),
+        (["sample", ckpt, "--scale", "-3", "--out", png], "--scale must be from 1"),
+        (["sample", ckpt, "--columns", "0", "--out", png], "--columns must be from 1 to 16"),
+        (["sample", ckpt, "--truncation", "nan", "--out", png], "--truncation must be from 0 to 1.5, got nan"),
+        (["sample", ckpt, "--seed", "-1", "--out", png], "--seed must be from 0"),
+        (["sample", ckpt, "--n", "0", "--out", png], "--n must be from 1 to 1024"),
+        (["sample", ckpt, "--out", str(tmp_path)], "is a folder"),
+        (["sample", ckpt, "--out", ""], "--out is empty"),
+        (["sample", ckpt, "--out", str(tmp_path / "grid.jpg")], "must end in .png"),
+        (["interpolate", ckpt, "--seeds", "1", "2", "--scale", "5000", "--out", str(tmp_path / "w.gif")], "--scale"),
+        (["interpolate", ckpt, "--seeds", "1", "2", "--frame-ms", "-1", "--out", str(tmp_path / "w.gif")],
+         "--frame-ms must be from 20"),
+        (["interpolate", ckpt, "--seeds", "1", "--out", str(tmp_path / "w.gif")], "number of --seeds"),
+        (["interpolate", ckpt, "--seeds", "1", "2", "--out", str(tmp_path)], "is a folder"),
+        (["export", ckpt, "--out", str(tmp_path)], "is a folder"),
+        (["train", "--dataset", "/proc", "--quiet", "--out", str(tmp_path / "r")], "has no images"),
+        (["train", "--dataset", str(tmp_path / "missing"), "--quiet", "--out", str(tmp_path / "r")], "does not exist"),
+    ]
+    for argv, words in cases:
+        _one_line_error(capsys, argv, words)
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_a_file_that_cannot_be_written_is_one_line(tiny_checkpoint, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    _one_line_error(capsys, ["sample", str(tiny_checkpoint), "--out", str(blocker / "grid.png")], "error: ")
