@@ -5,7 +5,6 @@ dashboard and the tests, so any picture on screen can be reproduced from its see
 """
 from __future__ import annotations
 
-import math
 from typing import Iterable
 
 import torch
@@ -101,15 +100,3 @@ def apply_direction(z: torch.Tensor, direction: torch.Tensor, strength: float | 
     if strength.dim() == 1:
         strength = strength[:, None]
     return z + strength * direction
-
-
-def unit(vector: torch.Tensor) -> torch.Tensor:
-    norm = vector.norm()
-    if norm == 0:
-        raise ValueError("a zero vector has no direction")
-    return vector / norm
-
-
-def expected_norm(dim: int) -> float:
-    """sqrt(d): where the norm of z ~ N(0, I_d) concentrates."""
-    return math.sqrt(dim)

@@ -18,7 +18,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-LOG_4 = math.log(4.0)
+LOG_2 = math.log(2.0)  # the JSD of disjoint distributions; the non-saturating loss_G at equilibrium
+LOG_4 = math.log(4.0)  # -V(D, G) at equilibrium
 
 
 def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -24,12 +24,12 @@ Data density ``p_data`` (a 1-D Gaussian mixture, :class:`Mixture`), generator
   shows how far the trained D is from D*.
 * Generator losses, written as functions of ``d = D(G(z)) = sigmoid(l)``
   (see :func:`generator_loss_curves`):
-    - saturating (the minimax game):   minimise ``log(1 - d)``;
+    - minimax (the original game), which saturates: minimise ``log(1 - d)``;
       ``d/dl log(1 - d) = -d``      -> gradient magnitude ``d``;
     - non-saturating (the practical one): minimise ``-log d``;
       ``d/dl (-log d) = -(1 - d)`` -> gradient magnitude ``1 - d``.
   Early in training D easily rejects fakes (d small): at ``d = 0.1`` the
-  saturating loss is ``log 0.9 = -0.105`` with gradient 0.1 (it barely moves),
+  minimax loss is ``log 0.9 = -0.105`` with gradient 0.1 (it barely moves),
   while the non-saturating loss is ``-ln 0.1 = 2.303`` with gradient 0.9.
   Both losses have the same fixed point; only the gradient strength differs
   (the history's ``grad_norm_g`` shows it; Adam's step normalisation hides
@@ -72,10 +72,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .config import LOSSES
+from .losses import LOG_4
+
 __all__ = [
-    "LOG2",
-    "LOG4",
-    "LOSSES",
     "PRESETS",
     "GeneratorLossCurves",
     "Mixture",
@@ -88,13 +88,10 @@ __all__ = [
     "jensen_shannon",
     "kde_bandwidth",
     "optimal_discriminator",
-    "value_function",
+    "value_from_probabilities",
     "value_function_on_grid",
 ]
 
-LOG2 = math.log(2.0)
-LOG4 = math.log(4.0)
-LOSSES = ("non-saturating", "saturating")
 
 # Probabilities are clipped to [_EPS, 1 - _EPS] before taking logs so that a
 # saturated discriminator gives a large finite number rather than -inf.
@@ -162,11 +159,11 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     return _trapezoid(integrand, x)
 
 
-def value_function(d_real, d_fake) -> float:
+def value_from_probabilities(d_real, d_fake) -> float:
     """Monte-Carlo ``V = mean log D(x) + mean log(1 - D(G(z)))``.
 
     Takes discriminator *probabilities* (scalars or arrays) on real samples
-    and on fake samples.  ``value_function(0.5, 0.5) == -log 4``.
+    and on fake samples (``ganlib.losses.value_function`` takes logits).  ``value_from_probabilities(0.5, 0.5) == -log 4``.
     """
     d_real = np.clip(np.asarray(d_real, dtype=np.float64), _EPS, 1.0 - _EPS)
     d_fake = np.clip(np.asarray(d_fake, dtype=np.float64), _EPS, 1.0 - _EPS)
@@ -193,9 +190,9 @@ class GeneratorLossCurves:
     """Generator losses and their gradient magnitudes as functions of d = D(G(z))."""
 
     d: np.ndarray
-    saturating: np.ndarray  # log(1 - d), minimised
+    minimax: np.ndarray  # log(1 - d), minimised
     non_saturating: np.ndarray  # -log d, minimised
-    saturating_grad: np.ndarray  # |d/dlogit log(1 - d)| = d
+    minimax_grad: np.ndarray  # |d/dlogit log(1 - d)| = d
     non_saturating_grad: np.ndarray  # |d/dlogit (-log d)| = 1 - d
 
 
@@ -205,7 +202,7 @@ def generator_loss_curves(d) -> GeneratorLossCurves:
     With ``d = sigmoid(l)``, ``dd/dl = d (1 - d)``, so
     ``d/dl log(1 - d) = -d (1 - d) / (1 - d) = -d`` and
     ``d/dl (-log d) = -d (1 - d) / d = -(1 - d)``.
-    When D confidently rejects fakes (d -> 0) the saturating loss's gradient
+    When D confidently rejects fakes (d -> 0) the minimax loss's gradient
     vanishes (-> 0) while the non-saturating one's is maximal (-> 1).
     """
     d = np.asarray(d, dtype=np.float64)
@@ -213,9 +210,9 @@ def generator_loss_curves(d) -> GeneratorLossCurves:
         raise ValueError("d = D(G(z)) values must lie strictly inside (0, 1)")
     return GeneratorLossCurves(
         d=d,
-        saturating=np.log1p(-d),
+        minimax=np.log1p(-d),
         non_saturating=-np.log(d),
-        saturating_grad=d.copy(),
+        minimax_grad=d.copy(),
         non_saturating_grad=1.0 - d,
     )
 
@@ -428,7 +425,7 @@ class StepRecord:
     mean_d_real: float  # mean D(x) on the last D update's real batch
     mean_d_fake: float  # mean D(G(z)) on the generator step's batch (before its update)
     grad_norm_g: float  # L2 norm of G's loss gradient (before Adam rescales it): the
-    #                     saturating loss gives a weak one while D rejects fakes
+    #                     minimax loss gives a weak one while D rejects fakes
 
 
 @dataclass(frozen=True)
@@ -597,7 +594,7 @@ class ToyGAN:
             value=value,
             loss_d=loss_d,
             loss_g=loss_g,
-            jsd_estimate=0.5 * (LOG4 + value),
+            jsd_estimate=0.5 * (LOG_4 + value),
             jsd_exact=jsd_exact,
             mean_d_real=mean_d_real,
             mean_d_fake=mean_d_fake,
@@ -670,35 +667,9 @@ class ToyGAN:
             value=value,
             value_at_d_star=value_function_on_grid(p_data, p_g, d_star, x),
             jsd_exact=jsd,
-            jsd_estimate=0.5 * (LOG4 + value),
+            jsd_estimate=0.5 * (LOG_4 + value),
             fake_x=fake_batch,
             d_fake=self.discriminator_prob(fake_batch),
             bandwidth=h,
             data_range=self.data.plot_range(),
         )
-
-
-def _benchmark(steps: int = 200, snapshot_every: int = 5, preset: str = "two modes") -> float:
-    """Training steps per second with a snapshot every ``snapshot_every`` steps."""
-    import time
-
-    gan = ToyGAN(ToyConfig(preset=preset, d_steps=1))
-    gan.step(5)  # warm-up (first calls allocate)
-    gan.reset()
-    start = time.perf_counter()
-    done = 0
-    while done < steps:
-        n = min(snapshot_every, steps - done)
-        gan.step(n)
-        gan.snapshot()
-        done += n
-    rate = steps / (time.perf_counter() - start)
-    print(
-        f"{steps} steps (k=1, preset {preset!r}, snapshot every {snapshot_every}): {rate:.0f} steps/s; "
-        f"JSD {gan.history[0].jsd_exact:.3f} -> {gan.history[-1].jsd_exact:.3f}"
-    )
-    return rate
-
-
-if __name__ == "__main__":  # python -m ganlib.toy
-    _benchmark()

@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from ganlib import toy
+from ganlib.losses import LOG_2, LOG_4
 from ganlib.toy import (
-    LOG2,
-    LOG4,
     PRESETS,
     Mixture,
     ToyConfig,
@@ -20,7 +19,7 @@ from ganlib.toy import (
     generator_loss_curves,
     jensen_shannon,
     optimal_discriminator,
-    value_function,
+    value_from_probabilities,
     value_function_on_grid,
 )
 
@@ -36,7 +35,7 @@ def test_identical_distributions_give_half_and_zero_jsd():
     np.testing.assert_allclose(optimal_discriminator(p, p), 0.5)
     assert jensen_shannon(p, p, x) == pytest.approx(0.0, abs=1e-12)
     # D = D* = 1/2 everywhere is the equilibrium: V = -log 4, estimate 0.
-    assert value_function_on_grid(p, p, optimal_discriminator(p, p), x) == pytest.approx(-LOG4, abs=1e-6)
+    assert value_function_on_grid(p, p, optimal_discriminator(p, p), x) == pytest.approx(-LOG_4, abs=1e-6)
 
 
 def test_optimal_discriminator_where_both_densities_vanish_is_half():
@@ -47,12 +46,12 @@ def test_optimal_discriminator_where_both_densities_vanish_is_half():
 
 def test_disjoint_supports_give_log2():
     x = np.linspace(-20, 20, 4001)
-    assert jensen_shannon(_gauss(x, -10, 1), _gauss(x, 10, 1), x) == pytest.approx(LOG2, abs=1e-6)
+    assert jensen_shannon(_gauss(x, -10, 1), _gauss(x, 10, 1), x) == pytest.approx(LOG_2, abs=1e-6)
     # Exactly disjoint (zeros, not just tiny values): 0 log 0 = 0, no NaN.
     p = np.where(x < 0, _gauss(x, -10, 1), 0.0)
     q = np.where(x > 0, _gauss(x, 10, 1), 0.0)
-    assert jensen_shannon(p, q, x) == pytest.approx(LOG2, abs=1e-6)
-    assert jensen_shannon(q, p, x) == pytest.approx(LOG2, abs=1e-6)
+    assert jensen_shannon(p, q, x) == pytest.approx(LOG_2, abs=1e-6)
+    assert jensen_shannon(q, p, x) == pytest.approx(LOG_2, abs=1e-6)
 
 
 @pytest.mark.parametrize("shift", [0.3, 1.0, 2.5])
@@ -61,30 +60,30 @@ def test_value_at_optimal_discriminator_is_twice_jsd_minus_log4(shift):
     p_data = PRESETS["uneven modes"].density(x)
     p_g = _gauss(x, shift, 0.8)
     jsd = jensen_shannon(p_data, p_g, x)
-    assert 0.0 < jsd < LOG2
+    assert 0.0 < jsd < LOG_2
     v_star = value_function_on_grid(p_data, p_g, optimal_discriminator(p_data, p_g), x)
-    assert (LOG4 + v_star) / 2 == pytest.approx(jsd, abs=1e-9)
+    assert (LOG_4 + v_star) / 2 == pytest.approx(jsd, abs=1e-9)
     # Any other D gives a smaller V: the estimate is a lower bound on the JSD.
     for d in (np.full_like(x, 0.5), 1 / (1 + np.exp(-x)), np.clip(optimal_discriminator(p_data, p_g) + 0.05, 0, 1)):
-        assert (LOG4 + value_function_on_grid(p_data, p_g, d, x)) / 2 < jsd
+        assert (LOG_4 + value_function_on_grid(p_data, p_g, d, x)) / 2 < jsd
 
 
 def test_jsd_is_symmetric_and_bounded():
     x = np.linspace(-10, 10, 2001)
     p, q = _gauss(x, 0, 1), _gauss(x, 1.5, 0.5)
     assert jensen_shannon(p, q, x) == pytest.approx(jensen_shannon(q, p, x), abs=1e-12)
-    assert 0 < jensen_shannon(p, q, x) < LOG2
+    assert 0 < jensen_shannon(p, q, x) < LOG_2
     with pytest.raises(ValueError):
         jensen_shannon(p, q[:-1], x)
 
 
 def test_value_function_and_loss_curves_closed_forms():
-    assert value_function(0.5, 0.5) == pytest.approx(-LOG4, abs=1e-12)
-    assert value_function([0.9, 0.7], [0.2]) == pytest.approx(0.5 * (math.log(0.9) + math.log(0.7)) + math.log(0.8))
+    assert value_from_probabilities(0.5, 0.5) == pytest.approx(-LOG_4, abs=1e-12)
+    assert value_from_probabilities([0.9, 0.7], [0.2]) == pytest.approx(0.5 * (math.log(0.9) + math.log(0.7)) + math.log(0.8))
     c = generator_loss_curves(np.array([0.1, 0.5, 0.9]))
     assert c.non_saturating[0] == pytest.approx(2.302585, abs=1e-6)  # -ln 0.1
-    assert c.saturating[0] == pytest.approx(math.log(0.9))  # barely below 0
-    np.testing.assert_allclose(c.saturating_grad, [0.1, 0.5, 0.9])
+    assert c.minimax[0] == pytest.approx(math.log(0.9))  # barely below 0
+    np.testing.assert_allclose(c.minimax_grad, [0.1, 0.5, 0.9])
     np.testing.assert_allclose(c.non_saturating_grad, [0.9, 0.5, 0.1])
     with pytest.raises(ValueError):
         generator_loss_curves([0.0, 0.5])
@@ -96,7 +95,7 @@ def test_loss_curve_gradients_match_autograd_wrt_logit():
     c = generator_loss_curves(d)
     (g_sat,) = torch.autograd.grad(torch.log1p(-torch.sigmoid(logit)).sum(), logit)
     (g_ns,) = torch.autograd.grad((-torch.log(torch.sigmoid(logit))).sum(), logit)
-    np.testing.assert_allclose(np.abs(g_sat.numpy()), c.saturating_grad, rtol=1e-9)
+    np.testing.assert_allclose(np.abs(g_sat.numpy()), c.minimax_grad, rtol=1e-9)
     np.testing.assert_allclose(np.abs(g_ns.numpy()), c.non_saturating_grad, rtol=1e-9)
 
 
@@ -193,12 +192,12 @@ def test_training_one_gaussian_reduces_exact_jsd():
 
 
 def test_history_records_are_consistent():
-    gan = ToyGAN(ToyConfig(preset="two modes", loss="saturating", d_steps=2))
+    gan = ToyGAN(ToyConfig(preset="two modes", loss="minimax", d_steps=2))
     records = gan.step(5)
     assert records == gan.history[-5:]
     for r in records:
-        assert r.jsd_estimate == pytest.approx((LOG4 + r.value) / 2)
-        assert 0 <= r.jsd_exact <= LOG2 + 1e-9
+        assert r.jsd_estimate == pytest.approx((LOG_4 + r.value) / 2)
+        assert 0 <= r.jsd_exact <= LOG_2 + 1e-9
         assert r.jsd_estimate <= r.jsd_exact + 1e-6  # V(D) <= V(D*)
         assert 0 < r.mean_d_real < 1 and 0 < r.mean_d_fake < 1
         assert r.loss_g <= 0  # saturating loss log(1 - D) is negative
@@ -220,8 +219,8 @@ def test_snapshot_arrays_and_identities():
     assert integral(s.p_data) == pytest.approx(1.0, abs=1e-4)
     assert integral(s.p_g) == pytest.approx(1.0, abs=1e-9)
     assert np.all((s.d > 0) & (s.d < 1)) and np.all((s.d_star >= 0) & (s.d_star <= 1))
-    assert s.value_at_d_star == pytest.approx(2 * s.jsd_exact - LOG4, abs=1e-4)
-    assert s.jsd_estimate == pytest.approx((LOG4 + s.value) / 2)
+    assert s.value_at_d_star == pytest.approx(2 * s.jsd_exact - LOG_4, abs=1e-4)
+    assert s.jsd_estimate == pytest.approx((LOG_4 + s.value) / 2)
     assert s.jsd_estimate <= s.jsd_exact + 1e-6
     assert s.fake_x.shape == s.d_fake.shape == (gan.config.batch_size,)
     assert isinstance(s.value, float) and isinstance(s.jsd_exact, float) and s.bandwidth > 0

@@ -14,7 +14,9 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.state import URL_STATE
-from ganlib.toy import LOG2, LOG4, LOSSES, PRESETS
+from ganlib.config import LOSS_LABELS, LOSSES
+from ganlib.losses import LOG_2, LOG_4
+from ganlib.toy import PRESETS
 
 # The one deliberate exception to "no tensors in session state": the ToyGAN (networks, optimisers, history) is the
 # live game of this browser session, not a value a bookmark could hold; every step mutates it in place, so it
@@ -32,7 +34,6 @@ MAX_CHART_POINTS = 1500  # longer histories are thinned before plotting: the bro
 
 BLUE, ORANGE, GREEN, PURPLE, GREY = "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f"
 FONT = dict(size=15)  # legible on a projector
-LOSS_LABELS = {"non-saturating": "non-saturating: −log D(G(z))", "saturating": "saturating: log(1 − D(G(z)))"}
 
 
 def render() -> None:
@@ -90,7 +91,7 @@ def _controls(presenting: bool) -> None:
         return
     with second:
         st.segmented_control("Generator loss", list(LOSSES), key="toy_loss", required=True,
-                             help="Non-saturating: G minimises −log D(G(z)). Saturating (the original minimax "
+                             help="Non-saturating: G minimises −log D(G(z)). Minimax (the original "
                                   "game): G minimises log(1 − D(G(z))).")
     columns = st.columns(4)
     columns[0].slider("k: D steps per G step", 1, MAX_K, key="toy_k",
@@ -190,7 +191,7 @@ def _live_area() -> None:
     with right:
         _chart(_gradient_figure(history, snap.step), "G's gradient norm per step (before Adam)", "toy_gradient_chart")
     st.caption("Early on D rejects fakes easily, so D(G(z)) is small. At D(G(z)) = 0.1 the non-saturating loss is "
-               "−ln(0.1) ≈ 2.3 with gradient strength 0.9, while the saturating log(1 − 0.1) ≈ −0.105 barely moves "
+               "−ln(0.1) ≈ 2.3 with gradient strength 0.9, while the minimax log(1 − 0.1) ≈ −0.105 barely moves "
                "(gradient strength 0.1): the minimax generator learns slowest exactly when it is worst. Both losses "
                "have the same fixed point. The dots are this batch's D(G(z)) on the loss in use; Adam rescales "
                "steps, so trajectories differ less than the gradient norms on the right.")
@@ -214,7 +215,7 @@ def _note_mode_collapse(snap, data) -> None:
 
 def _metrics(snap) -> None:
     weights = snap.p_data / snap.p_data.sum()  # the grid is uniform, so this is the quadrature for E_p_data
-    values = [("Step", f"{snap.step:,}"), ("V(D, G)", f"{snap.value:.3f}"), ("−log 4", f"{-LOG4:.3f}"),
+    values = [("Step", f"{snap.step:,}"), ("V(D, G)", f"{snap.value:.3f}"), ("−log 4", f"{-LOG_4:.3f}"),
               ("JSD exact", f"{snap.jsd_exact:.3f}"), ("JSD estimate", f"{snap.jsd_estimate:.3f}"),
               ("mean D(x)", f"{float(weights @ snap.d):.2f}"), ("mean D(G(z))", f"{float(snap.d_fake.mean()):.2f}")]
     for column, (label, value) in zip(st.columns(len(values)), values):
@@ -283,7 +284,7 @@ def _history_figure(history, lines, reference: float, reference_text: str, last_
 
 
 def _value_figure(history, last_step: int) -> go.Figure:
-    return _history_figure(history, [("V(D, G)", "value", BLUE)], -LOG4, f"−log 4 ≈ {-LOG4:.3f} (equilibrium)",
+    return _history_figure(history, [("V(D, G)", "value", BLUE)], -LOG_4, f"−log 4 ≈ {-LOG_4:.3f} (equilibrium)",
                            last_step, "V")
 
 
@@ -291,8 +292,8 @@ def _jsd_figure(history, last_step: int) -> go.Figure:
     low = min(0.0, float(history["jsd_estimate"].min())) if len(history["step"]) else 0.0
     return _history_figure(history, [("JSD exact", "jsd_exact", ORANGE),
                                      ("estimate (log 4 + V) / 2", "jsd_estimate", BLUE)],
-                           LOG2, f"log 2 ≈ {LOG2:.3f} (maximum)", last_step, "JSD",
-                           y_range=[low - 0.03, LOG2 + 0.08])
+                           LOG_2, f"log 2 ≈ {LOG_2:.3f} (maximum)", last_step, "JSD",
+                           y_range=[low - 0.03, LOG_2 + 0.08])
 
 
 def _loss_figure(d_fake: np.ndarray, loss_in_use: str) -> go.Figure:
@@ -301,7 +302,7 @@ def _loss_figure(d_fake: np.ndarray, loss_in_use: str) -> go.Figure:
     curves = services.loss_curves()
     batch = np.clip(d_fake, curves.d[0], curves.d[-1])
     lines = {"non-saturating": (curves.non_saturating, curves.non_saturating_grad, -np.log(batch), 1 - batch, ORANGE),
-             "saturating": (curves.saturating, curves.saturating_grad, np.log1p(-batch), batch, BLUE)}
+             "minimax": (curves.minimax, curves.minimax_grad, np.log1p(-batch), batch, BLUE)}
     traces = []
     for name, (loss, gradient, batch_loss, batch_gradient, color) in lines.items():
         active = name == loss_in_use
