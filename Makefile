@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: setup run test test-fast browser-deps bench clean
+.PHONY: setup run test test-fast lint format browser-deps bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,18 @@ browser-deps:
 test: setup browser-deps
 	$(PY) -m pytest -q
 
-# Unit and AppTest tests only, no browser.
+# Unit and AppTest tests only: no browser, nothing marked slow (under a minute).
 test-fast: setup
-	$(PY) -m pytest -q -m "not browser"
+	$(PY) -m pytest -q -m "not browser and not slow"
+
+# ruff: lint and formatting, configured in pyproject.toml. CI runs this before the tests.
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 bench: setup
 	$(PY) -m benchmarks.run
