@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import services
+from dashboard.services import LOG2, LOG4, LOSSES, PRESETS
 from dashboard.state import URL_STATE
-from ganlib.toy import LOG2, LOG4, LOSSES, PRESETS
 
 # The one deliberate exception to "no tensors in session state": the ToyGAN (networks, optimisers, history) is the
 # live game of this browser session, not a value a bookmark could hold; every step mutates it in place, so it
