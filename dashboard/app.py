@@ -1,7 +1,11 @@
 """GAN Latent Explorer: ``streamlit run dashboard/app.py``.
 
 The entry point only sets up the page, the shared sidebar and the navigation; each page is one file in
-views/ exposing ``render()``, listed once in navigation.py. State lives in dashboard/state.py (mirrored in the URL), caching in services.py.
+views/ exposing ``render()``, listed once in navigation.py. State lives in dashboard/state.py (mirrored in the URL),
+caching and every call into ganlib in services.py. Imports point one way, from here down
+(tests/test_architecture.py): app -> navigation -> views, and app -> sidebar -> training_panel; below them
+run_widgets (what the panel and the Training page share), then state, pages and services. Only services reaches
+ganlib (the training form also reads the plain declarations of ganlib.config).
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from dashboard import navigation, sidebar, state  # the repo is installed with `
 def main() -> None:
     st.set_page_config(page_title="GAN Latent Explorer", page_icon=":material/explore:", layout="wide")
     state.init_state()
-    page = st.navigation(list(navigation.PAGES.values()), position="hidden" if st.session_state["presentation"] else "sidebar")
+    page = st.navigation(navigation.all_pages(), position="hidden" if st.session_state["presentation"] else "sidebar")
     sidebar.render()
     page.run()
     state.sync_url()

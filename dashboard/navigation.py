@@ -1,8 +1,10 @@
-"""The app's pages, defined once: app.py navigates with them and views link to them (st.switch_page, st.page_link)."""
+"""The app's pages, defined once: app.py navigates with them, and registers them by name in pages.py, where
+views and panels find the pages they link to (st.switch_page, st.page_link)."""
 from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import pages
 from dashboard.views import arithmetic, gan_game, interpolate, latent_map, samples, training
 
 PAGES = {
@@ -15,5 +17,7 @@ PAGES = {
 }
 
 
-def page(name: str) -> st.Page:
-    return PAGES[name]
+def all_pages() -> list[st.Page]:
+    """The pages for st.navigation, first registered by name for the links between them."""
+    pages.register(PAGES)
+    return list(PAGES.values())

@@ -3,6 +3,9 @@ are memoised by the plain values that produce them (st.cache_data; unhashable ar
 and identified by the checkpoint key passed beside them).
 
 Pages call these functions with seeds and parameters and get numpy arrays and numbers back; no page touches torch.
+This is also the pages' only door to ganlib: the few ganlib names a page needs (an error to catch, a type to
+annotate with, the toy game's constants) are re-exported here, and training runs are reached through thin
+functions that know where the runs folder is.
 """
 from __future__ import annotations
 
@@ -16,11 +19,19 @@ import streamlit as st
 import torch
 
 import ganlib
-from ganlib.checkpoint import CheckpointError, read_metadata
+from ganlib import projection, runs
+from ganlib.checkpoint import read_metadata
+from ganlib.config import TrainConfig
 from ganlib.directions import CONFIDENT, attribute_probability, measure_edit, per_face_strength
 from ganlib.explorer import Explorer
-from ganlib import projection
-from ganlib.toy import GeneratorLossCurves, ToyConfig, ToyGAN, generator_loss_curves
+from ganlib.toy import GeneratorLossCurves, ToyConfig, generator_loss_curves
+
+# The ganlib names pages use, re-exported: pages reach ganlib only through this module.
+from ganlib.checkpoint import CheckpointError
+from ganlib.runs import Progress, RunError, RunHandle, RunSummary
+from ganlib.config import LOSS_LABELS, LOSSES
+from ganlib.losses import LOG_2, LOG_4
+from ganlib.toy import PRESETS, ToyGAN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,10 +83,10 @@ def _preference(name: str) -> int:
 def list_checkpoints() -> list[CheckpointChoice]:
     """Bundled files first (the default one at the top), then finished runs, then uploads."""
     bundled = sorted(checkpoint_dir().glob("*.safetensors"), key=lambda p: (_preference(p.name), p.name))
-    runs = sorted(runs_dir().glob("*/generator.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
+    trained = sorted(runs_dir().glob(f"*/{runs.GENERATOR_FILE}"), key=lambda p: p.stat().st_mtime, reverse=True)
     uploads = sorted(upload_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     return ([CheckpointChoice(f"bundled: {p.stem}", _relative(p)) for p in bundled]
-            + [CheckpointChoice(f"run: {p.parent.name}", _relative(p)) for p in runs]
+            + [CheckpointChoice(f"run: {p.parent.name}", _relative(p)) for p in trained]
             + [CheckpointChoice(f"upload: {p.name.split('-', 1)[-1]}", _relative(p)) for p in uploads])
 
 
@@ -447,3 +458,46 @@ def toy_game(preset: str, loss: str, d_steps: int, lr_g: float, lr_d: float) -> 
 def loss_curves(points: int = 399) -> GeneratorLossCurves:
     """Both generator losses and their gradient strengths on a grid of D(G(z)) strictly inside (0, 1)."""
     return generator_loss_curves(np.linspace(0.0025, 0.9975, points))
+
+
+# ----------------------------------------------------------------------------------------- training runs
+# Runs train in their own process (ganlib.runs); these read and steer them in runs_dir(). Nothing is cached:
+# a run's progress changes between reruns, and reading it costs a few small files.
+def list_runs() -> list[RunSummary]:
+    """Runs in the runs folder, newest first."""
+    return runs.list_runs(runs_dir())
+
+
+def active_run() -> RunHandle | None:
+    """The run training now on this machine, whichever session started it (at most one)."""
+    return runs.active_run(runs_dir())
+
+
+def start_run(settings: TrainConfig) -> RunHandle:
+    """Launch a training process; RunError when one is already training or the data set is unusable."""
+    return runs.start_run(runs_dir(), settings)
+
+
+def stop_run(handle: RunHandle) -> str:
+    """Stop a run after its current step (it writes a checkpoint first); returns how it ended."""
+    return runs.stop_run(handle)
+
+
+def run_progress(name: str) -> Progress:
+    """Everything the pages show about run ``name``: state, step, ETA, curves, sample grids."""
+    return runs.read_progress(runs_dir() / name)
+
+
+def run_sample(progress: Progress, index: int = -1) -> tuple[int, np.ndarray] | None:
+    """(step, uint8 grid) of a run's sample grid ``index``, None when it cannot be read (being written)."""
+    return runs.read_sample(progress, index)
+
+
+def estimate_seconds(settings: TrainConfig) -> float:
+    return runs.estimate_seconds(settings)
+
+
+def run_checkpoint(name: str) -> str | None:
+    """The checkpoint key of run ``name``'s generator as the picker lists it, None before its first checkpoint."""
+    target = (runs_dir() / name / runs.GENERATOR_FILE).resolve()
+    return next((choice.path for choice in list_checkpoints() if resolve(choice.path).resolve() == target), None)

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from dashboard import services, state, training_panel
-from ganlib.checkpoint import CheckpointError
 
 PRESENTATION_CSS = """
 <style>
@@ -18,15 +17,10 @@ PRESENTATION_CSS = """
 """
 
 
-def current_checkpoint() -> str:
-    """The checkpoint key every page uses. Always points at a file that loaded successfully."""
-    return st.session_state["checkpoint"]
-
-
 def render() -> None:
     _choose_default_checkpoint()
-    if st.session_state["checkpoint"]:
-        services.forget_stale_results(st.session_state["checkpoint"])
+    if state.current_checkpoint():
+        services.forget_stale_results(state.current_checkpoint())
     if st.session_state["presentation"]:
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
         st.button("Exit presentation", key="exit_presentation", icon=":material/close_fullscreen:",
@@ -44,7 +38,8 @@ def render() -> None:
 
 
 def _choose_default_checkpoint() -> None:
-    """A missing or unknown checkpoint (first visit, a stale bookmark) falls back to the first bundled file."""
+    """A missing or unknown checkpoint (first visit, a stale bookmark) falls back to the first bundled file. This
+    fills in a default, like state.init_state, rather than switching models, so pins from the URL are kept."""
     choices = services.list_checkpoints()
     wanted = st.session_state.get("checkpoint", "")
     if wanted and services.resolve(wanted).is_file():
@@ -59,7 +54,7 @@ def _checkpoint_picker() -> None:
     if not choices:
         st.warning("No checkpoints found. Train one below, or upload a .safetensors file.")
     labels = {choice.path: choice.label for choice in choices}
-    current = st.session_state["checkpoint"]
+    current = state.current_checkpoint()
     if current and current not in labels:
         labels[current] = f"file: {current}"
     # The picker always shows the checkpoint in use, however it was chosen (URL, upload, a finished run)
@@ -72,10 +67,10 @@ def _checkpoint_picker() -> None:
     if upload is not None:
         try:
             path = services.save_upload(upload.name, upload.getvalue())
-        except CheckpointError as error:
+        except services.CheckpointError as error:
             st.error(str(error), icon=":material/error:")
         else:
-            st.session_state["checkpoint"] = path
+            state.open_checkpoint(path)  # save_upload has loaded it already
             st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
             st.rerun()
     error = st.session_state.pop("_checkpoint_error", None)
@@ -84,16 +79,12 @@ def _checkpoint_picker() -> None:
 
 
 def _switch_checkpoint() -> None:
-    """Load the chosen file before switching: a bad file leaves the current model in place."""
-    chosen = st.session_state["_checkpoint_choice"]
+    """The picker's callback: a bad file leaves the current model in place, with the reason shown."""
     try:
-        services.explorer(chosen)
-    except CheckpointError as error:
-        st.session_state["_checkpoint_error"] = f"{error} (kept {st.session_state['checkpoint']})"
-        st.session_state["_checkpoint_choice"] = st.session_state["checkpoint"]
-        return
-    st.session_state["checkpoint"] = chosen
-    st.session_state["pins"] = []  # seeds mean different faces under another model
+        state.open_checkpoint(st.session_state["_checkpoint_choice"], check=services.explorer)
+    except services.CheckpointError as error:
+        st.session_state["_checkpoint_error"] = f"{error} (kept {state.current_checkpoint()})"
+        st.session_state["_checkpoint_choice"] = state.current_checkpoint()
 
 
 def model_card_lines(metadata: dict) -> list[tuple[str, str]]:
@@ -117,12 +108,12 @@ def model_card_lines(metadata: dict) -> list[tuple[str, str]]:
 
 
 def _model_card() -> None:
-    path = current_checkpoint()
+    path = state.current_checkpoint()
     if not path:
         return
     try:
         metadata = services.metadata(path)
-    except CheckpointError as error:
+    except services.CheckpointError as error:
         st.error(str(error))
         return
     with st.container(border=True, key="model_card"):

@@ -123,6 +123,23 @@ def sync_url() -> None:
             st.query_params[param] = text
 
 
+def current_checkpoint() -> str:
+    """The checkpoint key every page uses ("" while none is open). It changes through open_checkpoint, apart from
+    the sidebar filling in the default on arrival."""
+    return st.session_state["checkpoint"]
+
+
+def open_checkpoint(path: str, check: Callable[[str], object] | None = None) -> None:
+    """Make ``path`` the checkpoint every page uses and clear the pins: seeds mean different images under another
+    model. ``check`` (services.explorer) loads the file first where it is not known to be good; if it raises,
+    nothing changes, so a bad file leaves the current model in place. The caller passes it in, rather than this
+    module importing services, so that state stays a leaf that every layer can import."""
+    if check is not None:
+        check(path)
+    st.session_state["checkpoint"] = path
+    st.session_state["pins"] = []
+
+
 def toggle_pin(seed: int) -> None:
     pins = list(st.session_state.get("pins", []))
     st.session_state["pins"] = [s for s in pins if s != seed] if seed in pins else pins + [seed]

@@ -1,4 +1,4 @@
-"""Sidebar panel "Train a model": start a run (in its own process, via ganlib.runs), follow it, stop it.
+"""Sidebar panel "Train a model": start a run (in its own process, via services), follow it, stop it.
 
 Only one run trains at a time on this machine, whichever browser session started it, so every session shows the
 active run here. The settings are plain session values kept alive across pages; they are not in the URL
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import services
-from dashboard.views.training import (describe_progress, format_duration, open_in_explorer, samples_page,
-                                      stop_button, training_page)
-from ganlib import config, runs
+from dashboard import pages, services
+from dashboard.run_widgets import describe_progress, format_duration, open_button, stop_button
+from ganlib import config  # plain declarations (no torch): the form is derived from TrainConfig's settings
 
 DATASET_LABELS = {"toonfaces": "Toon faces", "digits": "Digits", "folder": "Folder…"}
 DATASET_KEY, FOLDER_KEY = "train_dataset", "train_folder"
@@ -32,7 +31,7 @@ def render() -> None:
                    for name, (field, spec) in _form_settings().items()}}
     for key, default in defaults.items():  # re-assigning keeps a widget's value while the form is hidden
         st.session_state[key] = st.session_state.get(key, default)
-    if runs.active_run(services.runs_dir()) is not None:
+    if services.active_run() is not None:
         _follow_active_run()
         return
     _last_run_note()
@@ -92,7 +91,7 @@ def _settings() -> tuple[config.TrainConfig | None, list[str]]:
         return None, [str(error)]
     first_time = " The first toon-faces run at a new size renders the faces first (about a minute)." \
         if settings.dataset == "toonfaces" else ""
-    st.caption(f"About **{format_duration(runs.estimate_seconds(settings))}** on this CPU (one thread; measured "
+    st.caption(f"About **{format_duration(services.estimate_seconds(settings))}** on this CPU (one thread; measured "
                f"≈ 2 steps/s for 32 px at batch 64, 64 px is ≈ 4× slower; longer while other work shares the "
                f"CPU).{first_time}")
     return settings, []
@@ -108,8 +107,8 @@ def _start(settings: config.TrainConfig | None) -> None:
     if settings is None:
         return
     try:
-        handle = runs.start_run(services.runs_dir(), settings)
-    except runs.RunError as error:
+        handle = services.start_run(settings)
+    except services.RunError as error:
         s["_train_error"] = str(error)
         return
     s["_train_error"] = ""
@@ -120,10 +119,10 @@ def _start(settings: config.TrainConfig | None) -> None:
 @st.fragment(run_every=2)
 def _follow_active_run() -> None:
     """Only this panel reruns every 2 s; when the run ends, a full rerun lists its checkpoint in the picker."""
-    handle = runs.active_run(services.runs_dir())
+    handle = services.active_run()
     if handle is None:
         st.rerun()
-    progress = runs.read_progress(handle.run_dir)
+    progress = services.run_progress(handle.name)
     with st.container(border=True, key="training_panel_active"):
         st.caption("TRAINING NOW")
         st.markdown(f"**{handle.name}**")
@@ -132,7 +131,7 @@ def _follow_active_run() -> None:
         with left:
             stop_button(handle, key="training_panel_stop")
         with right:
-            st.page_link(training_page(), label="Watch", icon=":material/monitoring:")
+            st.page_link(pages.page("training"), label="Watch", icon=":material/monitoring:")
 
 
 def _last_run_note() -> None:
@@ -140,7 +139,7 @@ def _last_run_note() -> None:
     name = st.session_state.get("_train_last")
     if not name or not (services.runs_dir() / name).is_dir():
         return
-    progress = runs.read_progress(services.runs_dir() / name)
+    progress = services.run_progress(name)
     if progress.state == "failed":
         st.error(f"**{name}** failed: {progress.failure}", icon=":material/error:")
     elif progress.state in ("finished", "stopped"):
@@ -148,7 +147,5 @@ def _last_run_note() -> None:
             st.success(f"**{name}** finished.", icon=":material/check_circle:")
         else:
             st.info(f"**{name}** stopped at step {progress.step:,}.", icon=":material/stop_circle:")
-        if progress.has_generator and st.button("Open it in the explorer", key="training_panel_open",
-                                                icon=":material/explore:", width="stretch",
-                                                on_click=open_in_explorer, args=(progress.run_dir,)):
-            st.switch_page(samples_page())
+        if progress.has_generator:
+            open_button(name, "Open it in the explorer", key="training_panel_open", width="stretch")

@@ -7,7 +7,7 @@
 
 Heavy submodules (data sets, training) are imported on first use, so ``import ganlib`` stays cheap.
 """
-__version__ = "0.1.0"
+from .version import __version__
 
 from .checkpoint import CheckpointError, load_discriminator, load_generator, read_metadata, save_generator
 from .config import ModelConfig, TrainConfig

@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 from .checkpoint_schema import MAX_METADATA_BYTES, SCHEMA, SchemaError, check_metadata
 from .config import ModelConfig
 from .models import Discriminator, Generator
+from .version import __version__
 
 FORMAT_VERSION = 1
 GENERATOR_FORMAT = "ganlib-generator"
@@ -38,11 +39,6 @@ class CheckpointError(ValueError):
         super().__init__(f"{Path(path).name}: {problem}")
         self.path = str(path)
         self.problem = problem
-
-
-def _ganlib_version() -> str:
-    from . import __version__
-    return __version__
 
 
 def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
@@ -186,7 +182,7 @@ def save_generator(path, generator: Generator, metadata: dict, discriminator: Di
         **metadata,
         "format": GENERATOR_FORMAT,
         "format_version": FORMAT_VERSION,
-        "ganlib_version": _ganlib_version(),
+        "ganlib_version": __version__,
         "model": generator.config.to_dict(),
         "dtype": str(dtype).replace("torch.", ""),
         "has_discriminator": discriminator is not None,
@@ -268,7 +264,7 @@ def save_training_state(path, *, generator, discriminator, ema_generator, optimi
                   "d": _flatten_optimizer("optim_d", optimizer_d, tensors)}
     tensors["rng.batches"] = rng.get_state()
     full = {**metadata, "format": TRAINING_STATE_FORMAT, "format_version": FORMAT_VERSION,
-            "ganlib_version": _ganlib_version(), "model": generator.config.to_dict(), "optimizers": optimizers,
+            "ganlib_version": __version__, "model": generator.config.to_dict(), "optimizers": optimizers,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_atomically(Path(path), tensors, full)
     return Path(path)

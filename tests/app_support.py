@@ -1,7 +1,8 @@
 """Shared AppTest helpers: an isolated checkpoints/runs folder, and running one page the way app.py does.
 
 AppTest.switch_page cannot open pages that are callables (ours are, see dashboard/navigation.py), so a page is
-run through AppTest.from_function with the same steps as app.main(): state, sidebar, page, URL sync.
+run through AppTest.from_function with the same steps as app.main(): state, pages registered for links, sidebar,
+page, URL sync.
 """
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ def _page_script(view: str, with_sidebar: bool) -> None:
 
     import streamlit as st
 
-    from dashboard import sidebar, state
+    from dashboard import navigation, sidebar, state
 
     st.set_page_config(layout="wide")
     state.init_state()
+    navigation.all_pages()
     if with_sidebar:
         sidebar.render()
     importlib.import_module(f"dashboard.views.{view}").render()

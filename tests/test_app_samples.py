@@ -67,6 +67,23 @@ def test_bad_upload_keeps_the_current_model(app_env):
     assert not list((services.upload_dir()).glob("*")) if services.upload_dir().exists() else True
 
 
+def test_picking_a_checkpoint_clears_pins_and_a_bad_one_keeps_the_current_model(app_env):
+    (app_env / "x-broken.safetensors").write_bytes(b"\x80\x04pickle bytes")
+    (app_env / "z-other.safetensors").write_bytes((app_env / "tiny.safetensors").read_bytes())
+    at = run_app(pins="3,5")
+    before = at.session_state["checkpoint"]
+    assert before.endswith("tiny.safetensors") and at.session_state["pins"] == [3, 5]
+    picker = at.sidebar.selectbox(key="_checkpoint_choice")
+    picker.set_value(str(app_env / "x-broken.safetensors")).run()
+    assert not at.exception
+    assert at.session_state["checkpoint"] == before and at.session_state["pins"] == [3, 5]
+    assert any("kept" in e.value for e in at.sidebar.error)
+    assert at.sidebar.selectbox(key="_checkpoint_choice").value == before  # the picker shows the model in use
+    at.sidebar.selectbox(key="_checkpoint_choice").set_value(str(app_env / "z-other.safetensors")).run()
+    assert at.session_state["checkpoint"].endswith("z-other.safetensors")
+    assert at.session_state["pins"] == []  # seeds mean different images under another model
+
+
 def test_toonfaces_is_the_default_bundled_checkpoint(tmp_path, monkeypatch, tiny_checkpoint):
     from dashboard import services
 

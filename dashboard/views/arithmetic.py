@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import services
-from dashboard.sidebar import current_checkpoint
+from dashboard import services, state
 from dashboard.views import analogies, attribute_edits
 from dashboard.views.common import model_or_stop
 
@@ -13,7 +12,7 @@ MODES = ("Analogies", "Directions")
 
 
 def render() -> None:
-    path = current_checkpoint()
+    path = state.current_checkpoint()
     model = model_or_stop(path)
     presenting = st.session_state["presentation"]
     st.header("Latent arithmetic")

@@ -5,7 +5,6 @@ import numpy as np
 import streamlit as st
 
 from dashboard import services
-from ganlib.checkpoint import CheckpointError
 
 TILE_PIXELS = 128  # on-screen tile side in normal mode; images are enlarged with nearest neighbour, never blurred
 PRESENTATION_TILE_PIXELS = 256
@@ -18,7 +17,7 @@ def model_or_stop(path: str):
         st.stop()
     try:
         return services.explorer(path)
-    except CheckpointError as error:
+    except services.CheckpointError as error:
         st.error(str(error), icon=":material/error:")
         st.stop()
 

@@ -13,10 +13,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import services
+from dashboard.services import LOG_2, LOG_4, LOSS_LABELS, LOSSES, PRESETS
 from dashboard.state import URL_STATE
-from ganlib.config import LOSS_LABELS, LOSSES
-from ganlib.losses import LOG_2, LOG_4
-from ganlib.toy import PRESETS
 
 # The one deliberate exception to "no tensors in session state": the ToyGAN (networks, optimisers, history) is the
 # live game of this browser session, not a value a bookmark could hold; every step mutates it in place, so it

@@ -8,7 +8,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import services, state
-from dashboard.sidebar import current_checkpoint
 from dashboard.views.common import model_or_stop, tile_scale
 
 MIN_FRAMES, MAX_FRAMES = 2, 64
@@ -19,7 +18,7 @@ COLORS = {"lerp": "#d62728", "slerp": "#1f77b4"}
 
 
 def render() -> None:
-    path = current_checkpoint()
+    path = state.current_checkpoint()
     model = model_or_stop(path)
     presenting = st.session_state["presentation"]
     st.header("Interpolate")

@@ -9,8 +9,7 @@ import streamlit as st
 from PIL import Image
 from plotly.colors import qualitative
 
-from dashboard import services
-from dashboard.sidebar import current_checkpoint
+from dashboard import services, state
 from dashboard.views.common import describe_attributes, model_or_stop, tile_scale
 
 MIN_POINTS, MAX_POINTS = 20, 5000
@@ -39,7 +38,7 @@ COLOUR_LABELS = {"D score": "D score D(G(z))", "norm": "‖z‖", "cluster": "k-
 
 
 def render() -> None:
-    path = current_checkpoint()
+    path = state.current_checkpoint()
     model = model_or_stop(path)
     presenting = st.session_state["presentation"]
     st.header("Latent map")

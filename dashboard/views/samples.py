@@ -7,7 +7,6 @@ import random
 import streamlit as st
 
 from dashboard import services, state
-from dashboard.sidebar import current_checkpoint
 from dashboard.views.common import describe_attributes, model_or_stop, tile_scale
 
 GRID_SIZES = (16, 36, 64, 100, 144, 256)
@@ -15,7 +14,7 @@ MAX_PIN_BUTTON_TILES = 64  # above this the grid is one image and pins are typed
 
 
 def render() -> None:
-    path = current_checkpoint()
+    path = state.current_checkpoint()
     model = model_or_stop(path)
     presenting = st.session_state["presentation"]
     st.header("Samples")

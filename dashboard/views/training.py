@@ -1,21 +1,20 @@
 """Training: follow a run live (curves of the minimax game, the latest sample grid, progress) or review a past one.
 
-Runs train in their own process (ganlib.runs); this page only reads their run directories, so any number of
-viewers can follow one run, and closing the browser does not stop it.
+Runs train in their own process (ganlib.runs, reached through services); this page only reads their run
+directories, so any number of viewers can follow one run, and closing the browser does not stop it.
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import services
-from ganlib import runs
+from dashboard.services import LOG_2, LOG_4
+from dashboard.run_widgets import describe_progress, format_duration, open_button, stop_button
 
-LOG_2, LOG_4 = math.log(2), math.log(4)
 LIVE_STATES = ("starting", "running")
 STATE_ICONS = {"starting": "◌", "running": "●", "finished": "✓", "stopped": "■", "failed": "✗"}
 GRID_PIXELS = 512  # on-screen width of the sample grid; enlarged with nearest neighbour, never blurred
@@ -42,65 +41,11 @@ lower bound. Values below 0 just mean D is currently worse than chance.
 """
 
 
-# ---------------------------------------------------------------------------------------------- shared helpers
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s" if seconds < 600 else f"{round(seconds / 60)} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
-def describe_progress(progress: runs.Progress) -> str:
-    """One line for a progress bar: "Step 120 of 2,000 (6%) · about 15 min left"."""
-    if progress.state == "starting":
-        return "Starting: loading the data set and building the networks…"
-    text = f"Step {progress.step:,} of {progress.steps:,} ({progress.fraction:.0%})"
-    if progress.state == "running":
-        text += f" · about {format_duration(progress.eta_seconds)} left" if progress.eta_seconds else " · measuring speed…"
-    return text
-
-
-def training_page() -> st.Page:
-    from dashboard.navigation import page  # imported late: navigation imports this module
-
-    return page("training")
-
-
-def samples_page() -> st.Page:
-    from dashboard.navigation import page
-
-    return page("samples")
-
-
-def open_in_explorer(run_dir) -> None:
-    """Button callback: make the run's generator the current checkpoint (a run's file is listed by
-    services.list_checkpoints as soon as its first checkpoint is written)."""
-    target = (Path(run_dir) / runs.GENERATOR_FILE).resolve()
-    for choice in services.list_checkpoints():
-        if services.resolve(choice.path).resolve() == target:
-            st.session_state["checkpoint"] = choice.path
-            st.session_state["pins"] = []  # seeds mean different images under another model
-            return
-
-
-def stop_button(handle: runs.RunHandle, key: str) -> None:
-    if st.button("Stop", key=key, icon=":material/stop_circle:", help="Finishes the current step, writes a "
-                 "checkpoint and ends the run. The checkpoint stays usable."):
-        with st.spinner("Stopping: finishing the step and writing a checkpoint…"):
-            runs.stop_run(handle)
-        st.rerun()
-
-
 # ---------------------------------------------------------------------------------------------- page
 def render() -> None:
     presenting = st.session_state["presentation"]
     st.header("Training")
-    runs_dir = services.runs_dir()
-    choices = runs.list_runs(runs_dir)
+    choices = services.list_runs()
     if not choices:
         st.info("No training runs yet. Start one from **Train a model** in the sidebar: it trains in its own "
                 "process, and this page follows it live.", icon=":material/model_training:")
@@ -108,7 +53,7 @@ def render() -> None:
         return
     names = [choice.name for choice in choices]
     if st.session_state.get("training_run") not in names:
-        active = runs.active_run(runs_dir)
+        active = services.active_run()
         st.session_state["training_run"] = active.name if active else names[0]
     if not presenting:
         # the live run's numbers would go stale in a label that only updates on a full rerun
@@ -117,23 +62,23 @@ def render() -> None:
                   for c in choices}
         st.selectbox("Run", names, key="training_run", format_func=labels.get,
                      help="Runs in the runs folder, newest first. The one training now is marked ●.")
-    run_dir = runs_dir / st.session_state["training_run"]
-    if runs.read_progress(run_dir).state in LIVE_STATES:
-        _follow_live(run_dir)
+    name = st.session_state["training_run"]
+    if services.run_progress(name).state in LIVE_STATES:
+        _follow_live(name)
     else:
-        _show_run(run_dir, live=False)
+        _show_run(name, live=False)
     if not presenting:
         _explain(expanded=False)
 
 
 @st.fragment(run_every=2)
-def _follow_live(run_dir: Path) -> None:
+def _follow_live(name: str) -> None:
     """Only this fragment reruns every 2 s; when the run ends, one full rerun switches to the finished view."""
-    _show_run(run_dir, live=True)
+    _show_run(name, live=True)
 
 
-def _show_run(run_dir: Path, live: bool) -> None:
-    progress = runs.read_progress(run_dir)
+def _show_run(name: str, live: bool) -> None:
+    progress = services.run_progress(name)
     if live and progress.state not in LIVE_STATES:
         st.rerun()
     presenting = st.session_state["presentation"]
@@ -153,7 +98,7 @@ def _show_run(run_dir: Path, live: bool) -> None:
             _chart(figures[index], index)
 
 
-def _status(progress: runs.Progress, presenting: bool) -> None:
+def _status(progress: services.Progress, presenting: bool) -> None:
     if progress.state in LIVE_STATES:
         st.progress(progress.fraction, text=describe_progress(progress))
         if progress.state == "running":
@@ -164,7 +109,7 @@ def _status(progress: runs.Progress, presenting: bool) -> None:
             cells[2].metric("ETA", format_duration(progress.eta_seconds) if progress.eta_seconds else "–")
             epochs = progress.stats.get("epoch")
             cells[3].metric("Epochs", f"{epochs[-1]:.2f}" if epochs is not None and len(epochs) else "–")
-        handle = runs.active_run(services.runs_dir())
+        handle = services.active_run()
         if handle is not None and handle.run_dir.resolve() == progress.run_dir.resolve() and not presenting:
             stop_button(handle, key="training_stop")
         return
@@ -184,13 +129,11 @@ def _status(progress: runs.Progress, presenting: bool) -> None:
                 + (". Its last checkpoint can still be explored." if progress.has_generator else "."),
                 icon=":material/stop_circle:")
     if progress.has_generator and not presenting:
-        if st.button("Open this model in the explorer", key="training_open", type="primary",
-                     icon=":material/explore:", on_click=open_in_explorer, args=(progress.run_dir,)):
-            st.switch_page(samples_page())
+        open_button(progress.name, "Open this model in the explorer", key="training_open", type="primary")
 
 
 # ---------------------------------------------------------------------------------------------- charts
-def _figure(progress: runs.Progress, traces: list[tuple[str, str, str]], references: list[tuple[float, str]],
+def _figure(progress: services.Progress, traces: list[tuple[str, str, str]], references: list[tuple[float, str]],
             y_range=None) -> go.Figure:
     figure = go.Figure()
     steps = progress.stats.get("step", np.array([]))
@@ -222,7 +165,7 @@ def robust_range(values: np.ndarray, must_show: list[float]) -> list[float] | No
     return [float(low - pad), float(high + pad)]
 
 
-def _figures(progress: runs.Progress) -> list[tuple[str, go.Figure, str]]:
+def _figures(progress: services.Progress) -> list[tuple[str, go.Figure, str]]:
     """(title, figure, one-line reading) for the four curves."""
     minimax = progress.config.get("loss") == "minimax"
     smoothing = progress.config.get("label_smoothing") or 0.0
@@ -250,7 +193,7 @@ def _chart(entry: tuple[str, go.Figure, str], index: int) -> None:
     st.caption(caption)
 
 
-def _sample_grid(progress: runs.Progress, live: bool, presenting: bool) -> None:
+def _sample_grid(progress: services.Progress, live: bool, presenting: bool) -> None:
     if not progress.samples:
         st.caption("Sample grids appear here about every 5% of the run: the same 64 latents each time, "
                    "so you watch the same images take shape.")
@@ -263,7 +206,7 @@ def _sample_grid(progress: runs.Progress, live: bool, presenting: bool) -> None:
         chosen = st.select_slider("Samples at step", options=steps, key="training_sample_step",
                                   help="Scrub through the run: every grid shows the same fixed noise.")
         index = steps.index(chosen)
-    sample = runs.read_sample(progress, index)
+    sample = services.run_sample(progress, index)
     if sample is None:
         return
     step, grid = sample
