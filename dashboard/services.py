@@ -9,7 +9,6 @@ functions that know where the runs folder is.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ import streamlit as st
 import torch
 
 import ganlib
-from ganlib import projection, runs
+from ganlib import catalog, projection, runs
+from ganlib.catalog import Catalog
 from ganlib.checkpoint import read_metadata
 from ganlib.config import TrainConfig
 from ganlib.directions import CONFIDENT, attribute_probability, measure_edit, per_face_strength
@@ -35,19 +35,9 @@ from ganlib.toy import PRESETS, ToyGAN
 
 ROOT = Path(__file__).resolve().parent.parent
 
-MAX_UPLOAD_MB = 64  # a 128-px DCGAN in fp32 with its discriminator is about 60 MB; anything larger is not ours
+MAX_UPLOAD_MB = catalog.MAX_UPLOAD_BYTES >> 20
 # Bundled files opened first, in this order of preference: toonfaces is the arithmetic demo the app is built around
 DEFAULT_CHECKPOINTS = ("toonfaces64.safetensors", "toonfaces32.safetensors")
-
-
-@dataclass(frozen=True)
-class CheckpointChoice:
-    label: str  # what the picker shows
-    path: str  # key in session state and the URL: relative to the repo root where possible
-
-    @property
-    def kind(self) -> str:
-        return self.label.split(":", 1)[0]
 
 
 def checkpoint_dir() -> Path:
@@ -61,58 +51,52 @@ def runs_dir() -> Path:
 
 
 def upload_dir() -> Path:
-    return runs_dir() / "uploads"
+    """Uploaded checkpoints, in a folder nothing else reads; GANLIB_UPLOADS points elsewhere (beside the runs
+    folder by default, so that tests that move the runs move the uploads too)."""
+    return Path(os.environ.get("GANLIB_UPLOADS", runs_dir().parent / "uploads"))
 
 
-def _relative(path: Path) -> str:
+def checkpoints() -> Catalog:
+    return Catalog(checkpoint_dir(), runs_dir(), upload_dir(), preferred=DEFAULT_CHECKPOINTS)
+
+
+def list_checkpoints() -> list[catalog.Entry]:
+    """Bundled files first (the default one at the top), then finished runs, then uploads; each has an ``id``."""
+    return checkpoints().entries()
+
+
+def checkpoint_path(key: str) -> Path:
+    """The file behind a checkpoint id. Anything the catalog does not list gets the same one answer, so a link
+    cannot probe which files exist."""
+    entry = checkpoints().find(key)
+    if entry is None:
+        raise CheckpointError("checkpoint", "not one this app lists")
+    return entry.path
+
+
+def cli_path(key: str) -> str:
+    """The checkpoint's file as the CLI and Python snippets name it: relative to the repository where it lies
+    inside, as the README's commands are run from there."""
+    path = checkpoint_path(key)
     try:
         return str(path.resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
 
 
-def resolve(path: str) -> Path:
-    candidate = Path(path)
-    return candidate if candidate.is_absolute() else ROOT / candidate
-
-
-def _preference(name: str) -> int:
-    return DEFAULT_CHECKPOINTS.index(name) if name in DEFAULT_CHECKPOINTS else len(DEFAULT_CHECKPOINTS)
-
-
-def list_checkpoints() -> list[CheckpointChoice]:
-    """Bundled files first (the default one at the top), then finished runs, then uploads."""
-    bundled = sorted(checkpoint_dir().glob("*.safetensors"), key=lambda p: (_preference(p.name), p.name))
-    trained = sorted(runs_dir().glob(f"*/{runs.GENERATOR_FILE}"), key=lambda p: p.stat().st_mtime, reverse=True)
-    uploads = sorted(upload_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return ([CheckpointChoice(f"bundled: {p.stem}", _relative(p)) for p in bundled]
-            + [CheckpointChoice(f"run: {p.parent.name}", _relative(p)) for p in trained]
-            + [CheckpointChoice(f"upload: {p.name.split('-', 1)[-1]}", _relative(p)) for p in uploads])
+def is_listed(key: str) -> bool:
+    return checkpoints().find(key) is not None
 
 
 def save_upload(name: str, data: bytes) -> str:
-    """Validate an uploaded checkpoint and keep it under runs/uploads; raise CheckpointError if it is not usable.
-    Nothing is unpickled: the file is checked exactly as any checkpoint is loaded."""
-    if len(data) > MAX_UPLOAD_MB * 2**20:
-        raise CheckpointError(name, f"file is {len(data) / 2**20:.0f} MB; the upload limit is {MAX_UPLOAD_MB} MB")
-    upload_dir().mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(data).hexdigest()[:10]
-    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[:80]
-    target = upload_dir() / f"{digest}-{safe_name}"
-    temporary = target.with_suffix(".partial")
-    temporary.write_bytes(data)
-    try:
-        Explorer.from_checkpoint(temporary)  # full validation: metadata, shapes, dtypes, finiteness
-    except CheckpointError as error:
-        temporary.unlink(missing_ok=True)
-        raise CheckpointError(name, error.problem) from None
-    os.replace(temporary, target)
-    return _relative(target)
+    """Validate an uploaded checkpoint, keep it among the uploads and return its id; raise CheckpointError (and keep
+    nothing) if it is not usable. Nothing is unpickled: the file is checked exactly as any checkpoint is loaded."""
+    return checkpoints().add_upload(name, data, validate=Explorer.from_checkpoint).id
 
 
-def file_version(path: str) -> float:
+def file_version(key: str) -> float:
     """Part of every cache key that must change when a file is rewritten (a training run's generator)."""
-    return resolve(path).stat().st_mtime
+    return checkpoint_path(key).stat().st_mtime
 
 
 _seen_versions: dict[str, float] = {}  # process-wide, like the caches it guards
@@ -124,7 +108,7 @@ def forget_stale_results(path: str) -> None:
     disk, drop the cached results. (The loaded model, a cache_resource, is keyed by file_version instead.)"""
     try:
         version = file_version(path)
-    except OSError:
+    except (OSError, CheckpointError):
         return
     if _seen_versions.setdefault(path, version) != version:
         _seen_versions[path] = version
@@ -136,19 +120,17 @@ def _load_explorer(path: str, version: float) -> Explorer:
     # One torch thread: the dashboard shares the CPU with the training runs it launches, and oversubscribed
     # OpenMP threads made inference 2-5x slower on the 2-core machines here. GANLIB_THREADS overrides it.
     torch.set_num_threads(int(os.environ.get("GANLIB_THREADS", "1")))
-    return Explorer.from_checkpoint(resolve(path))
+    return Explorer.from_checkpoint(checkpoint_path(path))
 
 
 def explorer(path: str) -> Explorer:
-    """The model for a checkpoint key, loaded once per file version. Raises CheckpointError for a bad file."""
-    if not resolve(path).is_file():
-        raise CheckpointError(path, "no such file")
+    """The model for a checkpoint id, loaded once per file version. Raises CheckpointError for a bad file."""
     return _load_explorer(path, file_version(path))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def metadata(path: str) -> dict:
-    return read_metadata(resolve(path))
+    return read_metadata(checkpoint_path(path))
 
 
 @dataclass(frozen=True)
@@ -498,6 +480,6 @@ def estimate_seconds(settings: TrainConfig) -> float:
 
 
 def run_checkpoint(name: str) -> str | None:
-    """The checkpoint key of run ``name``'s generator as the picker lists it, None before its first checkpoint."""
-    target = (runs_dir() / name / runs.GENERATOR_FILE).resolve()
-    return next((choice.path for choice in list_checkpoints() if resolve(choice.path).resolve() == target), None)
+    """The checkpoint id of run ``name``'s generator as the picker lists it, None before its first checkpoint."""
+    entry = checkpoints().entry_for_path(runs_dir() / name / runs.GENERATOR_FILE)
+    return entry.id if entry else None

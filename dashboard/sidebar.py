@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from dashboard import services, state, training_panel
+from dashboard.text import plain
 
 PRESENTATION_CSS = """
 <style>
@@ -38,25 +39,28 @@ def render() -> None:
 
 
 def _choose_default_checkpoint() -> None:
-    """A missing or unknown checkpoint (first visit, a stale bookmark) falls back to the first bundled file. This
-    fills in a default, like state.init_state, rather than switching models, so pins from the URL are kept."""
-    choices = services.list_checkpoints()
+    """A missing or unknown checkpoint id (first visit, a stale or hostile link) falls back to the first bundled
+    file. This fills in a default, like state.init_state, rather than switching models, so pins from the URL are
+    kept. The notice never repeats the id: it is the link's text, not ours."""
+    notice = state.take_url_notice()
+    if notice:
+        st.toast(notice, icon=":material/warning:")
     wanted = st.session_state.get("checkpoint", "")
-    if wanted and services.resolve(wanted).is_file():
+    if wanted and services.is_listed(wanted):
         return
     if wanted:
-        st.toast(f"Checkpoint {wanted} was not found; opened the default instead.", icon=":material/warning:")
-    st.session_state["checkpoint"] = choices[0].path if choices else ""
+        st.toast("The link's checkpoint is not one this app lists; the default is open instead.",
+                 icon=":material/warning:")
+    choices = services.list_checkpoints()
+    st.session_state["checkpoint"] = choices[0].id if choices else ""
 
 
 def _checkpoint_picker() -> None:
     choices = services.list_checkpoints()
     if not choices:
         st.warning("No checkpoints found. Train one below, or upload a .safetensors file.")
-    labels = {choice.path: choice.label for choice in choices}
+    labels = {choice.id: choice.label for choice in choices}
     current = state.current_checkpoint()
-    if current and current not in labels:
-        labels[current] = f"file: {current}"
     # The picker always shows the checkpoint in use, however it was chosen (URL, upload, a finished run)
     st.session_state["_checkpoint_choice"] = current if current in labels else next(iter(labels), None)
     st.selectbox("Checkpoint", options=list(labels), format_func=labels.get, key="_checkpoint_choice",
@@ -68,14 +72,15 @@ def _checkpoint_picker() -> None:
         try:
             path = services.save_upload(upload.name, upload.getvalue())
         except services.CheckpointError as error:
-            st.error(str(error), icon=":material/error:")
+            # Shown once, and the uploader is emptied: a refused file does not stay "uploaded" on every page.
+            st.session_state["_checkpoint_error"] = str(error)
         else:
             state.open_checkpoint(path)  # save_upload has loaded it already
-            st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
-            st.rerun()
+        st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
+        st.rerun()
     error = st.session_state.pop("_checkpoint_error", None)
     if error:
-        st.error(error, icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
 
 
 def _switch_checkpoint() -> None:
@@ -83,7 +88,7 @@ def _switch_checkpoint() -> None:
     try:
         state.open_checkpoint(st.session_state["_checkpoint_choice"], check=services.explorer)
     except services.CheckpointError as error:
-        st.session_state["_checkpoint_error"] = f"{error} (kept {state.current_checkpoint()})"
+        st.session_state["_checkpoint_error"] = f"{error} (kept {state.current_checkpoint()})"  # shown plain
         st.session_state["_checkpoint_choice"] = state.current_checkpoint()
 
 
@@ -114,16 +119,17 @@ def _model_card() -> None:
     try:
         metadata = services.metadata(path)
     except services.CheckpointError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
+    # Everything after a label comes from the file: shown as literal text, never as markdown (links, images).
     with st.container(border=True, key="model_card"):
         st.caption("MODEL CARD")
-        st.markdown("\n".join(f"**{name}:** {value}  " for name, value in model_card_lines(metadata)))
+        st.markdown("\n".join(f"**{name}:** {plain(value)}  " for name, value in model_card_lines(metadata)))
         evaluation = metadata.get("evaluation")
         if evaluation:
-            st.markdown("\n".join(f"**{k}:** {v}  " for k, v in evaluation.get("summary", {}).items()))
+            st.markdown("\n".join(f"**{plain(k)}:** {plain(v)}  " for k, v in evaluation.get("summary", {}).items()))
         if metadata.get("notes"):
-            st.caption(metadata["notes"])
+            st.caption(plain(metadata["notes"]))
 
 
 def share_url() -> str:

@@ -12,11 +12,65 @@ from typing import Any, Callable
 import streamlit as st
 
 
-def _ints(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip().lstrip("-").isdigit()]
+MAX_SEED = 2**31 - 1  # ganlib.latent.MAX_SEED: the seeds the CLI reproduces
+# Bounds that widgets and the URL share (the widgets import them from here).
+GRID_SIZES = (16, 36, 64, 100, 144, 256)
+MIN_FRAMES, MAX_FRAMES = 2, 64
+MAX_EXEMPLARS = 50
+MIN_POINTS, MAX_POINTS = 20, 5000
+TRUNCATION_RANGE = (0.0, 1.5)  # ganlib.latent.TRUNCATION_RANGE
+STRENGTH_RANGE = (-3.0, 3.0)
+MAX_SEEDS_IN_A_LIST = 64  # pins, endpoints, exemplar terms: enough for any picture, bounded for a hostile link
+MAX_TEXT = 100  # names in the URL (attribute, run, feature space): longer is never a real name
 
 
-def _bool(text: str) -> bool:
+# Each parser turns the query-string text into a value or raises ValueError with a short reason.
+def integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.strip().lstrip("-").isdigit() or len(text) > 20:
+            raise ValueError("not a whole number")
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"not from {low} to {high}")
+        return value
+    return parse
+
+
+def number(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text[:40])  # float() refuses junk with ValueError; nan and inf fail the bounds below
+        if not low <= value <= high:
+            raise ValueError(f"not from {low:g} to {high:g}")
+        return value
+    return parse
+
+
+def choice(*options) -> Callable[[str], Any]:
+    def parse(text: str):
+        matches = [option for option in options if str(option) == text]
+        if not matches:
+            raise ValueError("not one of " + ", ".join(map(str, options)))
+        return matches[0]
+    return parse
+
+
+def seeds(text: str) -> list[int]:
+    parts = [part for part in text.split(",") if part.strip()]
+    if len(parts) > MAX_SEEDS_IN_A_LIST:
+        raise ValueError(f"more than {MAX_SEEDS_IN_A_LIST} seeds")
+    return list(dict.fromkeys(integer(0, MAX_SEED)(part.strip()) for part in parts))
+
+
+def name(text: str) -> str:
+    """A name chosen from a list the page knows (the page itself checks it is one): only its length is bounded."""
+    if len(text) > MAX_TEXT or not text.isprintable():
+        raise ValueError("not a name")
+    return text
+
+
+def flag(text: str) -> bool:
+    if text.lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError("not 0 or 1")
     return text.lower() in ("1", "true", "yes", "on")
 
 
@@ -24,7 +78,7 @@ def _bool(text: str) -> bool:
 class UrlValue:
     param: str  # name in the query string
     default: Any
-    parse: Callable[[str], Any]
+    parse: Callable[[str], Any]  # text -> value, or ValueError: the URL's one schema
     format: Callable[[Any], str] = str
 
 
@@ -32,57 +86,62 @@ def _join(values) -> str:
     return ",".join(str(v) for v in values)
 
 
-# session key -> how it appears in the URL. Pages add their own entries by importing and extending nothing:
-# every persistent control of the app is listed here, so this table is the app's whole bookmarkable state.
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+# session key -> how it appears in the URL. Every persistent control of the app is listed here, with the bounds
+# a shared link must respect, so this table is the app's whole bookmarkable state and its one URL schema.
 URL_STATE: dict[str, UrlValue] = {
-    "checkpoint": UrlValue("ckpt", "", str),
-    "presentation": UrlValue("present", False, _bool, lambda v: "1" if v else "0"),
+    "checkpoint": UrlValue("ckpt", "", name),  # an id from the catalog (bundled/…, run/…, upload/…), never a path
+    "presentation": UrlValue("present", False, flag, _flag),
     # samples
-    "seed": UrlValue("seed", 0, int),
-    "grid_size": UrlValue("n", 16, int),
-    "truncation": UrlValue("psi", 1.0, float),
-    "pins": UrlValue("pins", [], _ints, _join),
-    "tile_info": UrlValue("info", "seed", str),
+    "seed": UrlValue("seed", 0, integer(0, MAX_SEED - GRID_SIZES[-1] + 1)),
+    "grid_size": UrlValue("n", 16, choice(*GRID_SIZES)),
+    "truncation": UrlValue("psi", 1.0, number(*TRUNCATION_RANGE)),
+    "pins": UrlValue("pins", [], seeds, _join),
+    "tile_info": UrlValue("info", "seed", name),
     # interpolate
-    "endpoints": UrlValue("ends", [], _ints, _join),
-    "frames": UrlValue("frames", 16, int),
+    "endpoints": UrlValue("ends", [], seeds, _join),
+    "frames": UrlValue("frames", 16, integer(MIN_FRAMES, MAX_FRAMES)),
     # arithmetic
-    "term_a": UrlValue("a", [], _ints, _join),
-    "term_b": UrlValue("b", [], _ints, _join),
-    "term_c": UrlValue("c", [], _ints, _join),
-    "direction": UrlValue("dir", "", str),
-    "direction_method": UrlValue("method", "mean_difference", str),
-    "strength": UrlValue("strength", 1.5, float),
-    "edit_seed": UrlValue("eseed", 0, int),
-    "arithmetic_mode": UrlValue("mode", "Analogies", str),
-    "conditional": UrlValue("cond", True, _bool, lambda v: "1" if v else "0"),
-    "per_face": UrlValue("perface", False, _bool, lambda v: "1" if v else "0"),
-    "neighbour_seed": UrlValue("nseed", 0, int),
-    "exemplar_k": UrlValue("k", 3, int),
-    "positive_pins": UrlValue("pos", [], _ints, _join),
-    "negative_pins": UrlValue("neg", [], _ints, _join),
+    "term_a": UrlValue("a", [], seeds, _join),
+    "term_b": UrlValue("b", [], seeds, _join),
+    "term_c": UrlValue("c", [], seeds, _join),
+    "direction": UrlValue("dir", "", name),
+    "direction_method": UrlValue("method", "mean_difference", choice("mean_difference", "svm", "exemplar3")),
+    "strength": UrlValue("strength", 1.5, number(*STRENGTH_RANGE)),
+    "edit_seed": UrlValue("eseed", 0, integer(0, MAX_SEED - 20_000)),
+    "arithmetic_mode": UrlValue("mode", "Analogies", choice("Analogies", "Directions")),
+    "conditional": UrlValue("cond", True, flag, _flag),
+    "per_face": UrlValue("perface", False, flag, _flag),
+    "neighbour_seed": UrlValue("nseed", 0, integer(0, MAX_SEED - 64)),
+    "exemplar_k": UrlValue("k", 3, integer(1, MAX_EXEMPLARS)),
+    "positive_pins": UrlValue("pos", [], seeds, _join),
+    "negative_pins": UrlValue("neg", [], seeds, _join),
     # latent map
-    "map_points": UrlValue("points", 1000, int),
-    "map_method": UrlValue("proj", "PCA", str),
-    "map_space": UrlValue("space", "", str),
-    "map_color": UrlValue("color", "", str),
-    "perplexity": UrlValue("perp", 30, int),
-    "map_first": UrlValue("mfirst", 0, int),
-    "map_iterations": UrlValue("iter", 500, int),  # t-SNE of 2,000 points: 9.6 s at 500 vs 11.8 s at 750, one thread
-    "map_seed": UrlValue("mseed", 0, int),
-    "map_clusters": UrlValue("clusters", 6, int),
-    "map_atlas": UrlValue("atlas", False, _bool, lambda v: "1" if v else "0"),
-    "map_shown": UrlValue("map", False, _bool, lambda v: "1" if v else "0"),  # Compute was pressed: a link redraws it
+    "map_points": UrlValue("points", 1000, integer(MIN_POINTS, MAX_POINTS)),
+    "map_method": UrlValue("proj", "PCA", choice("PCA", "t-SNE")),
+    "map_space": UrlValue("space", "", name),
+    "map_color": UrlValue("color", "", name),
+    "perplexity": UrlValue("perp", 30, integer(2, 100)),
+    "map_first": UrlValue("mfirst", 0, integer(0, MAX_SEED - MAX_POINTS)),
+    "map_iterations": UrlValue("iter", 500, integer(250, 2000)),  # t-SNE of 2,000 points: 9.6 s at 500, one thread
+    "map_seed": UrlValue("mseed", 0, integer(0, MAX_SEED)),
+    "map_clusters": UrlValue("clusters", 6, integer(2, 20)),
+    "map_atlas": UrlValue("atlas", False, flag, _flag),
+    "map_shown": UrlValue("map", False, flag, _flag),  # Compute was pressed: a link redraws it
     # training (the run followed on the Training page; the sidebar's training settings are not in the URL)
-    "training_run": UrlValue("run", "", str),
+    "training_run": UrlValue("run", "", name),
     # how a GAN learns (the toy 1-D game); changing any of these but the speed restarts the game
-    "toy_preset": UrlValue("game_preset", "two modes", str),
-    "toy_loss": UrlValue("game_loss", "non-saturating", str),
-    "toy_k": UrlValue("game_k", 1, int),
-    "toy_lr_g": UrlValue("game_lrg", 0.002, float),
-    "toy_lr_d": UrlValue("game_lrd", 0.002, float),
-    "toy_speed": UrlValue("game_speed", "normal", str),
+    "toy_preset": UrlValue("game_preset", "two modes", name),
+    "toy_loss": UrlValue("game_loss", "non-saturating", choice("non-saturating", "minimax")),
+    "toy_k": UrlValue("game_k", 1, integer(1, 10)),
+    "toy_lr_g": UrlValue("game_lrg", 0.002, number(1e-4, 5e-2)),
+    "toy_lr_d": UrlValue("game_lrd", 0.002, number(1e-4, 5e-2)),
+    "toy_speed": UrlValue("game_speed", "normal", choice("slow", "normal", "fast")),
 }
+MAX_QUERY_PARAMS = 2 * len(URL_STATE)  # a link with more is not ours: read only the known ones
 
 
 def init_state() -> None:
@@ -90,17 +149,26 @@ def init_state() -> None:
     across pages (Streamlit drops a widget's key when its page is not shown, unless it is re-assigned)."""
     first_run = "_state_initialised" not in st.session_state
     params = st.query_params
+    ignored = []
     for key, spec in URL_STATE.items():
         if first_run and spec.param in params:
             try:
                 st.session_state[key] = spec.parse(params[spec.param])
-            except ValueError:
-                st.session_state[key] = spec.default  # a hand-edited bad URL value falls back to the default
+            except ValueError as reason:
+                st.session_state[key] = spec.default  # a hand-edited or hostile value falls back to the default
+                ignored.append(f"{spec.param} ({reason})")
         elif key not in st.session_state:
             st.session_state[key] = spec.default
         else:
             st.session_state[key] = st.session_state[key]
+    if ignored:
+        st.session_state["_url_notice"] = "The link's " + ", ".join(ignored)[:300] + " was ignored; defaults are shown."
     st.session_state["_state_initialised"] = True
+
+
+def take_url_notice() -> str:
+    """The one-line notice about ignored link values, once (the sidebar shows it as a toast)."""
+    return st.session_state.pop("_url_notice", "")
 
 
 def url_params() -> dict[str, str]:
@@ -138,6 +206,22 @@ def open_checkpoint(path: str, check: Callable[[str], object] | None = None) -> 
         check(path)
     st.session_state["checkpoint"] = path
     st.session_state["pins"] = []
+
+
+def add_typed_seeds(key: str, typed_key: str, error_key: str) -> None:
+    """Text-input callback: append the seeds typed into ``typed_key`` to the list ``key``, through the same schema
+    as a link's seed lists; a typo leaves the list as it was and says why under ``error_key``."""
+    try:
+        typed = seeds(st.session_state.get(typed_key, ""))
+    except ValueError as reason:
+        st.session_state[error_key] = f"Seeds are whole numbers from 0 to {MAX_SEED:,}, separated by commas ({reason})."
+        return
+    combined = list(dict.fromkeys(list(st.session_state[key]) + typed))
+    if len(combined) > MAX_SEEDS_IN_A_LIST:
+        st.session_state[error_key] = f"At most {MAX_SEEDS_IN_A_LIST} seeds here."
+        return
+    st.session_state[key] = combined
+    st.session_state[typed_key] = ""
 
 
 def toggle_pin(seed: int) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import pages, services
 from dashboard.run_widgets import describe_progress, format_duration, open_button, stop_button
+from dashboard.text import plain
 from ganlib import config  # plain declarations (no torch): the form is derived from TrainConfig's settings
 
 DATASET_LABELS = {"toonfaces": "Toon faces", "digits": "Digits", "folder": "Folder…"}
@@ -125,7 +126,7 @@ def _follow_active_run() -> None:
     progress = services.run_progress(handle.name)
     with st.container(border=True, key="training_panel_active"):
         st.caption("TRAINING NOW")
-        st.markdown(f"**{handle.name}**")
+        st.markdown(f"**{plain(handle.name)}**")
         st.progress(progress.fraction, text=describe_progress(progress))
         left, right = st.columns(2)
         with left:
@@ -141,11 +142,11 @@ def _last_run_note() -> None:
         return
     progress = services.run_progress(name)
     if progress.state == "failed":
-        st.error(f"**{name}** failed: {progress.failure}", icon=":material/error:")
+        st.error(f"**{plain(name)}** failed: {plain(progress.failure)}", icon=":material/error:")
     elif progress.state in ("finished", "stopped"):
         if progress.state == "finished":
-            st.success(f"**{name}** finished.", icon=":material/check_circle:")
+            st.success(f"**{plain(name)}** finished.", icon=":material/check_circle:")
         else:
-            st.info(f"**{name}** stopped at step {progress.step:,}.", icon=":material/stop_circle:")
+            st.info(f"**{plain(name)}** stopped at step {progress.step:,}.", icon=":material/stop_circle:")
         if progress.has_generator:
             open_button(name, "Open it in the explorer", key="training_panel_open", width="stretch")

@@ -65,8 +65,9 @@ def test_bad_link_values_fall_back_with_a_message():
     assert not at.exception
     assert at.session_state["toy_preset"] == "two modes"
     assert at.session_state["toy_lr_g"] == pytest.approx(0.002)
-    assert at.session_state["toy_k"] == 10
-    assert len(at.warning) == 1
+    assert at.session_state["toy_k"] == 1  # out of the schema's bounds: the default, with the link notice
+    assert len(at.warning) == 1 and "nowhere" not in at.warning[0].value
+    assert "The link's game_k (" in at.session_state["_url_notice"]  # no sidebar here to show it as a toast
 
 
 

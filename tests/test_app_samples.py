@@ -25,7 +25,7 @@ def test_samples_page_shows_a_grid_with_seeds(app_env):
     at = run_app()
     assert not at.exception
     assert len(at.main.get("image")) == 16
-    assert at.session_state["checkpoint"].endswith("tiny.safetensors")
+    assert at.session_state["checkpoint"] == "bundled/tiny"
     captions = [c.value for c in at.main.caption]
     assert any("Seeds 0–15" in c for c in captions)
 
@@ -64,7 +64,7 @@ def test_bad_upload_keeps_the_current_model(app_env):
     with pytest.raises(CheckpointError, match="not a safetensors file"):
         services.save_upload("evil.safetensors", b"\x80\x04pickle bytes")
     assert at.session_state["checkpoint"] == before
-    assert not list((services.upload_dir()).glob("*")) if services.upload_dir().exists() else True
+    assert not [p for p in services.upload_dir().rglob("*") if p.is_file()] if services.upload_dir().exists() else True
 
 
 def test_picking_a_checkpoint_clears_pins_and_a_bad_one_keeps_the_current_model(app_env):
@@ -72,15 +72,15 @@ def test_picking_a_checkpoint_clears_pins_and_a_bad_one_keeps_the_current_model(
     (app_env / "z-other.safetensors").write_bytes((app_env / "tiny.safetensors").read_bytes())
     at = run_app(pins="3,5")
     before = at.session_state["checkpoint"]
-    assert before.endswith("tiny.safetensors") and at.session_state["pins"] == [3, 5]
+    assert before == "bundled/tiny" and at.session_state["pins"] == [3, 5]
     picker = at.sidebar.selectbox(key="_checkpoint_choice")
-    picker.set_value(str(app_env / "x-broken.safetensors")).run()
+    picker.set_value("bundled/x-broken").run()
     assert not at.exception
     assert at.session_state["checkpoint"] == before and at.session_state["pins"] == [3, 5]
     assert any("kept" in e.value for e in at.sidebar.error)
     assert at.sidebar.selectbox(key="_checkpoint_choice").value == before  # the picker shows the model in use
-    at.sidebar.selectbox(key="_checkpoint_choice").set_value(str(app_env / "z-other.safetensors")).run()
-    assert at.session_state["checkpoint"].endswith("z-other.safetensors")
+    at.sidebar.selectbox(key="_checkpoint_choice").set_value("bundled/z-other").run()
+    assert at.session_state["checkpoint"] == "bundled/z-other"
     assert at.session_state["pins"] == []  # seeds mean different images under another model
 
 
@@ -105,12 +105,15 @@ def test_results_are_dropped_when_the_open_checkpoint_is_rewritten(tmp_path, mon
 
     cleared = []
     monkeypatch.setattr(services.st.cache_data, "clear", lambda: cleared.append(True))
-    path = str(tmp_path / "run.safetensors")
-    (tmp_path / "run.safetensors").write_bytes(tiny_checkpoint.read_bytes())
+    (tmp_path / "runs" / "run").mkdir(parents=True)
+    file = tmp_path / "runs" / "run" / "generator.safetensors"
+    file.write_bytes(tiny_checkpoint.read_bytes())
+    monkeypatch.setenv("GANLIB_RUNS", str(tmp_path / "runs"))
+    path = "run/run"
     services.forget_stale_results(path)
     services.forget_stale_results(path)
     assert cleared == []  # same file: results stay cached
-    os.utime(path, (1, 1))  # the run wrote a new checkpoint
+    os.utime(file, (1, 1))  # the run wrote a new checkpoint
     services.forget_stale_results(path)
     assert cleared == [True]
 
@@ -123,3 +126,54 @@ def test_streamlit_upload_ceiling_is_the_limit_the_sidebar_states():
 
     config = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()  # no tomllib on 3.10
     assert re.findall(r"^maxUploadSize = (\d+)$", config, re.MULTILINE) == [str(services.MAX_UPLOAD_MB)]
+
+
+HOSTILE_LINKS = {
+    "n": ["20000", "0", "-5", "7", "1e9"], "seed": ["-1", "99999999999999999999", "x"],
+    "psi": ["2", "inf", "nan", "-0.1"], "pins": [",".join(map(str, range(2000))), "-1", "1,x"],
+    "present": ["maybe"], "info": ["x" * 500],
+}
+
+
+@pytest.mark.parametrize("param, value", [(p, v) for p, values in HOSTILE_LINKS.items() for v in values])
+def test_a_hostile_link_value_falls_back_to_its_default_with_one_notice(app_env, param, value):
+    from dashboard.state import URL_STATE
+
+    at = run_app(**{param: value})
+    assert not at.exception
+    key = next(k for k, spec in URL_STATE.items() if spec.param == param)
+    assert at.session_state[key] == URL_STATE[key].default
+    [toast] = [t.value for t in at.toast]
+    assert f"The link's {param} (" in toast and "was ignored" in toast
+    assert len(value) < 20 or value[:20] not in toast  # the notice names the parameter, never repeats the link's text
+
+
+@pytest.mark.parametrize("ckpt", ["/etc/shadow", "/etc/hostname", "/no/such/file.safetensors", "../checkpoints/tiny",
+                                  "bundled/nothing", "![x](http://example.com/x.png)"])
+def test_ckpt_names_a_listed_checkpoint_by_id_and_unknown_ids_get_one_answer(app_env, ckpt):
+    at = run_app(ckpt=ckpt)
+    assert not at.exception
+    assert at.session_state["checkpoint"] == "bundled/tiny"
+    assert [t.value for t in at.toast] == ["The link's checkpoint is not one this app lists; the default is open instead."]
+
+
+def test_a_listed_id_in_the_link_opens_it(app_env):
+    (app_env / "z-other.safetensors").write_bytes((app_env / "tiny.safetensors").read_bytes())
+    at = run_app(ckpt="bundled/z-other")
+    assert not at.exception and at.session_state["checkpoint"] == "bundled/z-other" and not at.toast
+
+
+def test_the_model_card_shows_metadata_as_text(tmp_path, monkeypatch, tiny_config):
+    import ganlib
+    from app_support import isolate_app
+
+    hostile = tmp_path / "card.safetensors"
+    ganlib.save_generator(hostile, ganlib.Generator(tiny_config), {
+        "dataset": {"name": "![x](http://example.com/track.png)", "num_images": 1},
+        "notes": "see [here](http://example.com) or http://example.com/x"})
+    isolate_app(tmp_path, monkeypatch, hostile)
+    at = run_app()
+    assert not at.exception
+    shown = "\n".join(m.value for m in at.sidebar.markdown) + "\n".join(c.value for c in at.sidebar.caption)
+    assert "](http" not in shown.replace("\\]\\(", "") and "http://" not in shown  # every bracket and colon escaped
+    assert "\\!\\[x\\]\\(http\\:" in shown  # shown literally, character by character

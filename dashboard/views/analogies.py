@@ -7,11 +7,11 @@ import math
 import streamlit as st
 
 from dashboard import services, state
+from dashboard.state import MAX_EXEMPLARS
 from dashboard.views.common import concept_label, describe_attributes, seed_list, tile_scale
 
 TERMS = {"term_a": "A", "term_b": "B", "term_c": "C"}
 NEIGHBOURS, NEIGHBOUR_NOISE = 4, 0.25
-MAX_EXEMPLARS = 50
 # the DCGAN paper's structure with ToonFaces attributes: (sunglasses) - (plain) + (hat) = sunglasses and a hat
 EXAMPLE_ANALOGY = {"term_a": ("+sunglasses", "-hat"), "term_b": ("-sunglasses", "-hat"),
                    "term_c": ("-sunglasses", "+hat")}
@@ -89,13 +89,7 @@ def _term_controls(path: str, model) -> None:
 
 
 def _add_typed(key: str) -> None:
-    text = st.session_state.get(f"_typed_{key}", "")
-    seeds = state.URL_STATE[key].parse(text)
-    if len(seeds) != len([p for p in text.split(",") if p.strip()]) or any(s >= 2**31 for s in seeds):
-        st.session_state["_term_error"] = f"Seeds are whole numbers from 0 to 2147483647; could not read {text!r}."
-        return
-    st.session_state[key] = list(dict.fromkeys(list(st.session_state[key]) + seeds))
-    st.session_state[f"_typed_{key}"] = ""
+    state.add_typed_seeds(key, f"_typed_{key}", "_term_error")
 
 
 def _fill_controls(path: str) -> None:

@@ -17,7 +17,6 @@ def render() -> None:
     presenting = st.session_state["presentation"]
     st.header("Latent arithmetic")
     has_classifier = model.classifier is not None
-    _repair_state()
     top = st.columns([3, 2]) if has_classifier else [st.container()]
     top[0].segmented_control("Show", MODES, key="arithmetic_mode", required=True, label_visibility="collapsed")
     if has_classifier and "sunglasses" in services.binary_attributes(path):
@@ -27,18 +26,6 @@ def render() -> None:
         analogies.render(path, model, presenting)
     else:
         attribute_edits.render(path, model, presenting)
-
-
-def _repair_state() -> None:
-    """Values from a hand-edited URL are brought inside the widgets' bounds instead of breaking the page."""
-    if st.session_state["arithmetic_mode"] not in MODES:
-        st.session_state["arithmetic_mode"] = MODES[0]
-    for key in list(analogies.TERMS) + ["positive_pins", "negative_pins"]:
-        st.session_state[key] = [s for s in dict.fromkeys(st.session_state[key]) if 0 <= s < 2**31]
-    bounds = {"strength": (-3.0, 3.0), "exemplar_k": (1, analogies.MAX_EXEMPLARS),
-              "edit_seed": (0, 2**31 - 1 - services.EXEMPLAR_SEARCH_LIMIT), "neighbour_seed": (0, 2**31 - 1 - analogies.NEIGHBOURS)}
-    for key, (low, high) in bounds.items():
-        st.session_state[key] = type(low)(min(high, max(low, st.session_state[key])))
 
 
 def _start_demo() -> None:

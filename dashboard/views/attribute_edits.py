@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.views.common import concept_label, seed_list, tile_scale
+from dashboard.text import plain
 
 EDIT_FACES = 8
 METHODS = {"mean_difference": "class-mean difference", "svm": "linear SVM normal", "exemplar3": "3 exemplars vs 3"}
@@ -31,7 +32,7 @@ def render(path: str, model, presenting: bool) -> None:
     try:
         summary = services.direction_summary(path, attribute, method, conditional)
     except ValueError as error:
-        st.warning(f"No {attribute} direction for this model: {error}")
+        st.warning(f"No {plain(attribute)} direction for this model: {plain(error)}")
         return
     concept = ("-" if strength >= 0 else "+") + attribute
     seeds = services.exemplar_seeds(path, (concept,), EDIT_FACES, st.session_state["edit_seed"])
@@ -63,7 +64,7 @@ def render(path: str, model, presenting: bool) -> None:
     if not presenting:
         st.caption("Reproduce in Python:")
         st.code(f"from ganlib.explorer import Explorer\n"
-                f"explorer = Explorer.from_checkpoint({path!r})\n"
+                f"explorer = Explorer.from_checkpoint({services.cli_path(path)!r})\n"
                 f"direction = explorer.direction({attribute!r}, {method!r}, conditional={conditional}, "
                 f"n={services.DIRECTION_SAMPLES})\n"
                 + (f"from ganlib.directions import per_face_strength\n"

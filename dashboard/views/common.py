@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import services
+from dashboard.text import plain
 
 TILE_PIXELS = 128  # on-screen tile side in normal mode; images are enlarged with nearest neighbour, never blurred
 PRESENTATION_TILE_PIXELS = 256
@@ -18,7 +19,7 @@ def model_or_stop(path: str):
     try:
         return services.explorer(path)
     except services.CheckpointError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         st.stop()
 
 
@@ -45,7 +46,7 @@ def describe_attributes(probabilities: dict[str, np.ndarray], index: int, classe
 
 def concept_label(concept: str) -> str:
     """"+sunglasses" -> "with sunglasses", "-hair=red" -> "hair not red"."""
-    name, _, value = concept[1:].partition("=")
+    name, _, value = (plain(part) for part in concept[1:].partition("="))  # attribute names come from the file
     if value:
         return f"{name} {value}" if concept[0] == "+" else f"{name} not {value}"
     return f"with {name}" if concept[0] == "+" else f"without {name}"

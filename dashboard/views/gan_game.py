@@ -58,22 +58,18 @@ def _explain() -> None:
 
 
 def _repair_settings() -> None:
-    """A hand-edited link can hold values no widget offers: use the nearest valid one and say so."""
+    """The URL schema bounds every value; what it cannot know is which preset names exist and which learning rates
+    the sliders offer. A link holding others gets the default preset or the nearest offered rate, and says so
+    (naming the parameters, never repeating the link's text)."""
     state, fixed = st.session_state, []
-    for key, allowed in (("toy_preset", PRESETS), ("toy_loss", LOSSES), ("toy_speed", SPEEDS)):
-        if state[key] not in allowed:
-            fixed.append(f"{URL_STATE[key].param}={state[key]!r}")
-            state[key] = URL_STATE[key].default
-    if not (isinstance(state["toy_k"], int) and 1 <= state["toy_k"] <= MAX_K):
-        fixed.append(f"{URL_STATE['toy_k'].param}={state['toy_k']!r}")
-        state["toy_k"] = min(max(int(state["toy_k"]), 1), MAX_K) if isinstance(state["toy_k"], int) else 1
+    if state["toy_preset"] not in PRESETS:
+        fixed.append(URL_STATE["toy_preset"].param)
+        state["toy_preset"] = URL_STATE["toy_preset"].default
     for key in ("toy_lr_g", "toy_lr_d"):
         rate = state[key]
         if rate not in LEARNING_RATES:
-            fixed.append(f"{URL_STATE[key].param}={rate!r}")
-            usable = isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0
-            state[key] = (min(LEARNING_RATES, key=lambda option: abs(math.log(option / rate))) if usable
-                          else URL_STATE[key].default)
+            fixed.append(URL_STATE[key].param)
+            state[key] = min(LEARNING_RATES, key=lambda option: abs(math.log(option / rate)))
     if fixed:
         st.warning(f"Some game settings in the link were not valid ({', '.join(fixed)}); the nearest valid "
                    "values are used instead.", icon=":material/warning:")

@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import services, state
+from dashboard.state import MAX_FRAMES, MIN_FRAMES
 from dashboard.views.common import model_or_stop, tile_scale
 
-MIN_FRAMES, MAX_FRAMES = 2, 64
 STRIP_COLUMNS = 8  # frames per row of a strip: 8 tiles in half the page stay large enough to see
 STRIP_TILE_PIXELS = 96
 METHODS = {"lerp": "Lerp: straight line", "slerp": "Slerp: great circle"}
@@ -36,7 +36,7 @@ def render() -> None:
     _compare(walks, frames, len(seeds), model.image_size, model.latent_dim, presenting)
     if not presenting:
         st.caption("Reproduce from the command line:")
-        st.code(f"python -m ganlib interpolate {path} --seeds {' '.join(map(str, seeds))} --frames {frames} "
+        st.code(f"python -m ganlib interpolate {services.cli_path(path)} --seeds {' '.join(map(str, seeds))} --frames {frames} "
                 f"--method slerp --out walk.gif", language="bash", wrap_lines=True)
 
 
@@ -72,14 +72,7 @@ def _controls() -> None:
 
 
 def _add_typed() -> None:
-    text = st.session_state.get("_typed_endpoints", "")
-    seeds = state.URL_STATE["endpoints"].parse(text)
-    parts = [p for p in text.split(",") if p.strip()]
-    if len(seeds) != len(parts) or any(s < 0 or s >= 2**31 for s in seeds):
-        st.session_state["_endpoint_error"] = f"Seeds are whole numbers from 0 to 2147483647; could not read {text!r}."
-        return
-    st.session_state["endpoints"] = list(dict.fromkeys(list(st.session_state["endpoints"]) + seeds))
-    st.session_state["_typed_endpoints"] = ""
+    state.add_typed_seeds("endpoints", "_typed_endpoints", "_endpoint_error")
 
 
 def _strips(path, seeds, frames, walks, image_size: int, presenting: bool) -> None:

@@ -10,9 +10,10 @@ from PIL import Image
 from plotly.colors import qualitative
 
 from dashboard import services, state
+from dashboard.state import MAX_POINTS, MIN_POINTS
 from dashboard.views.common import describe_attributes, model_or_stop, tile_scale
+from dashboard.text import plain
 
-MIN_POINTS, MAX_POINTS = 20, 5000
 METHODS = {"PCA": "pca", "t-SNE": "tsne"}
 SPACE_LABELS = {
     "discriminator": "Discriminator features",
@@ -120,7 +121,7 @@ def _compute(path: str, presenting: bool):
                                      progress=lambda fraction, message: bar.progress(fraction, text=message))
     except ValueError as error:
         holder.empty()
-        st.error(f"Cannot compute this map: {error}", icon=":material/error:")
+        st.error(f"Cannot compute this map: {plain(error)}", icon=":material/error:")
         return None
     bar.empty()
     if presenting:

@@ -7,9 +7,9 @@ import random
 import streamlit as st
 
 from dashboard import services, state
+from dashboard.state import GRID_SIZES
 from dashboard.views.common import describe_attributes, model_or_stop, tile_scale
 
-GRID_SIZES = (16, 36, 64, 100, 144, 256)
 MAX_PIN_BUTTON_TILES = 64  # above this the grid is one image and pins are typed: 256 buttons make the page sluggish
 
 
@@ -35,6 +35,9 @@ def render() -> None:
                  width="stretch", output_format="PNG")
         st.text_input("Pin seeds (comma separated)", key="_typed_pins",
                       placeholder=f"e.g. {seed}, {seed + 5}", on_change=_pin_typed)
+        error = st.session_state.pop("_pin_error", "")
+        if error:
+            st.error(error, icon=":material/error:")
     if not presenting:
         _pins_and_downloads(path, seeds, psi, result, columns)
 
@@ -93,10 +96,7 @@ def _tile_grid(result, columns: int, image_size: int, presenting: bool) -> None:
 
 
 def _pin_typed() -> None:
-    text = st.session_state.get("_typed_pins", "")
-    typed = state.URL_STATE["pins"].parse(text)
-    st.session_state["pins"] = list(dict.fromkeys(st.session_state["pins"] + typed))
-    st.session_state["_typed_pins"] = ""
+    state.add_typed_seeds("pins", "_typed_pins", "_pin_error")
 
 
 def _pins_and_downloads(path, seeds, psi, result, columns) -> None:

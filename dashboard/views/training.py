@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import services
 from dashboard.services import LOG_2, LOG_4
 from dashboard.run_widgets import describe_progress, format_duration, open_button, stop_button
+from dashboard.text import plain
 
 LIVE_STATES = ("starting", "running")
 STATE_ICONS = {"starting": "◌", "running": "●", "finished": "✓", "stopped": "■", "failed": "✗"}
@@ -114,17 +115,17 @@ def _status(progress: services.Progress, presenting: bool) -> None:
             stop_button(handle, key="training_stop")
         return
     if progress.state == "failed":
-        st.error(f"**{progress.name}** failed: {progress.failure}", icon=":material/error:")
+        st.error(f"**{plain(progress.name)}** failed: {plain(progress.failure)}", icon=":material/error:")
         if progress.log_tail and not presenting:
             with st.expander("End of train.log"):
                 st.code(progress.log_tail, language=None)
         return
     if progress.state == "finished":
-        st.success(f"**{progress.name}** finished: {progress.steps:,} steps in {format_duration(progress.elapsed)}. "
+        st.success(f"**{plain(progress.name)}** finished: {progress.steps:,} steps in {format_duration(progress.elapsed)}. "
                    f"Its model is in the sidebar's checkpoint picker as “run: {progress.name}”.",
                    icon=":material/check_circle:")
     else:
-        st.info(f"**{progress.name}** was stopped at step {progress.step:,} of {progress.steps:,}"
+        st.info(f"**{plain(progress.name)}** was stopped at step {progress.step:,} of {progress.steps:,}"
                 + (f" ({progress.message})" if progress.message not in ("", "stopped") else "")
                 + (". Its last checkpoint can still be explored." if progress.has_generator else "."),
                 icon=":material/stop_circle:")
