@@ -269,12 +269,11 @@ def _add_export(commands) -> None:
 
 
 def _export(args) -> int:
-    from .checkpoint import load_discriminator, load_generator, save_generator
+    from .checkpoint import descriptive_metadata, load_discriminator, load_generator, save_generator
 
     generator = load_generator(args.checkpoint)
     discriminator = None if args.no_discriminator else load_discriminator(args.checkpoint)
-    metadata = {k: v for k, v in generator.metadata.items()
-                if k not in ("format", "format_version", "model", "dtype", "has_discriminator")}
+    metadata = descriptive_metadata(generator.metadata)
     if args.notes is not None:
         metadata["notes"] = args.notes
     path = save_generator(args.out, generator, metadata, discriminator=discriminator, half=args.half)
