@@ -314,8 +314,7 @@ def _add_evaluate(commands) -> None:
 
 
 def _evaluate(args) -> int:
-    from .evaluate import evaluate, format_report, write_evaluation_metadata
-    from .targets import markdown_table
+    from .evaluation import evaluate, format_report, markdown_table, write_evaluation_metadata
 
     if not 32 <= args.n <= 100000:
         raise ValueError("--n must be from 32 to 100000")
