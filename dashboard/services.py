@@ -22,7 +22,7 @@ from ganlib import catalog, projection, runs
 from ganlib.catalog import Catalog
 from ganlib.checkpoint import read_metadata
 from ganlib.config import TrainConfig
-from ganlib.directions import CONFIDENT, attribute_probability, measure_edit, per_face_strength
+from ganlib.directions import CONFIDENT, PER_FACE_MAX_STRENGTH, attribute_probability, measure_edit, per_face_strength
 from ganlib.explorer import Explorer
 from ganlib.toy import GeneratorLossCurves, ToyConfig, generator_loss_curves
 
@@ -310,9 +310,6 @@ def edit_probabilities(path: str, attribute: str, method: str, conditional: bool
     """The classifier's p(attribute) for every edited face, [len(seeds), len(strengths)]."""
     return _probability_of(explorer(path), attribute_edit(path, attribute, method, conditional, seeds, strengths),
                            attribute)
-
-
-PER_FACE_MAX_STRENGTH = 4.0  # in class-mean distances; faces that need more are reported as not reached
 
 
 @st.cache_data(max_entries=64, show_spinner="Stepping each face until the classifier sees the change...")

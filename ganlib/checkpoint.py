@@ -165,6 +165,16 @@ def load_module_state(path, module: torch.nn.Module, state: dict[str, torch.Tens
 
 # ---------------------------------------------------------------- generator files (bundling, sharing, dashboard)
 
+# What save_generator writes from its arguments (format, architecture, dtype, whether D is there): a rewritten copy
+# passes the rest of the metadata on and lets save_generator write these afresh
+STRUCTURAL_KEYS = ("format", "format_version", "model", "dtype", "has_discriminator")
+
+
+def descriptive_metadata(metadata: dict) -> dict:
+    """A generator file's metadata without STRUCTURAL_KEYS: what to pass to save_generator for a copy of it."""
+    return {key: value for key, value in metadata.items() if key not in STRUCTURAL_KEYS}
+
+
 def save_generator(path, generator: Generator, metadata: dict, discriminator: Discriminator | None = None,
                    half: bool = False) -> Path:
     """Write a generator file. ``metadata`` holds dataset/training/sample_seed (see ganlib.train); the

@@ -154,9 +154,8 @@ def load_classifier(path) -> AttributeClassifier:
     return model.eval()
 
 
-def load_bundled_classifier(dataset_name: str, checkpoint_path=None) -> AttributeClassifier | None:
-    """The classifier ganlib ships for this data set (loaded once per process), or None where there is none.
-    ``checkpoint_path`` is accepted for the explorer's call; bundled classifiers do not depend on it."""
+def load_bundled_classifier(dataset_name: str) -> AttributeClassifier | None:
+    """The classifier ganlib ships for this data set (loaded once per process), or None where there is none."""
     path = BUNDLED.get(dataset_name)
     if path is None or not path.is_file():
         return None

@@ -274,13 +274,12 @@ def _add_export(commands) -> None:
 
 
 def _export(args) -> int:
-    from .checkpoint import load_discriminator, load_generator, save_generator
+    from .checkpoint import descriptive_metadata, load_discriminator, load_generator, save_generator
 
     out = _output_file(args.out, (".safetensors",))
     generator = load_generator(args.checkpoint)
     discriminator = None if args.no_discriminator else load_discriminator(args.checkpoint)
-    metadata = {k: v for k, v in generator.metadata.items()
-                if k not in ("format", "format_version", "model", "dtype", "has_discriminator")}
+    metadata = descriptive_metadata(generator.metadata)
     if args.notes is not None:
         metadata["notes"] = args.notes
     path = save_generator(out, generator, metadata, discriminator=discriminator, half=args.half)
@@ -321,8 +320,7 @@ def _add_evaluate(commands) -> None:
 
 
 def _evaluate(args) -> int:
-    from .evaluate import evaluate, format_report, write_evaluation_metadata
-    from .targets import markdown_table
+    from .evaluation import evaluate, format_report, markdown_table, write_evaluation_metadata
 
     if not 32 <= args.n <= 100000:
         raise ValueError("--n must be from 32 to 100000")

@@ -24,6 +24,10 @@ import torch
 METHODS = ("mean_difference", "svm", "exemplar3")
 CONFIDENT = 0.9  # "the classifier is sure": p > 0.9 for yes, p < 0.1 for no
 DEFAULT_MEASURE_SEED = 1_000_000  # measure on seeds far from find_direction's default seeds 0..n-1
+# per_face_strength's defaults, which the dashboard and ganlib evaluate both use: each face is stepped until p >= 0.9,
+# in 16 steps up to 4 class-mean distances; a face that needs more is reported as not reached
+PER_FACE_TARGET, PER_FACE_MAX_STRENGTH, PER_FACE_STEPS = 0.9, 4.0, 16
+YES_NO = ["no", "yes"]  # the classes of a yes/no attribute, edited by its name alone
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,18 @@ def edit_latents(z, direction: Direction, strength):
 
 # ---------------------------------------------------------------- attributes as the classifier sees them
 
+def is_yes_no(classes) -> bool:
+    return list(classes) == YES_NO
+
+
+def binary_attributes(attributes: dict[str, list[str]]) -> list[str]:
+    """Editable attributes: the yes/no ones by name, the others one class at a time ("hair=blond")."""
+    names = []
+    for name, classes in attributes.items():
+        names += [name] if is_yes_no(classes) else [f"{name}={c}" for c in classes]
+    return names
+
+
 def parse_attribute(attribute: str, attributes: dict[str, list[str]]) -> tuple[str, int]:
     """"sunglasses" -> ("sunglasses", index of "yes"); "hair=blond" -> ("hair", index of "blond")."""
     name, _, wanted = attribute.partition("=")
@@ -134,7 +150,7 @@ def parse_attribute(attribute: str, attributes: dict[str, list[str]]) -> tuple[s
         raise ValueError(f"unknown attribute {name!r}; this classifier knows {', '.join(attributes) or 'none'}")
     classes = attributes[name]
     if not wanted:
-        if list(classes) != ["no", "yes"]:
+        if not is_yes_no(classes):
             raise ValueError(f"{name!r} has classes {classes}: pick one as '{name}=<class>' (class vs the rest)")
         wanted = "yes"
     if wanted not in classes:
@@ -174,17 +190,6 @@ def label_latents(explorer, n: int, seed: int, truncation: float = 1.0) -> tuple
     return z, classify_latents(explorer, z)
 
 
-def _other_attributes(attribute: str, attributes: dict[str, list[str]]) -> list[str]:
-    """Every binary attribute and every class of the multi-class ones, except the edited attribute itself."""
-    name, _ = parse_attribute(attribute, attributes)
-    others = []
-    for other, classes in attributes.items():
-        if other == name:
-            continue
-        others += [other] if list(classes) == ["no", "yes"] else [f"{other}={c}" for c in classes]
-    return others
-
-
 def _fit(method: str, z: np.ndarray, p: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(unit vector, latents it was fitted on, their positive mask)."""
     positive = p > 0.5
@@ -202,15 +207,27 @@ def _fit(method: str, z: np.ndarray, p: np.ndarray, seed: int) -> tuple[np.ndarr
     return exemplar_difference(exemplars[:3], exemplars[3:])[0], exemplars, np.array([True] * 3 + [False] * 3)
 
 
+def _labelled(explorer, n: int, seed: int, labelled) -> tuple[torch.Tensor, dict]:
+    """``labelled`` when the caller has labelled seeds seed..seed+n-1 already (it then holds what label_latents
+    returns for them), else those seeds labelled now."""
+    if labelled is None:
+        return label_latents(explorer, n, seed)
+    z, probabilities = labelled
+    if len(z) != n:
+        raise ValueError(f"the labelled latents are {len(z)}, expected n = {n}")
+    return z, probabilities
+
+
 def find_direction(explorer, attribute: str, method: str = "mean_difference", n: int = 2000, seed: int = 0,
-                   conditional: bool = False) -> Direction:
+                   conditional: bool = False, labelled: tuple | None = None) -> Direction:
     """The direction of ``attribute`` ("smiling", "hair=blond") from n latents (seeds seed..seed+n-1) labelled
-    by the explorer's classifier."""
+    by the explorer's classifier. ``labelled``: label_latents(explorer, n, seed) from a caller that finds many
+    directions on the same seeds and labels them once."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     _require_classifier(explorer)
-    parse_attribute(attribute, explorer.attributes)  # a typo fails before anything is generated
-    z, probabilities = label_latents(explorer, n, seed)
+    name, _ = parse_attribute(attribute, explorer.attributes)  # a typo fails before anything is generated
+    z, probabilities = _labelled(explorer, n, seed, labelled)
     z = _as_numpy(z)
     p = attribute_probability(probabilities, attribute, explorer.attributes)
     if (p > 0.5).all() or (p <= 0.5).all():
@@ -222,7 +239,9 @@ def find_direction(explorer, attribute: str, method: str = "mean_difference", n:
         # others by the same method on the same samples; exemplar triples are too noisy to condition on
         other_method = "mean_difference" if method == "exemplar3" else method
         others = []
-        for other in _other_attributes(attribute, explorer.attributes):
+        for other in binary_attributes(explorer.attributes):
+            if other.partition("=")[0] == name:
+                continue
             q = attribute_probability(probabilities, other, explorer.attributes)
             if (q > 0.5).any() and (q <= 0.5).any():
                 others.append(_fit(other_method, z, q, seed)[0])
@@ -274,7 +293,7 @@ def _edit_figures(explorer, z, p_before, before, vector, step, attribute) -> dic
 
 
 def measure_edit(explorer, direction: Direction, strength: float = 1.0, n: int = 300,
-                 seed: int = DEFAULT_MEASURE_SEED) -> dict:
+                 seed: int = DEFAULT_MEASURE_SEED, labelled: tuple | None = None) -> dict:
     """How often the edit adds / removes the attribute, and how often it keeps the others, on n fresh latents.
 
     add: faces without the attribute (p < 0.1) moved by +strength; success = p > 0.5 after.
@@ -282,8 +301,9 @@ def measure_edit(explorer, direction: Direction, strength: float = 1.0, n: int =
     keep_others[X]: among those faces, of the ones whose class of X the classifier was sure about (p > 0.9 for
     the class), the fraction whose class of X is unchanged; "joint": faces that kept all of them.
     "random": the same figures for a random direction of the same length, the baseline any direction must beat.
+    ``labelled``: label_latents(explorer, n, seed) from a caller that measures many edits on the same seeds.
     """
-    z, before = label_latents(explorer, n, seed)
+    z, before = _labelled(explorer, n, seed, labelled)
     p_before = attribute_probability(before, direction.attribute, explorer.attributes)
     step = float(strength) * direction.class_distance
     vector = torch.as_tensor(direction.vector, dtype=z.dtype)
@@ -296,8 +316,9 @@ def measure_edit(explorer, direction: Direction, strength: float = 1.0, n: int =
     return result
 
 
-def per_face_strength(explorer, z, direction: Direction, target: float = 0.9, max_strength: float = 4.0,
-                      steps: int = 16, refine: int = 3) -> tuple[np.ndarray, torch.Tensor]:
+def per_face_strength(explorer, z, direction: Direction, target: float = PER_FACE_TARGET,
+                      max_strength: float = PER_FACE_MAX_STRENGTH, steps: int = PER_FACE_STEPS,
+                      refine: int = 3) -> tuple[np.ndarray, torch.Tensor]:
     """Step each face along the direction until the classifier sees the attribute (p >= target); a negative
     ``max_strength`` removes it instead (p <= 1 - target). Returns each face's strength (0 where it already
     has it, NaN where max_strength is not enough) and the edited latents (at max_strength for the NaN faces).

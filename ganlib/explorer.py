@@ -5,13 +5,14 @@ This is the StyleGAN3-visualizer split: the UI writes values, one renderer turns
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
 from .checkpoint import load_discriminator, load_generator
+from .classifier import load_bundled_classifier
+from .directions import binary_attributes, edit_latents, find_direction
 from .images import generate, to_uint8
 from .latent import interpolation_path, latents_for_seeds, truncate
 
@@ -27,7 +28,8 @@ class Explorer:
     def from_checkpoint(cls, path) -> "Explorer":
         """Load G (and D when the file has it) and, for known data sets, the bundled attribute classifier."""
         generator = load_generator(path)
-        return cls(generator, load_discriminator(path), _find_classifier(generator.metadata, Path(path)))
+        dataset = (generator.metadata.get("dataset") or {}).get("name", "")
+        return cls(generator, load_discriminator(path), load_bundled_classifier(dataset))
 
     # ------------------------------------------------------------------ description
     @property
@@ -91,28 +93,23 @@ class Explorer:
     # ------------------------------------------------------------------ attribute directions (ganlib.directions)
     def binary_attributes(self) -> list[str]:
         """Editable attributes: the yes/no ones by name, the others one class at a time ("hair=blond")."""
-        names = []
-        for name, classes in self.attributes.items():
-            names += [name] if list(classes) == ["no", "yes"] else [f"{name}={c}" for c in classes]
-        return names
+        return binary_attributes(self.attributes)
 
     def direction(self, attribute: str, method: str = "mean_difference", conditional: bool = False,
-                  n: int = 2000, seed: int = 0):
+                  n: int = 2000, seed: int = 0, labelled: tuple | None = None):
         """ganlib.directions.Direction for an attribute, computed once per set of arguments (labelling n
-        samples takes seconds; the dashboard asks again on every rerun)."""
-        from .directions import find_direction
-
+        samples takes seconds; the dashboard asks again on every rerun). ``labelled``: seeds seed..seed+n-1
+        labelled already, as ganlib.directions.find_direction takes them; it is data, not part of the key."""
         key = (attribute, method, bool(conditional), int(n), int(seed))
         memo = self.__dict__.setdefault("_directions", {})
         if key not in memo:
-            memo[key] = find_direction(self, attribute, method, n=n, seed=seed, conditional=conditional)
+            memo[key] = find_direction(self, attribute, method, n=n, seed=seed, conditional=conditional,
+                                       labelled=labelled)
         return memo[key]
 
     def edit(self, seeds: Sequence[int], direction, strengths: Sequence[float], truncation: float = 1.0) -> np.ndarray:
         """uint8 [len(seeds), len(strengths), H, W, 3]: row i is seed i moved by each strength (in class-mean
         distances) along ``direction`` (a Direction, or an attribute name for the default direction)."""
-        from .directions import edit_latents
-
         if isinstance(direction, str):
             direction = self.direction(direction)
         z = self.latents(seeds, truncation)
@@ -121,12 +118,3 @@ class Explorer:
         images = self.images(edited)  # strength-major: [len(strengths) * len(seeds), H, W, 3]
         images = images.reshape(len(strengths), len(z), *images.shape[1:])
         return np.ascontiguousarray(images.swapaxes(0, 1))
-
-
-def _find_classifier(metadata: dict, checkpoint_path: Path):
-    """The attribute classifier bundled for this checkpoint's data set, if ganlib ships one."""
-    try:
-        from .classifier import load_bundled_classifier
-    except ImportError:  # the classifier module is optional: explorers work without attribute scores
-        return None
-    return load_bundled_classifier(metadata.get("dataset", {}).get("name", ""), checkpoint_path)

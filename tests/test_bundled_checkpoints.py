@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import ganlib
-from ganlib import targets
 from ganlib.checkpoint import read_metadata
+from ganlib.evaluation import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "checkpoints").glob("*.safetensors"))
@@ -37,4 +37,4 @@ def test_readme_table_is_the_saved_evaluate_report(name):
     metadata = read_metadata(ROOT / "checkpoints" / f"{name}.safetensors")
     assert report["meta"]["training_steps"] == metadata["training"]["steps"]
     assert report["fd_ratio"] == pytest.approx(metadata["evaluation"]["fd_ratio"])
-    assert targets.markdown_table(report) in (ROOT / "README.md").read_text()
+    assert markdown_table(report) in (ROOT / "README.md").read_text()

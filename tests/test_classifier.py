@@ -72,18 +72,18 @@ def test_bad_files_raise_value_error(tiny_classifier, tmp_path, tiny_checkpoint)
 
 
 def test_bundled_classifier_only_for_toonfaces():
-    assert load_bundled_classifier("mnist", None) is None
-    assert load_bundled_classifier("", None) is None
-    model = load_bundled_classifier("toonfaces", None)
+    assert load_bundled_classifier("mnist") is None
+    assert load_bundled_classifier("") is None
+    model = load_bundled_classifier("toonfaces")
     assert isinstance(model, AttributeClassifier)
-    assert load_bundled_classifier("toonfaces", "elsewhere.safetensors") is model  # loaded once
+    assert load_bundled_classifier("toonfaces") is model  # loaded once
     assert classifier_module.BUNDLED["toonfaces"].stat().st_size < 2 * 2**20
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
 def test_bundled_classifier_is_accurate_on_fresh_renders(size):
     """>= 98% on every attribute, on faces from a seed that training (1) and its test set (2) never used."""
-    model = load_bundled_classifier("toonfaces", None)
+    model = load_bundled_classifier("toonfaces")
     images, labels = render_toonfaces(300, seed=12345, image_size=size)
     probabilities = model.predict_proba(images)
     for name in ATTRIBUTES:
@@ -92,7 +92,7 @@ def test_bundled_classifier_is_accurate_on_fresh_renders(size):
 
 
 def test_bundled_metadata_records_accuracy():
-    metadata = load_bundled_classifier("toonfaces", None).metadata
+    metadata = load_bundled_classifier("toonfaces").metadata
     assert set(metadata["accuracy"]) == {"32", "64", "128"}
     assert all(value >= 0.98 for sizes in metadata["accuracy"].values() for value in sizes.values())
 

@@ -1,7 +1,8 @@
 """The targets scorecard: which figures meet the issue's targets, read from an evaluate report."""
 import math
 
-from ganlib import targets
+from ganlib.evaluation import targets
+from ganlib.evaluation.report import markdown_table
 
 
 def edit(add, add_keep, remove, remove_keep):
@@ -54,7 +55,7 @@ def test_misses_are_reported_and_counted():
 
 
 def test_percentages_keep_a_decimal_so_a_near_miss_is_visible():
-    table = targets.markdown_table(report(svm=edit(0.9462, 0.92, 0.99, 0.95)))
+    table = markdown_table(report(svm=edit(0.9462, 0.92, 0.99, 0.95)))
     assert "| sunglasses: svm, strength 1.5 | add 94.6% (keeps 92.0%), remove 99.0% (keeps 95.0%) | ≥ 95%, keeps ≥ 90% | **no** |" in table
     assert table.splitlines()[0] == "| figure | measured | target | met |"
 
@@ -71,7 +72,7 @@ def test_class_labelled_data_reports_coverage_and_confidence():
                                      "mean_confidence_real": 0.96, "mean_confidence_generated": 0.79}}}
     rows = rows_by_figure(targets.scorecard(digits))
     assert rows["digit: classes generated"]["met"] is False
-    table = targets.markdown_table(digits)
+    table = markdown_table(digits)
     assert "| digit: classes generated | 1 of 2 | all | **no** |" in table
     assert "| digit: judge's mean confidence, generated (real) | 79% (96%) | - | - |" in table
     assert targets.met_count(digits) == (1, 3)  # the frequency gap; not FD or coverage; confidence has no target

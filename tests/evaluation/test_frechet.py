@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from ganlib.frechet import distance_from_statistics, frechet_distance, statistics
+from ganlib.evaluation.frechet import distance_from_statistics, frechet_distance, statistics
 
 
 def direct(a, b):

@@ -1,7 +1,7 @@
 """Directions in z found without any labels: SeFa (closed form, from G's weights) and GANSpace (PCA of activations).
 
 Both answer "which directions does this generator use most?"; what each one *means* (hat? hair colour?) is then
-read off by a classifier or by eye (``ganlib.evaluate`` moves faces along each and names the attribute that
+read off by a classifier or by eye (``name_directions`` moves faces along each and names the attribute that
 changes most).
 """
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .latent import sample_latents
+from ..directions import DEFAULT_MEASURE_SEED, attribute_probability, classify_latents
+from ..latent import sample_latents
+
+K, STEP, FACES = 5, 3.0, 200  # the top K directions of each method, each moved ±STEP on FACES faces
 
 
 def _first_layer(generator) -> tuple[torch.nn.ConvTranspose2d, torch.nn.BatchNorm2d | None]:
@@ -91,3 +94,28 @@ def ganspace(generator, k: int = 5, n: int = 5000, seed: int = 0) -> tuple[np.nd
     norms = np.linalg.norm(basis, axis=1, keepdims=True)
     fractions = singular_values ** 2 / max(float((centred ** 2).sum()), 1e-300)
     return _fix_signs(basis / np.maximum(norms, 1e-12)).astype(np.float32), fractions
+
+
+def name_directions(explorer, seed: int) -> dict:
+    """The top SeFa and GANSpace directions, each with the attribute it changes most: mean p(attribute) after a
+    step +STEP minus after -STEP, on faces that neither fitted nor measured any attribute direction."""
+    k = min(K, explorer.latent_dim)
+    found = {"sefa": sefa(explorer.generator, k), "ganspace": ganspace(explorer.generator, k, seed=seed)}
+    first = DEFAULT_MEASURE_SEED + 500_000 + seed  # yet another seed set: neither fitted on nor measured with
+    z = explorer.latents(range(first, first + FACES))
+    attributes = explorer.binary_attributes()
+    block = {"step": STEP, "faces": FACES}
+    for method, (directions, weights) in found.items():
+        rows = []
+        for index, (vector, weight) in enumerate(zip(directions, weights)):
+            row = {"index": index, "eigenvalue" if method == "sefa" else "variance_fraction": float(weight)}
+            if attributes:
+                step = STEP * torch.as_tensor(vector)
+                plus, minus = classify_latents(explorer, z + step), classify_latents(explorer, z - step)
+                changes = {a: float(attribute_probability(plus, a, explorer.attributes).mean()
+                                    - attribute_probability(minus, a, explorer.attributes).mean()) for a in attributes}
+                top = max(changes, key=lambda a: abs(changes[a]))
+                row.update({"top_attribute": top, "change": changes[top], "changes": changes})
+            rows.append(row)
+        block[method] = rows
+    return block

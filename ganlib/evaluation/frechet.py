@@ -6,7 +6,7 @@ Each set is summarised by a Gaussian (mean mu, covariance Sigma); the distance b
 
 ganlib uses the attribute classifier's penultimate features instead of Inception's, so the numbers are not
 comparable with published FIDs; compare a generator with the distance between two real samples of the same size
-(``ganlib.evaluate`` reports that baseline and the ratio), because FD is biased upward for small samples.
+(``ganlib evaluate`` reports that baseline and the ratio), because FD is biased upward for small samples.
 """
 from __future__ import annotations
 

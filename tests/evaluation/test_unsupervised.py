@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import ganlib
-from ganlib.unsupervised import first_block_activations, first_layer_matrix, ganspace, sefa
+from ganlib.evaluation.unsupervised import first_block_activations, first_layer_matrix, ganspace, sefa
 
 
 @pytest.fixture
