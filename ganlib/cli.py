@@ -328,10 +328,7 @@ def _evaluate(args) -> int:
     if args.from_json is None and args.checkpoint is None:
         raise ValueError("name a checkpoint to measure, or a saved report with --from-json")
     if args.from_json:
-        try:
-            report = json.loads(Path(args.from_json).read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{args.from_json} is not a JSON report ({error})") from None
+        report = _read_report(args.from_json)
     else:
         log = None if args.quiet else (lambda message: print(f"evaluate: {message}", file=sys.stderr, flush=True))
         report = evaluate(args.checkpoint, n=args.n, seed=args.seed, strength=args.strength, data=args.data,
@@ -339,14 +336,29 @@ def _evaluate(args) -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2))
-    if args.markdown:
-        print(markdown_table(report))
-    else:
-        print(json.dumps(report, indent=2) if args.json else "\n".join(format_report(report)))
+    try:
+        if args.markdown:
+            text = markdown_table(report)
+        else:
+            text = json.dumps(report, indent=2) if args.json else "\n".join(format_report(report))
+    except (KeyError, TypeError, AttributeError, ValueError) as error:  # a hand-edited or partial report
+        raise ValueError(f"the report lacks what the summary needs ({type(error).__name__}: {error})") from None
+    print(text)
     if args.write_metadata and args.checkpoint:
         path = write_evaluation_metadata(args.checkpoint, report)
         print(f"stored the summary in {path}'s metadata", file=sys.stderr)
     return 0
+
+
+def _read_report(path: str) -> dict:
+    """A report that ``evaluate --out`` or ``--json`` wrote: one line for anything else."""
+    try:
+        report = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a JSON report ({error})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("meta"), dict) or "fd" not in report:
+        raise ValueError(f"{path} is JSON, but not a report that ganlib evaluate wrote (no 'meta' and 'fd')")
+    return report
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,6 +75,13 @@ def test_nonsense_values_get_one_line_each(tiny_checkpoint, tmp_path, capsys):
         (["train", "--dataset", "/proc", "--quiet", "--out", str(tmp_path / "r")], "has no images"),
         (["train", "--dataset", str(tmp_path / "missing"), "--quiet", "--out", str(tmp_path / "r")], "does not exist"),
     ]
+    not_a_report = tmp_path / "other.json"
+    not_a_report.write_text('{"a": 1}')
+    partial = tmp_path / "partial.json"
+    partial.write_text('{"meta": {}, "fd": 1}')
+    cases += [(["evaluate", "--from-json", str(not_a_report)], "not a report that ganlib evaluate wrote"),
+              (["evaluate", "--from-json", str(partial), "--markdown"], "the report lacks"),
+              (["evaluate", "--from-json", str(partial)], "the report lacks")]
     for argv, words in cases:
         _one_line_error(capsys, argv, words)
     assert not (tmp_path / "g.png").exists()
