@@ -1,5 +1,6 @@
 """Issue targets for the explorer on this CPU: a 64-tile grid <= 0.5 s, a 16-frame interpolation <= 0.3 s,
 t-SNE of 2,000 points <= 10 s (then instant from cache), first render after server start <= 5 s."""
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,10 @@ def grid_and_interpolation() -> list[Result]:
     def walk():
         explorer.interpolate(explorer.latents([1, 2]), 16, "slerp")
 
-    return [Result(f"64-tile grid with D scores ({size} px)", median_seconds(grid), "s", 0.5),
-            Result(f"16-frame slerp interpolation ({size} px)", median_seconds(walk), "s", 0.3)]
+    return [
+        Result(f"64-tile grid with D scores ({size} px)", median_seconds(grid), "s", 0.5),
+        Result(f"16-frame slerp interpolation ({size} px)", median_seconds(walk), "s", 0.3),
+    ]
 
 
 def tsne() -> list[Result]:
@@ -71,6 +74,8 @@ def first_render() -> list[Result]:
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=20)
-    return [Result("server start to health ok", health, "s"),
-            Result("first render (page open to images shown)", render, "s", 5.0),
-            Result("server start to first render", health + render, "s", 5.0)]
+    return [
+        Result("server start to health ok", health, "s"),
+        Result("first render (page open to images shown)", render, "s", 5.0),
+        Result("server start to first render", health + render, "s", 5.0),
+    ]

@@ -1,4 +1,5 @@
 """Tiny benchmark harness: each benchmark returns Results; run.py prints them with their ratio to the target."""
+
 from __future__ import annotations
 
 import statistics

@@ -1,8 +1,9 @@
 """Run the benchmarks on demand and print each figure with its target ratio (>= 1.00 meets the target).
 
-    python -m benchmarks.run                   # everything (a few minutes on 2 cores)
-    python -m benchmarks.run dashboard toy     # some groups
+python -m benchmarks.run                   # everything (a few minutes on 2 cores)
+python -m benchmarks.run dashboard toy     # some groups
 """
+
 from __future__ import annotations
 
 import math
@@ -26,7 +27,9 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown group(s) {unknown}; choose from {list(GROUPS)}")
         return 2
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     print(f"{'benchmark':52s} {'value':>10s} {'unit':6s} {'target':>8s} {'ratio':>6s}")
     for group in chosen:
         for bench in GROUPS[group]:
@@ -35,7 +38,10 @@ def main(argv: list[str]) -> int:
                 target = "-" if result.target is None else f"{result.target:g}"
                 value = "n/a" if math.isnan(result.value) else f"{result.value:.3g}"
                 ratio_text = "-" if ratio is None or math.isnan(ratio) else f"{ratio:.2f}"
-                print(f"{result.name:52s} {value:>10s} {result.unit:6s} {target:>8s} {ratio_text:>6s}  {result.note}", flush=True)
+                print(
+                    f"{result.name:52s} {value:>10s} {result.unit:6s} {target:>8s} {ratio_text:>6s}  {result.note}",
+                    flush=True,
+                )
     return 0
 
 

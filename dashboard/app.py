@@ -7,6 +7,7 @@ caching and every call into ganlib in services.py. Imports point one way, from h
 run_widgets (what the panel and the Training page share), then state, pages and services. Only services reaches
 ganlib (the training form also reads the plain declarations of ganlib.config).
 """
+
 from __future__ import annotations
 
 import streamlit as st

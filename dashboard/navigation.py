@@ -1,5 +1,6 @@
 """The app's pages, defined once: app.py navigates with them, and registers them by name in pages.py, where
 views and panels find the pages they link to (st.switch_page, st.page_link)."""
+
 from __future__ import annotations
 
 import streamlit as st

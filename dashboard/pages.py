@@ -4,6 +4,7 @@ navigation.py builds the pages from the views and registers them here on every r
 a page asks for it by name. No view imports navigation (which imports every view), so the imports form a tree
 from app.py down.
 """
+
 from __future__ import annotations
 
 import streamlit as st

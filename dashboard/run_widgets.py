@@ -1,5 +1,6 @@
 """What the sidebar's training panel and the Training page both show of a run: durations, a progress line, the
 Stop button and the button that opens a run's model in the explorer."""
+
 from __future__ import annotations
 
 import math
@@ -26,13 +27,19 @@ def describe_progress(progress: services.Progress) -> str:
         return "Starting: loading the data set and building the networks…"
     text = f"Step {progress.step:,} of {progress.steps:,} ({progress.fraction:.0%})"
     if progress.state == "running":
-        text += f" · about {format_duration(progress.eta_seconds)} left" if progress.eta_seconds else " · measuring speed…"
+        text += (
+            f" · about {format_duration(progress.eta_seconds)} left" if progress.eta_seconds else " · measuring speed…"
+        )
     return text
 
 
 def stop_button(handle: services.RunHandle, key: str) -> None:
-    if st.button("Stop", key=key, icon=":material/stop_circle:", help="Finishes the current step, writes a "
-                 "checkpoint and ends the run. The checkpoint stays usable."):
+    if st.button(
+        "Stop",
+        key=key,
+        icon=":material/stop_circle:",
+        help="Finishes the current step, writes a checkpoint and ends the run. The checkpoint stays usable.",
+    ):
         with st.spinner("Stopping: finishing the step and writing a checkpoint…"):
             services.stop_run(handle)
         st.rerun()

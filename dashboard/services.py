@@ -7,6 +7,7 @@ This is also the pages' only door to ganlib: the few ganlib names a page needs (
 annotate with, the toy game's constants) are re-exported here, and training runs are reached through thin
 functions that know where the runs folder is.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,21 +18,26 @@ import numpy as np
 import streamlit as st
 import torch
 
+# ``X as X`` marks a ganlib name re-exported for the pages, which reach ganlib only through this module.
 import ganlib
 from ganlib import catalog, projection, runs
 from ganlib.catalog import Catalog
+from ganlib.checkpoint import CheckpointError as CheckpointError
 from ganlib.checkpoint import read_metadata
+from ganlib.config import LOSS_LABELS as LOSS_LABELS
+from ganlib.config import LOSSES as LOSSES
 from ganlib.config import TrainConfig
 from ganlib.directions import CONFIDENT, PER_FACE_MAX_STRENGTH, attribute_probability, measure_edit, per_face_strength
 from ganlib.explorer import Explorer
+from ganlib.losses import LOG_2 as LOG_2
+from ganlib.losses import LOG_4 as LOG_4
+from ganlib.runs import Progress as Progress
+from ganlib.runs import RunError as RunError
+from ganlib.runs import RunHandle as RunHandle
+from ganlib.runs import RunSummary as RunSummary
+from ganlib.toy import PRESETS as PRESETS
 from ganlib.toy import GeneratorLossCurves, ToyConfig, generator_loss_curves
-
-# The ganlib names pages use, re-exported: pages reach ganlib only through this module.
-from ganlib.checkpoint import CheckpointError
-from ganlib.runs import Progress, RunError, RunHandle, RunSummary
-from ganlib.config import LOSS_LABELS, LOSSES
-from ganlib.losses import LOG_2, LOG_4
-from ganlib.toy import PRESETS, ToyGAN
+from ganlib.toy import ToyGAN as ToyGAN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,8 +154,9 @@ def samples(path: str, seeds: tuple[int, ...], truncation: float = 1.0) -> Sampl
     model = explorer(path)
     z = model.latents(seeds, truncation)
     images, d_scores = model.images_and_scores(z)
-    return Samples(images, tuple(seeds), d_scores, model.attribute_probabilities(images),
-                   model.attributes, z.norm(dim=1).numpy())
+    return Samples(
+        images, tuple(seeds), d_scores, model.attribute_probabilities(images), model.attributes, z.norm(dim=1).numpy()
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -178,12 +185,12 @@ def latents_npy(path: str, seeds: tuple[int, ...], truncation: float) -> bytes:
 
 # ---------------------------------------------------------------------------------------------- interpolate
 @st.cache_data(max_entries=32, show_spinner=False)
-def interpolation_gif(path: str, seeds: tuple[int, ...], frames: int, method: str, scale: int = 2,
-                      frame_ms: int = 80) -> bytes:
+def interpolation_gif(
+    path: str, seeds: tuple[int, ...], frames: int, method: str, scale: int = 2, frame_ms: int = 80
+) -> bytes:
     """The walk as an animated GIF, byte for byte what ``python -m ganlib interpolate ... --out walk.gif`` writes."""
     images, _ = interpolation(path, seeds, frames, method)
-    return ganlib.gif_bytes(ganlib.images.upscale(images, scale),
-                            frame_ms=frame_ms)
+    return ganlib.gif_bytes(ganlib.images.upscale(images, scale), frame_ms=frame_ms)
 
 
 def strip_png(path: str, seeds: tuple[int, ...], frames: int, method: str, columns: int, scale: int = 1) -> bytes:
@@ -245,8 +252,15 @@ class Analogy:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def analogy(path: str, a: tuple[int, ...], b: tuple[int, ...], c: tuple[int, ...], neighbours: int = 4,
-            noise: float = 0.25, neighbour_seed: int = 0) -> Analogy:
+def analogy(
+    path: str,
+    a: tuple[int, ...],
+    b: tuple[int, ...],
+    c: tuple[int, ...],
+    neighbours: int = 4,
+    noise: float = 0.25,
+    neighbour_seed: int = 0,
+) -> Analogy:
     """A - B + C on concept vectors (DCGAN paper, section 6.3: each term is the mean of its exemplars' z)."""
     model = explorer(path)
     terms = [model.latents(seeds) for seeds in (a, b, c)]
@@ -256,15 +270,28 @@ def analogy(path: str, a: tuple[int, ...], b: tuple[int, ...], c: tuple[int, ...
     points = torch.cat([result[None], result + noise * model.latents(neighbour_seeds)])
     result_images = model.images(points)
     dim = model.latent_dim
-    return Analogy(tuple(model.images(z) for z in terms), model.images(means), result_images, neighbour_seeds,
-                   noise, tuple(float(m.norm()) for m in means), float((means[0] - means[1]).norm()),
-                   float(np.sqrt(dim / len(a) + dim / len(b))), model.attribute_probabilities(result_images),
-                   float(result.norm()))
+    return Analogy(
+        tuple(model.images(z) for z in terms),
+        model.images(means),
+        result_images,
+        neighbour_seeds,
+        noise,
+        tuple(float(m.norm()) for m in means),
+        float((means[0] - means[1]).norm()),
+        float(np.sqrt(dim / len(a) + dim / len(b))),
+        model.attribute_probabilities(result_images),
+        float(result.norm()),
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def exemplar_edit(path: str, positive: tuple[int, ...], negative: tuple[int, ...], seeds: tuple[int, ...],
-                  strengths: tuple[float, ...]) -> np.ndarray:
+def exemplar_edit(
+    path: str,
+    positive: tuple[int, ...],
+    negative: tuple[int, ...],
+    seeds: tuple[int, ...],
+    strengths: tuple[float, ...],
+) -> np.ndarray:
     """Edit faces along mean(positive z) - mean(negative z), the direction a user can build without a classifier:
     uint8 [len(seeds), len(strengths), H, W, 3]; strength 1 moves a face by the whole difference."""
     model = explorer(path)
@@ -292,8 +319,9 @@ def direction_summary(path: str, attribute: str, method: str, conditional: bool)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def attribute_edit(path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...],
-                   strengths: tuple[float, ...]) -> np.ndarray:
+def attribute_edit(
+    path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...], strengths: tuple[float, ...]
+) -> np.ndarray:
     """uint8 [len(seeds), len(strengths), H, W, 3]: each face moved along the direction by each strength."""
     return explorer(path).edit(seeds, _direction(path, attribute, method, conditional), strengths)
 
@@ -305,23 +333,28 @@ def _probability_of(model: Explorer, images: np.ndarray, attribute: str) -> np.n
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def edit_probabilities(path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...],
-                       strengths: tuple[float, ...]) -> np.ndarray:
+def edit_probabilities(
+    path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...], strengths: tuple[float, ...]
+) -> np.ndarray:
     """The classifier's p(attribute) for every edited face, [len(seeds), len(strengths)]."""
-    return _probability_of(explorer(path), attribute_edit(path, attribute, method, conditional, seeds, strengths),
-                           attribute)
+    return _probability_of(
+        explorer(path), attribute_edit(path, attribute, method, conditional, seeds, strengths), attribute
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner="Stepping each face until the classifier sees the change...")
-def per_face_edit(path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...],
-                  adding: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def per_face_edit(
+    path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...], adding: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each face moved only as far as it needs: until the classifier sees the attribute (or no longer sees it).
     Returns before/after images [len(seeds), 2, H, W, 3], each face's strength (NaN: not reached within
     PER_FACE_MAX_STRENGTH) and p(attribute) before/after [len(seeds), 2]."""
     model = explorer(path)
     z = model.latents(seeds)
     limit = PER_FACE_MAX_STRENGTH if adding else -PER_FACE_MAX_STRENGTH
-    strengths, edited = per_face_strength(model, z, _direction(path, attribute, method, conditional), max_strength=limit)
+    strengths, edited = per_face_strength(
+        model, z, _direction(path, attribute, method, conditional), max_strength=limit
+    )
     images = np.stack([model.images(z), model.images(edited)], axis=1)
     return images, strengths, _probability_of(model, images, attribute)
 
@@ -329,8 +362,9 @@ def per_face_edit(path: str, attribute: str, method: str, conditional: bool, see
 @st.cache_data(max_entries=64, show_spinner=f"Measuring the edit on {MEASURE_SAMPLES} random faces...")
 def edit_report(path: str, attribute: str, method: str, conditional: bool, strength: float) -> dict:
     """ganlib.directions.measure_edit at |strength|: add_* and remove_* figures, and a random-direction baseline."""
-    return measure_edit(explorer(path), _direction(path, attribute, method, conditional), abs(strength),
-                        n=MEASURE_SAMPLES)
+    return measure_edit(
+        explorer(path), _direction(path, attribute, method, conditional), abs(strength), n=MEASURE_SAMPLES
+    )
 
 
 # ----------------------------------------------------------------------------------------- latent map
@@ -351,8 +385,9 @@ def _map_points(path: str, first: int, count: int, space: str) -> projection.Map
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _map_coordinates(path: str, first: int, count: int, space: str, method: str,
-                     perplexity: int, iterations: int, seed: int) -> tuple[np.ndarray, float]:
+def _map_coordinates(
+    path: str, first: int, count: int, space: str, method: str, perplexity: int, iterations: int, seed: int
+) -> tuple[np.ndarray, float]:
     import time
 
     features = _map_points(path, first, count, space).features
@@ -361,8 +396,17 @@ def _map_coordinates(path: str, first: int, count: int, space: str, method: str,
     return coordinates, time.perf_counter() - started
 
 
-def latent_map(path: str, first: int, count: int, space: str, method: str, perplexity: int, iterations: int,
-               seed: int, progress=None) -> LatentMap:
+def latent_map(
+    path: str,
+    first: int,
+    count: int,
+    space: str,
+    method: str,
+    perplexity: int,
+    iterations: int,
+    seed: int,
+    progress=None,
+) -> LatentMap:
     """Seeds first..first+count-1 projected to 2-D (method "pca" or "tsne") from a feature space of
     ganlib.projection. Each stage is cached by its plain parameters, so a rerun is instant; ``progress(fraction,
     message)`` hears the stages (it is called outside the cached functions, which cannot talk to the page).
@@ -378,8 +422,15 @@ def latent_map(path: str, first: int, count: int, space: str, method: str, perpl
     report(0.5, f"{name} of {count:,} points" + (f" ({iterations} iterations)" if method == "tsne" else ""))
     coordinates, seconds = _map_coordinates(path, first, count, space, method, perplexity, iterations, seed)
     report(1.0, "Done")
-    return LatentMap(points.seeds, coordinates, points.norms, points.d_scores, points.attributes, model.attributes,
-                     points.seconds + seconds)
+    return LatentMap(
+        points.seeds,
+        coordinates,
+        points.norms,
+        points.d_scores,
+        points.attributes,
+        model.attributes,
+        points.seconds + seconds,
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner="Clustering...")

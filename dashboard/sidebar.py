@@ -1,6 +1,8 @@
 """The sidebar shown on every page: checkpoint picker and upload, model card, sharing, presentation, training."""
+
 from __future__ import annotations
 
+import contextlib
 import datetime
 from urllib.parse import urlencode
 
@@ -24,16 +26,23 @@ def render() -> None:
         services.forget_stale_results(state.current_checkpoint())
     if st.session_state["presentation"]:
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
-        st.button("Exit presentation", key="exit_presentation", icon=":material/close_fullscreen:",
-                  on_click=lambda: st.session_state.update(presentation=False))
+        st.button(
+            "Exit presentation",
+            key="exit_presentation",
+            icon=":material/close_fullscreen:",
+            on_click=lambda: st.session_state.update(presentation=False),
+        )
         return
     with st.sidebar:
         st.title("GAN Latent Explorer")
         _checkpoint_picker()
         _model_card()
         _share()
-        st.toggle("Presentation mode", key="presentation", help="Wide layout, large images, controls hidden. "
-                  "Bookmark the link first: it reproduces this exact view.")
+        st.toggle(
+            "Presentation mode",
+            key="presentation",
+            help="Wide layout, large images, controls hidden. Bookmark the link first: it reproduces this exact view.",
+        )
         st.divider()
         training_panel.render()
 
@@ -49,8 +58,9 @@ def _choose_default_checkpoint() -> None:
     if wanted and services.is_listed(wanted):
         return
     if wanted:
-        st.toast("The link's checkpoint is not one this app lists; the default is open instead.",
-                 icon=":material/warning:")
+        st.toast(
+            "The link's checkpoint is not one this app lists; the default is open instead.", icon=":material/warning:"
+        )
     choices = services.list_checkpoints()
     st.session_state["checkpoint"] = choices[0].id if choices else ""
 
@@ -63,11 +73,19 @@ def _checkpoint_picker() -> None:
     current = state.current_checkpoint()
     # The picker always shows the checkpoint in use, however it was chosen (URL, upload, a finished run)
     st.session_state["_checkpoint_choice"] = current if current in labels else next(iter(labels), None)
-    st.selectbox("Checkpoint", options=list(labels), format_func=labels.get, key="_checkpoint_choice",
-                 on_change=_switch_checkpoint)
+    st.selectbox(
+        "Checkpoint",
+        options=list(labels),
+        format_func=labels.get,
+        key="_checkpoint_choice",
+        on_change=_switch_checkpoint,
+    )
     uploader_key = f"upload_{st.session_state.get('_upload_round', 0)}"
-    upload = st.file_uploader(f"Open your own checkpoint (.safetensors, up to {services.MAX_UPLOAD_MB} MB)",
-                              type=["safetensors"], key=uploader_key)
+    upload = st.file_uploader(
+        f"Open your own checkpoint (.safetensors, up to {services.MAX_UPLOAD_MB} MB)",
+        type=["safetensors"],
+        key=uploader_key,
+    )
     if upload is not None:
         try:
             path = services.save_upload(upload.name, upload.getvalue())
@@ -95,17 +113,20 @@ def _switch_checkpoint() -> None:
 def model_card_lines(metadata: dict) -> list[tuple[str, str]]:
     model, dataset, training = metadata.get("model", {}), metadata.get("dataset", {}), metadata.get("training", {})
     created = metadata.get("created", "")
-    try:
+    with contextlib.suppress(ValueError):  # another format is shown as it is
         created = datetime.datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z").strftime("%Y-%m-%d")
-    except ValueError:
-        pass
     device = training.get("device", "unknown")
-    rows = [("Data set", f"{dataset.get('name', '?')} ({dataset.get('num_images', '?')} images)"),
-            ("Image", f"{model.get('image_size')} px, {model.get('channels')} channel{'s' if model.get('channels') != 1 else ''}"),
-            ("Latent dim", str(model.get("latent_dim"))),
-            ("Steps", f"{training.get('steps', '?')} ({training.get('images_seen', '?')} images)"),
-            ("Trained on", f"{device}, {training.get('wall_seconds', '?')} s"),
-            ("Date", created)]
+    rows = [
+        ("Data set", f"{dataset.get('name', '?')} ({dataset.get('num_images', '?')} images)"),
+        (
+            "Image",
+            f"{model.get('image_size')} px, {model.get('channels')} channel{'s' if model.get('channels') != 1 else ''}",
+        ),
+        ("Latent dim", str(model.get("latent_dim"))),
+        ("Steps", f"{training.get('steps', '?')} ({training.get('images_seen', '?')} images)"),
+        ("Trained on", f"{device}, {training.get('wall_seconds', '?')} s"),
+        ("Date", created),
+    ]
     attributes = dataset.get("attributes") or {}
     if attributes:
         rows.append(("Attributes", ", ".join(attributes)))

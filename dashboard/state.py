@@ -4,13 +4,14 @@ Session state holds plain values only (seeds, strengths, names), never tensors. 
 is written to the query string after each run and read back on a session's first run, so a bookmark
 reproduces the exact picture (the page itself is in the URL path, set by st.navigation).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
-
 
 MAX_SEED = 2**31 - 1  # ganlib.latent.MAX_SEED: the seeds the CLI reproduces
 # Bounds that widgets and the URL share (the widgets import them from here).
@@ -33,6 +34,7 @@ def integer(low: int, high: int) -> Callable[[str], int]:
         if not low <= value <= high:
             raise ValueError(f"not from {low} to {high}")
         return value
+
     return parse
 
 
@@ -42,6 +44,7 @@ def number(low: float, high: float) -> Callable[[str], float]:
         if not low <= value <= high:
             raise ValueError(f"not from {low:g} to {high:g}")
         return value
+
     return parse
 
 
@@ -51,6 +54,7 @@ def choice(*options) -> Callable[[str], Any]:
         if not matches:
             raise ValueError("not one of " + ", ".join(map(str, options)))
         return matches[0]
+
     return parse
 
 

@@ -5,6 +5,7 @@ renders labels, captions, toasts and alerts as markdown, where ``![](http://…)
 outside image and ``http://…`` becomes a clickable link. ``plain`` escapes every markdown character (and the
 colon of a bare URL), so the text shows exactly as written and nothing in it is followed.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,5 +22,6 @@ def plain(text) -> str:
     if len(line) > MAX_SHOWN:
         line = line[:MAX_SHOWN] + "…"
     line = MARKDOWN_CHARACTERS.sub(r"\\\1", line)
-    return LIST_START.sub(lambda match: match.group(0) + "\\" if match.group(0)[0].isdigit() else "\\" + match.group(0),
-                          line, count=1)
+    return LIST_START.sub(
+        lambda match: match.group(0) + "\\" if match.group(0)[0].isdigit() else "\\" + match.group(0), line, count=1
+    )

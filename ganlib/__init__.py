@@ -7,23 +7,57 @@
 
 Heavy submodules (data sets, training) are imported on first use, so ``import ganlib`` stays cheap.
 """
-from .version import __version__
 
 from .checkpoint import CheckpointError, load_discriminator, load_generator, read_metadata, save_generator
 from .config import ModelConfig, TrainConfig
 from .images import generate, gif_bytes, make_grid, png_bytes, save_png, to_uint8
-from .latent import (analogy, apply_direction, concept_vector, interpolation_path, latents_for_seeds, lerp,
-                     sample_latents, slerp, truncate)
+from .latent import (
+    analogy,
+    apply_direction,
+    concept_vector,
+    interpolation_path,
+    latents_for_seeds,
+    lerp,
+    sample_latents,
+    slerp,
+    truncate,
+)
 from .losses import discriminator_loss, generator_loss, js_divergence_estimate, value_function
 from .models import Discriminator, Generator
-
+from .version import __version__
 
 __all__ = [
-    "CheckpointError", "Discriminator", "Generator", "ModelConfig", "TrainConfig", "analogy", "apply_direction",
-    "concept_vector", "discriminator_loss", "generate", "generator_loss", "gif_bytes", "interpolation_path",
-    "js_divergence_estimate", "latents_for_seeds", "lerp", "load_dataset", "load_discriminator", "load_generator",
-    "make_grid", "png_bytes", "read_metadata", "render_toonfaces", "sample_latents", "save_generator", "save_png",
-    "slerp", "to_uint8", "truncate", "value_function",
+    "__version__",
+    "CheckpointError",
+    "Discriminator",
+    "Generator",
+    "ModelConfig",
+    "TrainConfig",
+    "analogy",
+    "apply_direction",
+    "concept_vector",
+    "discriminator_loss",
+    "generate",
+    "generator_loss",
+    "gif_bytes",
+    "interpolation_path",
+    "js_divergence_estimate",
+    "latents_for_seeds",
+    "lerp",
+    "load_dataset",
+    "load_discriminator",
+    "load_generator",
+    "make_grid",
+    "png_bytes",
+    "read_metadata",
+    "render_toonfaces",
+    "sample_latents",
+    "save_generator",
+    "save_png",
+    "slerp",
+    "to_uint8",
+    "truncate",
+    "value_function",
 ]
 
 

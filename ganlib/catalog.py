@@ -5,6 +5,7 @@ path: an id is looked up in the listing, so an unknown id gets the same answer w
 path a stranger types is ever opened. Uploads live in a folder of their own that nothing else reads, are
 validated before they are kept, and are capped in count and total size (the oldest are evicted first).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,16 +41,21 @@ class Catalog:
 
     def entries(self) -> list[Entry]:
         """Bundled files first (preferred ones at the top), then runs and uploads, newest first."""
+
         def rank(path: Path):
             return (self.preferred.index(path.name) if path.name in self.preferred else len(self.preferred), path.name)
 
         bundled = sorted(_files(self.checkpoints_dir.glob(f"*{SUFFIX}")), key=rank)
         runs = sorted(_files(self.runs_dir.glob(f"*/{GENERATOR_FILE}")), key=_modified, reverse=True)
         uploads = sorted(_files(self.uploads_dir.glob(f"*{SUFFIX}")), key=_modified, reverse=True)
-        return ([Entry(f"bundled/{p.stem}", f"bundled: {p.stem}", p, "bundled") for p in bundled]
-                + [Entry(f"run/{p.parent.name}", f"run: {p.parent.name}", p, "run") for p in runs]
-                + [Entry(f"upload/{p.name.split('-', 1)[0]}", f"upload: {p.name.split('-', 1)[-1]}", p, "upload")
-                   for p in uploads])
+        return (
+            [Entry(f"bundled/{p.stem}", f"bundled: {p.stem}", p, "bundled") for p in bundled]
+            + [Entry(f"run/{p.parent.name}", f"run: {p.parent.name}", p, "run") for p in runs]
+            + [
+                Entry(f"upload/{p.name.split('-', 1)[0]}", f"upload: {p.name.split('-', 1)[-1]}", p, "upload")
+                for p in uploads
+            ]
+        )
 
     def find(self, entry_id: str) -> Entry | None:
         """The entry with this id, or None; ids are compared with the listing, never turned into paths."""
@@ -65,8 +71,9 @@ class Catalog:
         if not name.lower().endswith(SUFFIX):
             raise CheckpointError(name, f"only {SUFFIX} files can be opened (other formats can run code when loaded)")
         if len(data) > MAX_UPLOAD_BYTES:
-            raise CheckpointError(name, f"file is {len(data) / 2**20:.0f} MB; the upload limit is "
-                                        f"{MAX_UPLOAD_BYTES >> 20} MB")
+            raise CheckpointError(
+                name, f"file is {len(data) / 2**20:.0f} MB; the upload limit is {MAX_UPLOAD_BYTES >> 20} MB"
+            )
         incoming = self.uploads_dir / INCOMING
         incoming.mkdir(parents=True, exist_ok=True)
         _clear_stale(incoming)

@@ -5,6 +5,7 @@ by the explorer. ``check_metadata`` makes sure each known field has the type its
 whole document is small and shallow, so that a file which passes can be rendered without surprises. Fields this
 version does not know are allowed (newer files stay readable) but count toward the same size and depth bounds.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,17 +31,46 @@ NUMBER = "number"  # int or float (NaN allowed: a diverged run's last stats), ne
 OBJECT = "object"  # any JSON object; only the global bounds apply
 
 SCHEMA = {
-    "format": str, "format_version": int, "ganlib_version": str, "created": str, "dtype": str,
-    "has_discriminator": bool, "sample_seed": int, "notes": str,
-    "model": {"image_size": int, "channels": int, "latent_dim": int, "generator_width": int,
-              "discriminator_width": int},
-    "dataset": {"name": str, "num_images": int, "channels": int, "image_size": int,
-                "attributes": MapOf(ListOf(str))},
-    "training": {"steps": int, "images_seen": int, "device": str, "precision": str, "wall_seconds": NUMBER,
-                 "finished": bool, "final_stats": MapOf(NUMBER), "config": OBJECT, "history": ListOf(OBJECT),
-                 "ema": bool, "torch_version": str, "world_size": int},
-    "evaluation": {"summary": MapOf(str), "fd": NUMBER, "fd_real_baseline": NUMBER, "fd_ratio": NUMBER, "n": int,
-                   "seed": int, "strength": NUMBER, "date": str},
+    "format": str,
+    "format_version": int,
+    "ganlib_version": str,
+    "created": str,
+    "dtype": str,
+    "has_discriminator": bool,
+    "sample_seed": int,
+    "notes": str,
+    "model": {
+        "image_size": int,
+        "channels": int,
+        "latent_dim": int,
+        "generator_width": int,
+        "discriminator_width": int,
+    },
+    "dataset": {"name": str, "num_images": int, "channels": int, "image_size": int, "attributes": MapOf(ListOf(str))},
+    "training": {
+        "steps": int,
+        "images_seen": int,
+        "device": str,
+        "precision": str,
+        "wall_seconds": NUMBER,
+        "finished": bool,
+        "final_stats": MapOf(NUMBER),
+        "config": OBJECT,
+        "history": ListOf(OBJECT),
+        "ema": bool,
+        "torch_version": str,
+        "world_size": int,
+    },
+    "evaluation": {
+        "summary": MapOf(str),
+        "fd": NUMBER,
+        "fd_real_baseline": NUMBER,
+        "fd_ratio": NUMBER,
+        "n": int,
+        "seed": int,
+        "strength": NUMBER,
+        "date": str,
+    },
     "optimizers": OBJECT,
 }
 REQUIRED = ("format", "format_version")
@@ -77,8 +107,10 @@ def _check_bounds(document) -> None:
                 raise SchemaError(f"a metadata text is {len(value):,} characters long (at most {MAX_TEXT:,})")
         elif isinstance(value, (dict, list)):
             if len(value) > MAX_ITEMS:
-                raise SchemaError(f"a metadata {'object' if isinstance(value, dict) else 'list'} has "
-                                  f"{len(value):,} entries (at most {MAX_ITEMS:,})")
+                raise SchemaError(
+                    f"a metadata {'object' if isinstance(value, dict) else 'list'} has "
+                    f"{len(value):,} entries (at most {MAX_ITEMS:,})"
+                )
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 if isinstance(key, str) and len(key) > MAX_TEXT:

@@ -12,6 +12,7 @@ brightness jitter and blur, because generated 32-px faces are blurry and never q
 
 retrains the bundled file (a few minutes on one CPU thread) and stores the held-out accuracies in its metadata.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from .checkpoint import CheckpointError, load_module_state, write_atomically, read_metadata
+from .checkpoint import CheckpointError, load_module_state, read_metadata, write_atomically
 
 CLASSIFIER_FORMAT = "ganlib-attribute-classifier"
 FORMAT_VERSION = 1
@@ -35,7 +36,7 @@ INPUT_SIZE = 64
 ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"toonfaces": ASSETS / "toonfaces_classifier.safetensors"}
 
-_bundled_cache: dict[str, "AttributeClassifier"] = {}
+_bundled_cache: dict[str, AttributeClassifier] = {}
 _bundled_lock = threading.Lock()
 
 
@@ -68,12 +69,17 @@ class AttributeClassifier(nn.Module):
         # brow, hair beside the ears) is what tells a hat from hair.
         self.convolutions = nn.Sequential(*layers)
         self.embedding = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * 16, feature_dim), nn.ReLU(True))
-        self.heads = nn.ModuleDict({name: nn.Linear(feature_dim, len(classes))
-                                    for name, classes in self.attributes.items()})
+        self.heads = nn.ModuleDict(
+            {name: nn.Linear(feature_dim, len(classes)) for name, classes in self.attributes.items()}
+        )
 
     def architecture(self) -> dict:
-        return {"attributes": self.attributes, "width": self.width, "feature_dim": self.feature_dim,
-                "input_size": INPUT_SIZE}
+        return {
+            "attributes": self.attributes,
+            "width": self.width,
+            "feature_dim": self.feature_dim,
+            "input_size": INPUT_SIZE,
+        }
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """float [N, 3, 64, 64] in [-1, 1] -> penultimate features [N, feature_dim]."""
@@ -90,8 +96,10 @@ class AttributeClassifier(nn.Module):
         for batch in _batches(images, batch_size):
             for name, logits in self.eval()(batch).items():
                 chunks[name].append(torch.softmax(logits, dim=1).numpy())
-        return {name: np.concatenate(parts) if parts else np.zeros((0, len(self.attributes[name])), np.float32)
-                for name, parts in chunks.items()}
+        return {
+            name: np.concatenate(parts) if parts else np.zeros((0, len(self.attributes[name])), np.float32)
+            for name, parts in chunks.items()
+        }
 
     @torch.no_grad()
     def features(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -110,25 +118,33 @@ def to_input(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0
     if tuple(x.shape[2:]) != (INPUT_SIZE, INPUT_SIZE):
         downsampling = x.shape[2] > INPUT_SIZE or x.shape[3] > INPUT_SIZE
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False,
-                          antialias=downsampling)
+        x = F.interpolate(
+            x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False, antialias=downsampling
+        )
     return x
 
 
 def _batches(images, batch_size: int):
     for start in range(0, len(images), batch_size):
-        yield to_input(images[start:start + batch_size])
+        yield to_input(images[start : start + batch_size])
 
 
 # ---------------------------------------------------------------- files (safetensors + JSON, never pickle)
 
+
 def save_classifier(path, model: AttributeClassifier, metadata: dict | None = None) -> Path:
     """Write the weights (fp16: the file stays well under 2 MB) and JSON metadata (architecture, accuracies)."""
     path = Path(path)
-    tensors = {name: (tensor.half() if tensor.is_floating_point() else tensor)
-               for name, tensor in model.state_dict().items()}
-    full = {**(metadata or {}), "format": CLASSIFIER_FORMAT, "format_version": FORMAT_VERSION,
-            "architecture": model.architecture(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    tensors = {
+        name: (tensor.half() if tensor.is_floating_point() else tensor) for name, tensor in model.state_dict().items()
+    }
+    full = {
+        **(metadata or {}),
+        "format": CLASSIFIER_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": model.architecture(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     write_atomically(path, tensors, full)
     return path
 
@@ -141,8 +157,9 @@ def load_classifier(path) -> AttributeClassifier:
     try:
         architecture = metadata["architecture"]
         attributes = {str(name): [str(c) for c in classes] for name, classes in architecture["attributes"].items()}
-        model = AttributeClassifier(attributes, width=int(architecture["width"]),
-                                    feature_dim=int(architecture["feature_dim"]))
+        model = AttributeClassifier(
+            attributes, width=int(architecture["width"]), feature_dim=int(architecture["feature_dim"])
+        )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise CheckpointError(path, f"invalid classifier architecture in metadata: {error}") from None
     try:
@@ -167,13 +184,14 @@ def load_bundled_classifier(dataset_name: str) -> AttributeClassifier | None:
 
 # ---------------------------------------------------------------- training on rendered faces
 
+
 def _augment(x: torch.Tensor, generator: torch.Generator, max_shift: int = 3) -> torch.Tensor:
     """Small shifts, brightness/contrast/colour jitter and a light blur on half the batch: generated faces are
     off-centre, a little off-colour and soft, and the classifier must not care."""
     n = x.shape[0]
     padded = F.pad(x, (max_shift,) * 4, mode="replicate")
     dx, dy = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator).tolist()
-    x = torch.stack([padded[i, :, dy[i]:dy[i] + INPUT_SIZE, dx[i]:dx[i] + INPUT_SIZE] for i in range(n)])
+    x = torch.stack([padded[i, :, dy[i] : dy[i] + INPUT_SIZE, dx[i] : dx[i] + INPUT_SIZE] for i in range(n)])
     gain = 1 + 0.15 * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
     channel_gain = 1 + 0.05 * (2 * torch.rand(n, 3, 1, 1, generator=generator) - 1)
     offset = 0.1 * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
@@ -190,22 +208,33 @@ def _render(n: int, seed: int, image_size: int, cache: bool):
     return (load_toonfaces if cache else render_toonfaces)(n, seed=seed, image_size=image_size)
 
 
-def evaluate(model: AttributeClassifier, n: int = 4000, seed: int = 2, sizes=(32, 64, 128),
-             cache: bool = False) -> dict[str, dict[str, float]]:
+def evaluate(
+    model: AttributeClassifier, n: int = 4000, seed: int = 2, sizes=(32, 64, 128), cache: bool = False
+) -> dict[str, dict[str, float]]:
     """Held-out accuracy {size: {attribute: fraction correct}} on fresh renders at each size."""
     report = {}
     for size in sizes:
         images, labels = _render(n, seed, size, cache)
         probabilities = model.predict_proba(images)
-        report[str(size)] = {name: float((probabilities[name].argmax(1) == labels[name]).mean())
-                             for name in model.attributes}
+        report[str(size)] = {
+            name: float((probabilities[name].argmax(1) == labels[name]).mean()) for name in model.attributes
+        }
     return report
 
 
-def train_attribute_classifier(n_train: int = 20000, n_test: int = 4000, seed: int = 1, epochs: int = 8,
-                               batch_size: int = 128, learning_rate: float = 3e-3, width: int = 16,
-                               feature_dim: int = 192, low_resolution_fraction: float = 0.5, cache: bool = True,
-                               log=print) -> tuple[AttributeClassifier, dict]:
+def train_attribute_classifier(
+    n_train: int = 20000,
+    n_test: int = 4000,
+    seed: int = 1,
+    epochs: int = 8,
+    batch_size: int = 128,
+    learning_rate: float = 3e-3,
+    width: int = 16,
+    feature_dim: int = 192,
+    low_resolution_fraction: float = 0.5,
+    cache: bool = True,
+    log=print,
+) -> tuple[AttributeClassifier, dict]:
     """Train on ``n_train`` faces rendered with ``seed``; test on ``n_test`` faces rendered with ``seed + 1``
     at 32, 64 and 128 px. Each training image is shown at 64 px or, with probability ``low_resolution_fraction``,
     as its 32-px render upsampled to 64. Returns the eval-mode model and a report (accuracies, seconds)."""
@@ -218,14 +247,15 @@ def train_attribute_classifier(n_train: int = 20000, n_test: int = 4000, seed: i
     model = AttributeClassifier(width=width, feature_dim=feature_dim)
     steps_per_epoch = math.ceil(n_train / batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate,
-                                                   total_steps=epochs * steps_per_epoch, pct_start=0.15)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.15
+    )
     for epoch in range(epochs):
         model.train()
         order = torch.randperm(n_train, generator=generator)
         total_loss = 0.0
         for step in range(steps_per_epoch):
-            index = order[step * batch_size:(step + 1) * batch_size]
+            index = order[step * batch_size : (step + 1) * batch_size]
             low = torch.rand(len(index), generator=generator) < low_resolution_fraction
             x = to_input(faces[index.numpy()])
             if low.any():
@@ -242,20 +272,31 @@ def train_attribute_classifier(n_train: int = 20000, n_test: int = 4000, seed: i
     training_seconds, cpu_seconds = time.time() - started, time.process_time() - cpu_started
     accuracy = evaluate(model, n_test, seed + 1)
     # wall time depends on what else runs on the machine; CPU time (summed over threads) does not
-    report = {"accuracy": accuracy, "training_seconds": round(training_seconds, 1),
-              "training_cpu_seconds": round(cpu_seconds, 1),
-              "torch_threads": torch.get_num_threads(),
-              "training": {"n_train": n_train, "n_test": n_test, "train_seed": seed, "test_seed": seed + 1,
-                           "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
-                           "low_resolution_fraction": low_resolution_fraction}}
+    report = {
+        "accuracy": accuracy,
+        "training_seconds": round(training_seconds, 1),
+        "training_cpu_seconds": round(cpu_seconds, 1),
+        "torch_threads": torch.get_num_threads(),
+        "training": {
+            "n_train": n_train,
+            "n_test": n_test,
+            "train_seed": seed,
+            "test_seed": seed + 1,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "low_resolution_fraction": low_resolution_fraction,
+        },
+    }
     return model, report
 
 
 def main(argv=None) -> None:
     from .threads import add_threads_option, apply_threads_option
 
-    parser = argparse.ArgumentParser(prog="python -m ganlib.classifier",
-                                     description="Train the ToonFaces attribute classifier and save it.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ganlib.classifier", description="Train the ToonFaces attribute classifier and save it."
+    )
     parser.add_argument("--out", default=str(BUNDLED["toonfaces"]), help="output .safetensors file")
     parser.add_argument("--n-train", type=int, default=20000)
     parser.add_argument("--n-test", type=int, default=4000)
@@ -268,14 +309,17 @@ def main(argv=None) -> None:
         apply_threads_option(args)
     except ValueError as error:
         parser.error(str(error))
-    model, report = train_attribute_classifier(n_train=args.n_train, n_test=args.n_test, seed=args.seed,
-                                               epochs=args.epochs, width=args.width)
+    model, report = train_attribute_classifier(
+        n_train=args.n_train, n_test=args.n_test, seed=args.seed, epochs=args.epochs, width=args.width
+    )
     for size, accuracies in report["accuracy"].items():
         print(f"{size:>4} px: " + "  ".join(f"{name} {value:.2%}" for name, value in accuracies.items()))
     path = save_classifier(args.out, model, {"dataset": "toonfaces", **report})
-    print(f"trained in {report['training_seconds']:.0f} s ({report['training_cpu_seconds']:.0f} s of CPU) on "
-          f"{report['torch_threads']} thread(s); "
-          f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    print(
+        f"trained in {report['training_seconds']:.0f} s ({report['training_cpu_seconds']:.0f} s of CPU) on "
+        f"{report['torch_threads']} thread(s); "
+        f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)"
+    )
     print(json.dumps(report["accuracy"]))
 
 

@@ -10,6 +10,7 @@ Both dataclasses round-trip through plain dicts (``to_dict`` / ``from_dict``) be
 inside checkpoints and run directories: a checkpoint describes its own architecture, so loading it never needs
 the flags it was trained with.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -78,15 +79,21 @@ class ModelConfig(_DictMixin):
     discriminator_width: int = 64  # channels of D's first layer ("ndf")
 
     def __post_init__(self):
-        _require(_is_int(self.image_size) and self.image_size in IMAGE_SIZES,
-                 f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}")
+        _require(
+            _is_int(self.image_size) and self.image_size in IMAGE_SIZES,
+            f"image_size must be one of {IMAGE_SIZES}, got {self.image_size!r}",
+        )
         _require(_is_int(self.channels) and self.channels in (1, 3), f"channels must be 1 or 3, got {self.channels!r}")
-        _require(_is_int(self.latent_dim) and 1 <= self.latent_dim <= MAX_LATENT_DIM,
-                 f"latent_dim must be an integer from 1 to {MAX_LATENT_DIM}, got {self.latent_dim!r}")
+        _require(
+            _is_int(self.latent_dim) and 1 <= self.latent_dim <= MAX_LATENT_DIM,
+            f"latent_dim must be an integer from 1 to {MAX_LATENT_DIM}, got {self.latent_dim!r}",
+        )
         for name in ("generator_width", "discriminator_width"):
             value = getattr(self, name)
-            _require(_is_int(value) and 4 <= value <= MAX_WIDTH,
-                     f"{name} must be an integer from 4 to {MAX_WIDTH}, got {value!r}")
+            _require(
+                _is_int(value) and 4 <= value <= MAX_WIDTH,
+                f"{name} must be an integer from 4 to {MAX_WIDTH}, got {value!r}",
+            )
 
     @property
     def num_upsamplings(self) -> int:
@@ -96,63 +103,132 @@ class ModelConfig(_DictMixin):
 
 @dataclass(frozen=True)
 class TrainConfig(_DictMixin):
-    dataset: str = setting("toonfaces", "toonfaces, digits, mnist, fashion-mnist, cifar10, celeba, or a folder of "
-                           "images (subfolders become class labels)", label="Data set")
-    out: str = setting("runs/default", "run directory: config.json, stats.jsonl, samples/, checkpoints "
-                       "(the CLI's default is runs/<dataset>-<size>px)")
-    image_size: int = setting(64, "side of the generated images in pixels", choices=IMAGE_SIZES, label="Image size",
-                              choice_labels={size: f"{size} px" for size in IMAGE_SIZES}, form_default=32)
+    dataset: str = setting(
+        "toonfaces",
+        "toonfaces, digits, mnist, fashion-mnist, cifar10, celeba, or a folder of "
+        "images (subfolders become class labels)",
+        label="Data set",
+    )
+    out: str = setting(
+        "runs/default",
+        "run directory: config.json, stats.jsonl, samples/, checkpoints (the CLI's default is runs/<dataset>-<size>px)",
+    )
+    image_size: int = setting(
+        64,
+        "side of the generated images in pixels",
+        choices=IMAGE_SIZES,
+        label="Image size",
+        choice_labels={size: f"{size} px" for size in IMAGE_SIZES},
+        form_default=32,
+    )
     latent_dim: int = setting(100, "length of z (the DCGAN paper uses 100)", low=1, high=MAX_LATENT_DIM)
-    generator_width: int = setting(64, "G's base channel count (ngf); earlier layers use multiples of it",
-                                   low=4, high=MAX_WIDTH)
+    generator_width: int = setting(
+        64, "G's base channel count (ngf); earlier layers use multiples of it", low=4, high=MAX_WIDTH
+    )
     discriminator_width: int = setting(64, "D's base channel count (ndf)", low=4, high=MAX_WIDTH)
-    steps: int = setting(2000, "generator steps (each after k discriminator steps)", low=1, high=10_000_000,
-                         label="Steps", step=100)
+    steps: int = setting(
+        2000, "generator steps (each after k discriminator steps)", low=1, high=10_000_000, label="Steps", step=100
+    )
     batch_size: int = setting(64, "images per batch", low=2, high=4096, label="Batch size", step=8)
-    lr: float = setting(2e-4, "Adam learning rate for both nets (the DCGAN paper uses 0.0002). With --resume it "
-                        "sets a new rate from then on, recorded in config.json's history: a lower one damps a long "
-                        "run's oscillation", low=0, high=0.1, interval="(]", label="Learning rate", step=1e-5,
-                        format="%.5f", resume=RECORDED)
-    beta1: float = setting(0.5, "Adam beta1 (the DCGAN paper's 0.5; the default 0.9 oscillates)",
-                           low=0, high=1, interval="[)")
+    lr: float = setting(
+        2e-4,
+        "Adam learning rate for both nets (the DCGAN paper uses 0.0002). With --resume it "
+        "sets a new rate from then on, recorded in config.json's history: a lower one damps a long "
+        "run's oscillation",
+        low=0,
+        high=0.1,
+        interval="(]",
+        label="Learning rate",
+        step=1e-5,
+        format="%.5f",
+        resume=RECORDED,
+    )
+    beta1: float = setting(
+        0.5, "Adam beta1 (the DCGAN paper's 0.5; the default 0.9 oscillates)", low=0, high=1, interval="[)"
+    )
     beta2: float = setting(0.999, "Adam beta2", low=0, high=1, interval="[)")
-    loss: str = setting("non-saturating", "generator loss: -log D(G(z)), or the original minimax log(1 - D(G(z))), "
-                        "which saturates early while D rejects G's images", choices=LOSSES, choice_labels=LOSS_LABELS,
-                        label="Generator loss")
-    d_steps: int = setting(1, "discriminator steps per generator step (k in Goodfellow et al. 2014)", low=1, high=100,
-                           label="D-steps (k)", step=1)
-    label_smoothing: float = setting(0.0, "one-sided label smoothing: D's target for real images is 1 minus this, "
-                                     "so D cannot grow ever more confident on them (Salimans et al. 2016); try 0.1 "
-                                     "when D wins", low=0, high=0.5, interval="[)", label="Label smoothing", step=0.05,
-                                     format="%.2f")
-    instance_noise: float = setting(0.0, "std of Gaussian noise added to every image D sees, real and fake, falling "
-                                    "linearly to 0 by the last step: the two distributions overlap, so D cannot "
-                                    "separate them perfectly early on (Sønderby et al. 2017). Images span -1 to 1; "
-                                    "try 0.1 when D wins from the start", low=0, high=2, label="Instance noise",
-                                    step=0.05, format="%.2f")
-    instance_noise_steps: int = setting(0, "the step where instance noise reaches 0 (0: the last step; extending a "
-                                        "run with --resume keeps the old end)", low=0, high=10_000_000)
+    loss: str = setting(
+        "non-saturating",
+        "generator loss: -log D(G(z)), or the original minimax log(1 - D(G(z))), "
+        "which saturates early while D rejects G's images",
+        choices=LOSSES,
+        choice_labels=LOSS_LABELS,
+        label="Generator loss",
+    )
+    d_steps: int = setting(
+        1,
+        "discriminator steps per generator step (k in Goodfellow et al. 2014)",
+        low=1,
+        high=100,
+        label="D-steps (k)",
+        step=1,
+    )
+    label_smoothing: float = setting(
+        0.0,
+        "one-sided label smoothing: D's target for real images is 1 minus this, "
+        "so D cannot grow ever more confident on them (Salimans et al. 2016); try 0.1 "
+        "when D wins",
+        low=0,
+        high=0.5,
+        interval="[)",
+        label="Label smoothing",
+        step=0.05,
+        format="%.2f",
+    )
+    instance_noise: float = setting(
+        0.0,
+        "std of Gaussian noise added to every image D sees, real and fake, falling "
+        "linearly to 0 by the last step: the two distributions overlap, so D cannot "
+        "separate them perfectly early on (Sønderby et al. 2017). Images span -1 to 1; "
+        "try 0.1 when D wins from the start",
+        low=0,
+        high=2,
+        label="Instance noise",
+        step=0.05,
+        format="%.2f",
+    )
+    instance_noise_steps: int = setting(
+        0,
+        "the step where instance noise reaches 0 (0: the last step; extending a run with --resume keeps the old end)",
+        low=0,
+        high=10_000_000,
+    )
     ema: bool = setting(True, "sample from an exponential moving average of G (--no-ema: from the raw G)")
-    ema_decay: float = setting(0.999, "final decay of G's moving average (half-life ln 2 / (1 - decay) steps; it warms "
-                               "up from 0 so early checkpoints are not a blur). With --resume it changes the average "
-                               "from then on; G and D train the same either way", low=0, high=1, interval="[)",
-                               resume=RECORDED)
+    ema_decay: float = setting(
+        0.999,
+        "final decay of G's moving average (half-life ln 2 / (1 - decay) steps; it warms "
+        "up from 0 so early checkpoints are not a blur). With --resume it changes the average "
+        "from then on; G and D train the same either way",
+        low=0,
+        high=1,
+        interval="[)",
+        resume=RECORDED,
+    )
     log_every: int = setting(10, "steps between lines of stats.jsonl", low=1, high=10_000_000, resume=OVERRIDE)
     sample_every: int = setting(200, "steps between sample grids in samples/", low=1, high=10_000_000, resume=OVERRIDE)
     checkpoint_every: int = setting(1000, "steps between checkpoints", low=1, high=10_000_000, resume=OVERRIDE)
-    checkpoint_minutes: float = setting(3.0, "also checkpoint at least this often", low=0, high=10_000,
-                                        interval="(]", resume=OVERRIDE)
-    keep_checkpoints: bool = setting(False, "also keep every checkpoint as OUT/checkpoints/step_NNNNNN.safetensors "
-                                     "(to pick the best one with evaluate; each is a full G + D file)", resume=OVERRIDE)
-    seed: int = setting(0, "seeds weights, batches and noise: a CPU run with the same seed is reproducible",
-                        low=0, high=2**63 - 1)
+    checkpoint_minutes: float = setting(
+        3.0, "also checkpoint at least this often", low=0, high=10_000, interval="(]", resume=OVERRIDE
+    )
+    keep_checkpoints: bool = setting(
+        False,
+        "also keep every checkpoint as OUT/checkpoints/step_NNNNNN.safetensors "
+        "(to pick the best one with evaluate; each is a full G + D file)",
+        resume=OVERRIDE,
+    )
+    seed: int = setting(
+        0, "seeds weights, batches and noise: a CPU run with the same seed is reproducible", low=0, high=2**63 - 1
+    )
     sample_seed: int = setting(0, "seed of the fixed noise behind every sample grid", low=0, high=2**63 - 1)
     device: str = setting("auto", "where to train", choices=DEVICES, resume=OVERRIDE)
-    precision: str = setting("auto", "auto: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16, else fp32",
-                             choices=PRECISIONS, resume=OVERRIDE)
+    precision: str = setting(
+        "auto",
+        "auto: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16, else fp32",
+        choices=PRECISIONS,
+        resume=OVERRIDE,
+    )
     data_root: str = setting("data", "where torchvision data sets are (or are downloaded to)")
-    num_images: int = setting(30000, "toonfaces to render; a cap for other data sets (0 = all)", low=0,
-                              high=10_000_000)
+    num_images: int = setting(30000, "toonfaces to render; a cap for other data sets (0 = all)", low=0, high=10_000_000)
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -165,8 +241,13 @@ class TrainConfig(_DictMixin):
         self.model_config(channels=3)  # latent_dim and widths with ModelConfig's messages
 
     def model_config(self, channels: int) -> ModelConfig:
-        return ModelConfig(image_size=self.image_size, channels=channels, latent_dim=self.latent_dim,
-                           generator_width=self.generator_width, discriminator_width=self.discriminator_width)
+        return ModelConfig(
+            image_size=self.image_size,
+            channels=channels,
+            latent_dim=self.latent_dim,
+            generator_width=self.generator_width,
+            discriminator_width=self.discriminator_width,
+        )
 
 
 # ------------------------------------------------------------------------------------ derived from the fields

@@ -14,6 +14,7 @@ arithmetic, z + mean(positives) - mean(negatives)). A conditional direction keep
 step that moves a face by one class-mean distance along the attribute's own (unconditioned) direction, so
 strength 1.0 changes the attribute about as much with or without conditioning, and only the side effects differ.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class Direction:
 
 
 # ---------------------------------------------------------------- pure functions on latents
+
 
 def _as_numpy(latents) -> np.ndarray:
     if isinstance(latents, torch.Tensor):
@@ -92,8 +94,12 @@ def exemplar_difference(positive_exemplars, negative_exemplars) -> tuple[np.ndar
     """DCGAN-paper concept arithmetic: mean of k exemplars with minus mean of k without (k = 3 in the paper).
     Returns the unit vector and the length of the difference (strength 1.0 adds exactly that difference)."""
     positive_exemplars, negative_exemplars = _as_numpy(positive_exemplars), _as_numpy(negative_exemplars)
-    if positive_exemplars.ndim != 2 or negative_exemplars.ndim != 2 or not len(positive_exemplars) \
-            or not len(negative_exemplars):
+    if (
+        positive_exemplars.ndim != 2
+        or negative_exemplars.ndim != 2
+        or not len(positive_exemplars)
+        or not len(negative_exemplars)
+    ):
         raise ValueError("exemplars must be non-empty [k, d] arrays")
     difference = positive_exemplars.mean(0) - negative_exemplars.mean(0)
     return _unit(difference), float(np.linalg.norm(difference))
@@ -131,6 +137,7 @@ def edit_latents(z, direction: Direction, strength):
 
 # ---------------------------------------------------------------- attributes as the classifier sees them
 
+
 def is_yes_no(classes) -> bool:
     return list(classes) == YES_NO
 
@@ -144,7 +151,7 @@ def binary_attributes(attributes: dict[str, list[str]]) -> list[str]:
 
 
 def parse_attribute(attribute: str, attributes: dict[str, list[str]]) -> tuple[str, int]:
-    """"sunglasses" -> ("sunglasses", index of "yes"); "hair=blond" -> ("hair", index of "blond")."""
+    """ "sunglasses" -> ("sunglasses", index of "yes"); "hair=blond" -> ("hair", index of "blond")."""
     name, _, wanted = attribute.partition("=")
     if name not in attributes:
         raise ValueError(f"unknown attribute {name!r}; this classifier knows {', '.join(attributes) or 'none'}")
@@ -158,8 +165,9 @@ def parse_attribute(attribute: str, attributes: dict[str, list[str]]) -> tuple[s
     return name, list(classes).index(wanted)
 
 
-def attribute_probability(probabilities: dict[str, np.ndarray], attribute: str,
-                          attributes: dict[str, list[str]]) -> np.ndarray:
+def attribute_probability(
+    probabilities: dict[str, np.ndarray], attribute: str, attributes: dict[str, list[str]]
+) -> np.ndarray:
     """p(attribute) per face [N] from the classifier's {name: [N, classes]}."""
     name, index = parse_attribute(attribute, attributes)
     return probabilities[name][:, index]
@@ -167,8 +175,10 @@ def attribute_probability(probabilities: dict[str, np.ndarray], attribute: str,
 
 def _require_classifier(explorer) -> None:
     if explorer.classifier is None:
-        raise ValueError(f"no attribute classifier for data set {explorer.dataset_name!r}: "
-                         "attribute directions need one (ganlib ships one for toonfaces)")
+        raise ValueError(
+            f"no attribute classifier for data set {explorer.dataset_name!r}: "
+            "attribute directions need one (ganlib ships one for toonfaces)"
+        )
 
 
 def classify_latents(explorer, z: torch.Tensor) -> dict[str, np.ndarray]:
@@ -176,7 +186,7 @@ def classify_latents(explorer, z: torch.Tensor) -> dict[str, np.ndarray]:
     _require_classifier(explorer)
     parts: dict[str, list] = {name: [] for name in explorer.attributes}
     for start in range(0, len(z), 512):  # holds the images of one batch, not of all z, in memory
-        for name, values in explorer.attribute_probabilities(explorer.images(z[start:start + 512])).items():
+        for name, values in explorer.attribute_probabilities(explorer.images(z[start : start + 512])).items():
             parts[name].append(values)
     return {name: np.concatenate(values) for name, values in parts.items()}
 
@@ -199,8 +209,10 @@ def _fit(method: str, z: np.ndarray, p: np.ndarray, seed: int) -> tuple[np.ndarr
         return svm_normal(z, positive, seed), z, positive
     confident_yes, confident_no = np.flatnonzero(p > CONFIDENT), np.flatnonzero(p < 1 - CONFIDENT)
     if len(confident_yes) < 3 or len(confident_no) < 3:
-        raise ValueError("exemplar3 needs 3 faces the classifier is sure have the attribute and 3 sure lack it; "
-                         f"found {len(confident_yes)} and {len(confident_no)} (try a larger n)")
+        raise ValueError(
+            "exemplar3 needs 3 faces the classifier is sure have the attribute and 3 sure lack it; "
+            f"found {len(confident_yes)} and {len(confident_no)} (try a larger n)"
+        )
     rng = np.random.default_rng(seed)
     chosen = np.concatenate([rng.choice(confident_yes, 3, replace=False), rng.choice(confident_no, 3, replace=False)])
     exemplars = z[chosen]
@@ -218,8 +230,15 @@ def _labelled(explorer, n: int, seed: int, labelled) -> tuple[torch.Tensor, dict
     return z, probabilities
 
 
-def find_direction(explorer, attribute: str, method: str = "mean_difference", n: int = 2000, seed: int = 0,
-                   conditional: bool = False, labelled: tuple | None = None) -> Direction:
+def find_direction(
+    explorer,
+    attribute: str,
+    method: str = "mean_difference",
+    n: int = 2000,
+    seed: int = 0,
+    conditional: bool = False,
+    labelled: tuple | None = None,
+) -> Direction:
     """The direction of ``attribute`` ("smiling", "hair=blond") from n latents (seeds seed..seed+n-1) labelled
     by the explorer's classifier. ``labelled``: label_latents(explorer, n, seed) from a caller that finds many
     directions on the same seeds and labels them once."""
@@ -231,8 +250,10 @@ def find_direction(explorer, attribute: str, method: str = "mean_difference", n:
     z = _as_numpy(z)
     p = attribute_probability(probabilities, attribute, explorer.attributes)
     if (p > 0.5).all() or (p <= 0.5).all():
-        raise ValueError(f"among {n} samples the classifier found {'only' if (p > 0.5).all() else 'no'} faces "
-                         f"with {attribute!r}: this generator cannot show both sides yet")
+        raise ValueError(
+            f"among {n} samples the classifier found {'only' if (p > 0.5).all() else 'no'} faces "
+            f"with {attribute!r}: this generator cannot show both sides yet"
+        )
     vector, fitted, positive = _fit(method, z, p, seed)
     distance = class_distance(fitted, positive, vector)
     if conditional:
@@ -246,8 +267,10 @@ def find_direction(explorer, attribute: str, method: str = "mean_difference", n:
             if (q > 0.5).any() and (q <= 0.5).any():
                 others.append(_fit(other_method, z, q, seed)[0])
         if len(others) >= len(vector):
-            raise ValueError(f"conditional editing would remove {len(others)} other directions from a "
-                             f"{len(vector)}-dimensional latent space, leaving nothing; edit without conditioning")
+            raise ValueError(
+                f"conditional editing would remove {len(others)} other directions from a "
+                f"{len(vector)}-dimensional latent space, leaving nothing; edit without conditioning"
+            )
         conditioned = orthogonalize(vector, others)
         # Keep the unit "one class-mean distance of the attribute": a step of s along the conditioned vector
         # moves only s * cos along the attribute's own direction, so the unit grows by 1 / cos. (With the plain
@@ -258,6 +281,7 @@ def find_direction(explorer, attribute: str, method: str = "mean_difference", n:
 
 
 # ---------------------------------------------------------------- how well an edit works
+
 
 def keep_rates(before: dict, after: dict, attributes: dict, names: list[str], faces: np.ndarray) -> dict:
     """For each other attribute: the fraction of ``faces`` (on which the classifier was confident about it
@@ -292,8 +316,14 @@ def _edit_figures(explorer, z, p_before, before, vector, step, attribute) -> dic
     return figures
 
 
-def measure_edit(explorer, direction: Direction, strength: float = 1.0, n: int = 300,
-                 seed: int = DEFAULT_MEASURE_SEED, labelled: tuple | None = None) -> dict:
+def measure_edit(
+    explorer,
+    direction: Direction,
+    strength: float = 1.0,
+    n: int = 300,
+    seed: int = DEFAULT_MEASURE_SEED,
+    labelled: tuple | None = None,
+) -> dict:
     """How often the edit adds / removes the attribute, and how often it keeps the others, on n fresh latents.
 
     add: faces without the attribute (p < 0.1) moved by +strength; success = p > 0.5 after.
@@ -307,8 +337,13 @@ def measure_edit(explorer, direction: Direction, strength: float = 1.0, n: int =
     p_before = attribute_probability(before, direction.attribute, explorer.attributes)
     step = float(strength) * direction.class_distance
     vector = torch.as_tensor(direction.vector, dtype=z.dtype)
-    result = {"attribute": direction.attribute, "method": direction.method, "strength": float(strength),
-              "step_length": abs(step), "n": n}
+    result = {
+        "attribute": direction.attribute,
+        "method": direction.method,
+        "strength": float(strength),
+        "step_length": abs(step),
+        "n": n,
+    }
     result.update(_edit_figures(explorer, z, p_before, before, vector, step, direction.attribute))
     random_vector = torch.randn(len(vector), generator=torch.Generator().manual_seed(seed))
     random_vector = random_vector / random_vector.norm()
@@ -316,9 +351,15 @@ def measure_edit(explorer, direction: Direction, strength: float = 1.0, n: int =
     return result
 
 
-def per_face_strength(explorer, z, direction: Direction, target: float = PER_FACE_TARGET,
-                      max_strength: float = PER_FACE_MAX_STRENGTH, steps: int = PER_FACE_STEPS,
-                      refine: int = 3) -> tuple[np.ndarray, torch.Tensor]:
+def per_face_strength(
+    explorer,
+    z,
+    direction: Direction,
+    target: float = PER_FACE_TARGET,
+    max_strength: float = PER_FACE_MAX_STRENGTH,
+    steps: int = PER_FACE_STEPS,
+    refine: int = 3,
+) -> tuple[np.ndarray, torch.Tensor]:
     """Step each face along the direction until the classifier sees the attribute (p >= target); a negative
     ``max_strength`` removes it instead (p <= 1 - target). Returns each face's strength (0 where it already
     has it, NaN where max_strength is not enough) and the edited latents (at max_strength for the NaN faces).

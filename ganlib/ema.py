@@ -6,6 +6,7 @@ Two details decide whether EMA helps or hurts (both measured in a prototype):
 - BatchNorm running statistics are not averaged. They belong to the averaged weights, so before sampling they
   are re-estimated by running the EMA generator on fresh noise; without it the EMA scored worse than raw G.
 """
+
 from __future__ import annotations
 
 import copy
@@ -36,8 +37,9 @@ class GeneratorEMA:
 
 
 @torch.no_grad()
-def recalibrate_batchnorm(generator: Generator, seed: int = 0, batches: int = BATCHNORM_BATCHES,
-                          batch_size: int = 64) -> Generator:
+def recalibrate_batchnorm(
+    generator: Generator, seed: int = 0, batches: int = BATCHNORM_BATCHES, batch_size: int = 64
+) -> Generator:
     """A copy of G in eval mode whose BatchNorm statistics are re-measured on its own outputs (seeded noise,
     cumulative average). The original is untouched, so training and its RNG are not disturbed."""
     model = copy.deepcopy(generator)

@@ -3,9 +3,10 @@
 The dashboard keeps only plain values in its state and hands them to an Explorer; every tensor lives here.
 This is the StyleGAN3-visualizer split: the UI writes values, one renderer turns them into pictures.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ class Explorer:
         self.metadata: dict = getattr(generator, "metadata", {})
 
     @classmethod
-    def from_checkpoint(cls, path) -> "Explorer":
+    def from_checkpoint(cls, path) -> Explorer:
         """Load G (and D when the file has it) and, for known data sets, the bundled attribute classifier."""
         generator = load_generator(path)
         dataset = (generator.metadata.get("dataset") or {}).get("name", "")
@@ -65,7 +66,7 @@ class Explorer:
         """uint8 images and D(G(z)) from one pass of G (D scores are None without a discriminator)."""
         images, scores = [], []
         for start in range(0, len(z), batch_size):
-            fake = self.generator(z[start:start + batch_size])
+            fake = self.generator(z[start : start + batch_size])
             images.append(to_uint8(fake))
             if self.discriminator is not None:
                 scores.append(self.discriminator.probability(fake))
@@ -95,16 +96,24 @@ class Explorer:
         """Editable attributes: the yes/no ones by name, the others one class at a time ("hair=blond")."""
         return binary_attributes(self.attributes)
 
-    def direction(self, attribute: str, method: str = "mean_difference", conditional: bool = False,
-                  n: int = 2000, seed: int = 0, labelled: tuple | None = None):
+    def direction(
+        self,
+        attribute: str,
+        method: str = "mean_difference",
+        conditional: bool = False,
+        n: int = 2000,
+        seed: int = 0,
+        labelled: tuple | None = None,
+    ):
         """ganlib.directions.Direction for an attribute, computed once per set of arguments (labelling n
         samples takes seconds; the dashboard asks again on every rerun). ``labelled``: seeds seed..seed+n-1
         labelled already, as ganlib.directions.find_direction takes them; it is data, not part of the key."""
         key = (attribute, method, bool(conditional), int(n), int(seed))
         memo = self.__dict__.setdefault("_directions", {})
         if key not in memo:
-            memo[key] = find_direction(self, attribute, method, n=n, seed=seed, conditional=conditional,
-                                       labelled=labelled)
+            memo[key] = find_direction(
+                self, attribute, method, n=n, seed=seed, conditional=conditional, labelled=labelled
+            )
         return memo[key]
 
     def edit(self, seeds: Sequence[int], direction, strengths: Sequence[float], truncation: float = 1.0) -> np.ndarray:

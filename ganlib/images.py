@@ -1,4 +1,5 @@
 """Generator outputs as uint8 arrays, grids, PNG bytes and GIFs (numpy + PIL; no plotting library)."""
+
 from __future__ import annotations
 
 import io
@@ -22,7 +23,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256) -> np.ndarray:
     """Run G in batches on its own device and return uint8 images [N, H, W, 3]."""
     device = next(generator.parameters()).device
-    chunks = [to_uint8(generator(z[i:i + batch_size].to(device))) for i in range(0, len(z), batch_size)]
+    chunks = [to_uint8(generator(z[i : i + batch_size].to(device))) for i in range(0, len(z), batch_size)]
     size = generator.config.image_size
     return np.concatenate(chunks) if chunks else np.zeros((0, size, size, 3), np.uint8)
 
@@ -32,11 +33,13 @@ def make_grid(images: np.ndarray, columns: int | None = None, padding: int = 2, 
     count, height, width = images.shape[:3]
     columns = columns or max(1, math.ceil(math.sqrt(count)))
     rows = max(1, math.ceil(count / columns))
-    grid = np.full((rows * (height + padding) + padding, columns * (width + padding) + padding, 3), background, np.uint8)
+    grid = np.full(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, 3), background, np.uint8
+    )
     for index, image in enumerate(images):
         top = padding + (index // columns) * (height + padding)
         left = padding + (index % columns) * (width + padding)
-        grid[top:top + height, left:left + width] = image
+        grid[top : top + height, left : left + width] = image
     return grid
 
 
@@ -64,6 +67,13 @@ def gif_bytes(frames: np.ndarray, frame_ms: int = 80, loop: bool = True, boomera
     sequence = list(frames) + (list(frames[-2:0:-1]) if boomerang else [])
     pictures = [Image.fromarray(frame) for frame in sequence]
     buffer = io.BytesIO()
-    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=frame_ms,
-                     loop=0 if loop else 1, optimize=False)
+    pictures[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=frame_ms,
+        loop=0 if loop else 1,
+        optimize=False,
+    )
     return buffer.getvalue()

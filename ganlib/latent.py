@@ -3,9 +3,10 @@
 A latent is identified by its seed everywhere: ``latents_for_seeds([7])`` is the same z in the CLI, the
 dashboard and the tests, so any picture on screen can be reproduced from its seed.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

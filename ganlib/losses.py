@@ -11,6 +11,7 @@ For the optimal D*, V = -log 4 + 2 * JSD(p_data || p_g), so (log 4 + V) / 2 esti
 divergence. The estimate is only as good as D is close to D*: with a weak D it underestimates.
 log D = logsigmoid(logit) and log(1 - D) = logsigmoid(-logit), which stay finite when D saturates.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,15 +28,18 @@ def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torc
     return F.logsigmoid(real_logits).mean() + F.logsigmoid(-fake_logits).mean()
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
     """BCE with label 1 on real and 0 on fake, summed over the two halves: equals -V(D, G).
 
     With one-sided label smoothing (Salimans et al. 2016) the real label is 1 - label_smoothing. D's optimum then
     becomes (1 - s) p_data / (p_data + p_g): it can no longer grow its logits without bound on real images, which
     keeps G's gradients alive when D is winning. The loss is then no longer -V; train.py measures V separately."""
     real_target = torch.full_like(real_logits, 1.0 - label_smoothing)
-    return (F.binary_cross_entropy_with_logits(real_logits, real_target)
-            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    return F.binary_cross_entropy_with_logits(real_logits, real_target) + F.binary_cross_entropy_with_logits(
+        fake_logits, torch.zeros_like(fake_logits)
+    )
 
 
 def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:

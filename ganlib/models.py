@@ -7,6 +7,7 @@ Working in logits keeps log D and log(1 - D) finite when D saturates.
 
 Both nets are built for 32, 64 or 128 px by adding stride-2 layers; widths double toward the 4x4 end, capped at 8x.
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,7 +20,7 @@ MAX_WIDTH_MULTIPLIER = 8  # the paper's 64-px nets go up to 8 * 64 = 512 channel
 
 def _widths(base: int, num_upsamplings: int) -> list[int]:
     """Channel counts from the 4x4 layer outward, e.g. 64 px, base 64: [512, 256, 128, 64]."""
-    return [base * min(2 ** i, MAX_WIDTH_MULTIPLIER) for i in reversed(range(num_upsamplings))]
+    return [base * min(2**i, MAX_WIDTH_MULTIPLIER) for i in reversed(range(num_upsamplings))]
 
 
 def init_weights(module: nn.Module) -> None:
@@ -46,7 +47,11 @@ class Generator(nn.Module):
         ]
         # each block doubles the side: 4 -> 8 -> ... -> image_size / 2
         for width_in, width_out in zip(widths, widths[1:]):
-            layers += [nn.ConvTranspose2d(width_in, width_out, 4, 2, 1, bias=False), nn.BatchNorm2d(width_out), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(width_in, width_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width_out),
+                nn.ReLU(True),
+            ]
         # state size: widths[-1] x image_size/2 x image_size/2 -> channels x image_size x image_size
         layers += [nn.ConvTranspose2d(widths[-1], config.channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -68,7 +73,11 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(config.channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         # each block halves the side, down to widths[-1] x 4 x 4
         for width_in, width_out in zip(widths, widths[1:]):
-            layers += [nn.Conv2d(width_in, width_out, 4, 2, 1, bias=False), nn.BatchNorm2d(width_out), nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(width_in, width_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width_out),
+                nn.LeakyReLU(0.2, True),
+            ]
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)  # 4x4 -> 1x1 logit
         self.apply(init_weights)

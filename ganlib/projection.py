@@ -5,11 +5,12 @@ similar images). A useful map projects something the networks computed from z: t
 features (as the DCGAN paper's feature studies), the generator's early activations (GANSpace), the attribute
 classifier's probabilities, or the pixels themselves; then colour or thumbnails show what lives where.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -47,8 +48,14 @@ def reduce(features: np.ndarray, dims: int = REDUCED_DIMS, seed: int = 0) -> np.
     return PCA(n_components=components, random_state=seed).fit_transform(scaled)
 
 
-def project(features: np.ndarray, method: str = "pca", seed: int = 0, perplexity: float = 30,
-            iterations: int = 1000, progress: Progress | None = None) -> np.ndarray:
+def project(
+    features: np.ndarray,
+    method: str = "pca",
+    seed: int = 0,
+    perplexity: float = 30,
+    iterations: int = 1000,
+    progress: Progress | None = None,
+) -> np.ndarray:
     """2-D coordinates [N, 2] (float32) of N feature vectors [N, F].
 
     Features are standardised first. "pca" keeps the two directions of largest variance; "tsne" (Barnes-Hut)
@@ -65,7 +72,9 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0, perplexity
         from sklearn.decomposition import PCA
 
         report(0.1, "PCA to 2 dimensions")
-        coordinates = PCA(n_components=min(2, features.shape[1]), random_state=seed).fit_transform(standardise(features))
+        coordinates = PCA(n_components=min(2, features.shape[1]), random_state=seed).fit_transform(
+            standardise(features)
+        )
         if coordinates.shape[1] < 2:  # a single feature: the map is a line
             coordinates = np.column_stack([coordinates, np.zeros(count)])
         report(1.0, "Done")
@@ -82,8 +91,16 @@ def _tsne(summary: np.ndarray, seed: int, perplexity: float, iterations: int) ->
     from sklearn.manifold import TSNE
 
     # init="pca" starts from the two main directions (scaled down), so the global layout is stable across runs
-    tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=iterations, init="pca", learning_rate="auto",
-                method="barnes_hut", angle=TSNE_ANGLE, random_state=seed)
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        max_iter=iterations,
+        init="pca",
+        learning_rate="auto",
+        method="barnes_hut",
+        angle=TSNE_ANGLE,
+        random_state=seed,
+    )
     return tsne.fit_transform(summary.astype(np.float32))
 
 
@@ -111,8 +128,10 @@ def check_parameters(count: int, method: str, perplexity: float = 30, iterations
     if not perplexity > 0:
         raise ValueError(f"perplexity must be positive, got {perplexity}")
     if perplexity >= count:
-        raise ValueError(f"perplexity ({perplexity:g}) must be smaller than the number of points ({count}); "
-                         f"about 5-50 works, and at most a third of the points")
+        raise ValueError(
+            f"perplexity ({perplexity:g}) must be smaller than the number of points ({count}); "
+            f"about 5-50 works, and at most a third of the points"
+        )
     if iterations < MIN_TSNE_ITERATIONS:
         raise ValueError(f"t-SNE needs at least {MIN_TSNE_ITERATIONS} iterations, got {iterations}")
 
@@ -153,6 +172,7 @@ def atlas_cells(coordinates: np.ndarray, cells: int = 10) -> tuple[np.ndarray, n
 @dataclass(frozen=True)
 class MapPoints:
     """Everything a latent map shows about its seeds, computed in one batched pass through G (and D)."""
+
     seeds: np.ndarray  # int64 [N]
     features: np.ndarray  # float32 [N, F] in the chosen feature space
     norms: np.ndarray  # ||z|| [N]
@@ -163,9 +183,12 @@ class MapPoints:
 
 def available_spaces(explorer) -> tuple[str, ...]:
     """The feature spaces this explorer can compute (D and classifier are optional)."""
-    return tuple(space for space in FEATURE_SPACES
-                 if not (space == "discriminator" and explorer.discriminator is None)
-                 and not (space == "attributes" and explorer.classifier is None))
+    return tuple(
+        space
+        for space in FEATURE_SPACES
+        if not (space == "discriminator" and explorer.discriminator is None)
+        and not (space == "attributes" and explorer.classifier is None)
+    )
 
 
 def feature_space(explorer, seeds: Sequence[int], space: str, batch_size: int = 256) -> np.ndarray:
@@ -174,8 +197,14 @@ def feature_space(explorer, seeds: Sequence[int], space: str, batch_size: int = 
 
 
 @torch.no_grad()
-def map_points(explorer, seeds: Sequence[int], space: str, batch_size: int = 256, scores: bool = True,
-               progress: Progress | None = None) -> MapPoints:
+def map_points(
+    explorer,
+    seeds: Sequence[int],
+    space: str,
+    batch_size: int = 256,
+    scores: bool = True,
+    progress: Progress | None = None,
+) -> MapPoints:
     """Features in ``space`` plus the colour values (||z||, D score, attribute probabilities) of each seed.
 
     space: "z" raw latents; "discriminator" D's penultimate features of G(z), average-pooled; "generator" G's
@@ -187,8 +216,10 @@ def map_points(explorer, seeds: Sequence[int], space: str, batch_size: int = 256
     if space == "discriminator" and explorer.discriminator is None:
         raise ValueError("the discriminator feature space needs a checkpoint saved with its discriminator")
     if space == "attributes" and explorer.classifier is None:
-        raise ValueError(f"the attributes feature space needs an attribute classifier; "
-                         f"none is available for data set {explorer.dataset_name!r}")
+        raise ValueError(
+            f"the attributes feature space needs an attribute classifier; "
+            f"none is available for data set {explorer.dataset_name!r}"
+        )
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     report = progress or (lambda fraction, message: None)
@@ -201,7 +232,7 @@ def map_points(explorer, seeds: Sequence[int], space: str, batch_size: int = 256
     features, d_scores, attributes = [], [], []
     for start in range(0, len(z), batch_size):
         report(start / max(1, len(z)), f"Generating images {start + 1}-{min(len(z), start + batch_size)} of {len(z)}")
-        batch = z[start:start + batch_size]
+        batch = z[start : start + batch_size]
         images = generator(batch) if need_images else None
         d_features = discriminator.features(images) if discriminator is not None and images is not None else None
         uint8 = None
@@ -230,8 +261,10 @@ def map_points(explorer, seeds: Sequence[int], space: str, batch_size: int = 256
         norms=z.norm(dim=1).numpy(),
         d_scores=torch.cat(d_scores).numpy() if d_scores else None,
         attributes={name: np.concatenate([batch[name] for batch in attributes]) for name in attributes[0]}
-        if scores and attributes else None,
-        seconds=time.perf_counter() - started)
+        if scores and attributes
+        else None,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _first_block(generator: nn.Module) -> nn.Module:

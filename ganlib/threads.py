@@ -1,4 +1,5 @@
 """The ``--threads`` option shared by ``ganlib train``, ``ganlib evaluate`` and ``python -m ganlib.classifier``."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,9 +8,13 @@ MAX_THREADS = 256
 
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: torch's choice). Use 1 when other busy processes share "
-                             "the cores: oversubscribed OpenMP threads slow training several times over")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for torch (default: torch's choice). Use 1 when other busy processes share "
+        "the cores: oversubscribed OpenMP threads slow training several times over",
+    )
 
 
 def apply_threads_option(args) -> None:

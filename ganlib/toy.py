@@ -311,7 +311,11 @@ class Mixture:
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ValueError(f"n must be a non-negative int (got {n!r})")
         weights = torch.tensor(self.weights, dtype=torch.float32)
-        idx = torch.multinomial(weights, n, replacement=True, generator=generator) if n else torch.zeros(0, dtype=torch.long)
+        idx = (
+            torch.multinomial(weights, n, replacement=True, generator=generator)
+            if n
+            else torch.zeros(0, dtype=torch.long)
+        )
         means = torch.tensor(self.means, dtype=torch.float32)[idx]
         stds = torch.tensor(self.stds, dtype=torch.float32)[idx]
         noise = torch.randn(n, generator=generator)
@@ -404,7 +408,7 @@ class ToyConfig:
         """The data distribution: ``mixture`` if given, else ``PRESETS[preset]``."""
         return self.mixture if self.mixture is not None else PRESETS[self.preset]
 
-    def replace(self, **changes) -> "ToyConfig":
+    def replace(self, **changes) -> ToyConfig:
         """A validated copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 

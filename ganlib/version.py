@@ -1,2 +1,3 @@
 """ganlib's version, in a module of its own so that checkpoint writers can record it without importing the package."""
+
 __version__ = "0.1.0"

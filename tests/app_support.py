@@ -4,6 +4,7 @@ AppTest.switch_page cannot open pages that are callables (ours are, see dashboar
 run through AppTest.from_function with the same steps as app.main(): state, pages registered for links, sidebar,
 page, URL sync.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,9 @@ def _page_script(view: str, with_sidebar: bool) -> None:
     state.sync_url()
 
 
-def run_view(view: str, *, timeout: float = 60, with_sidebar: bool = True, session_state: dict | None = None,
-             **query) -> AppTest:
+def run_view(
+    view: str, *, timeout: float = 60, with_sidebar: bool = True, session_state: dict | None = None, **query
+) -> AppTest:
     """Run page ``view`` (a module of dashboard.views) with the given query parameters and session state."""
     at = AppTest.from_function(_page_script, default_timeout=timeout, args=(view, with_sidebar))
     for key, value in query.items():

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny models and data so every unit test runs in well under a second or two."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,14 @@ def tiny_checkpoint(tmp_path, tiny_config):
     """A generator file with a discriminator, as the trainer writes it."""
     torch.manual_seed(0)
     path = tmp_path / "tiny.safetensors"
-    ganlib.save_generator(path, ganlib.Generator(tiny_config).eval(),
-                          {"dataset": {"name": "random", "num_images": 64, "attributes": {"flag": ["no", "yes"]}},
-                           "training": {"steps": 0}, "sample_seed": 0},
-                          discriminator=ganlib.Discriminator(tiny_config).eval())
+    ganlib.save_generator(
+        path,
+        ganlib.Generator(tiny_config).eval(),
+        {
+            "dataset": {"name": "random", "num_images": 64, "attributes": {"flag": ["no", "yes"]}},
+            "training": {"steps": 0},
+            "sample_seed": 0,
+        },
+        discriminator=ganlib.Discriminator(tiny_config).eval(),
+    )
     return path

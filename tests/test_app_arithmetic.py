@@ -1,9 +1,9 @@
 """AppTest of the Arithmetic page: analogies from pins, the noise lesson, the no-classifier fallback, and the
 one-click "add sunglasses" demo where the bundled classifier and a ToonFaces checkpoint exist."""
+
 from pathlib import Path
 
 import pytest
-
 from app_support import isolate_app, run_view
 
 ROOT = Path(__file__).resolve().parent.parent

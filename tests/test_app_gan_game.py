@@ -1,4 +1,5 @@
 """AppTest of the "How a GAN learns" page. Its live fragment never ticks in AppTest, so the buttons drive it."""
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -28,8 +29,14 @@ def test_page_renders_metrics_and_charts():
     assert not at.exception
     assert step_counter(at) == "0"
     assert len(at.get("plotly_chart")) == 5
-    assert {m.label for m in at.metric} >= {"V(D, G)", "−log 4", "JSD exact", "JSD estimate", "mean D(x)",
-                                           "mean D(G(z))"}
+    assert {m.label for m in at.metric} >= {
+        "V(D, G)",
+        "−log 4",
+        "JSD exact",
+        "JSD estimate",
+        "mean D(x)",
+        "mean D(G(z))",
+    }
     assert not at.warning
 
 
@@ -68,7 +75,6 @@ def test_bad_link_values_fall_back_with_a_message():
     assert at.session_state["toy_k"] == 1  # out of the schema's bounds: the default, with the link notice
     assert len(at.warning) == 1 and "nowhere" not in at.warning[0].value
     assert "The link's game_k (" in at.session_state["_url_notice"]  # no sidebar here to show it as a toast
-
 
 
 def test_presentation_keeps_the_game_controls_only():

@@ -1,6 +1,6 @@
 """AppTest of the Interpolate page: both strips, the norm chart, endpoints from pins, frame bounds, URL state."""
-import pytest
 
+import pytest
 from app_support import isolate_app, run_view
 
 
@@ -82,7 +82,9 @@ def test_compare_frame_shows_both_walks_at_the_same_frame(app_env):
     assert at.session_state["_compare_frame"] == 5  # the midpoint, where lerp dips most
     at.slider(key="_compare_frame").set_value(9).run()
     captions = [image.caption for element in at.main.get("image") for image in element.proto.imgs]
-    assert any(c.startswith("lerp, frame 9") for c in captions) and any(c.startswith("slerp, frame 9") for c in captions)
+    assert any(c.startswith("lerp, frame 9") for c in captions) and any(
+        c.startswith("slerp, frame 9") for c in captions
+    )
 
 
 def test_bad_seeds_in_the_url_fall_back_to_the_default_with_a_notice(app_env):

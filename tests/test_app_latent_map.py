@@ -1,7 +1,7 @@
 """AppTest of the Latent map page: parameters first, Compute draws the map, a selection shows and pins images,
 the CSV export, bad parameters, URL state. Plotly charts are opaque to AppTest: selections are faked."""
-import pytest
 
+import pytest
 from app_support import isolate_app, run_view
 
 
@@ -25,9 +25,14 @@ def charts(at):
 
 
 def fake_selection(at, seeds):
-    at.session_state["map_chart"] = {"selection": {"points": [{"customdata": {"0": seed}, "x": 0.0, "y": 0.0}
-                                                              for seed in seeds],
-                                                   "point_indices": list(range(len(seeds))), "box": [], "lasso": []}}
+    at.session_state["map_chart"] = {
+        "selection": {
+            "points": [{"customdata": {"0": seed}, "x": 0.0, "y": 0.0} for seed in seeds],
+            "point_indices": list(range(len(seeds))),
+            "box": [],
+            "lasso": [],
+        }
+    }
     return at.run()
 
 
@@ -86,11 +91,15 @@ def test_csv_has_seeds_coordinates_and_colours(app_env):
 
     from dashboard import services
 
-    latent = services.LatentMap(seeds=np.array([4, 5, 6]), coordinates=np.zeros((3, 2), np.float32),
-                                norms=np.ones(3), d_scores=np.array([0.1, 0.5, 0.9]),
-                                attributes={"hat": np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]),
-                                            "hair": np.full((3, 3), 1 / 3)},
-                                classes={"hat": ["no", "yes"], "hair": ["black", "brown", "red"]}, seconds=0.0)
+    latent = services.LatentMap(
+        seeds=np.array([4, 5, 6]),
+        coordinates=np.zeros((3, 2), np.float32),
+        norms=np.ones(3),
+        d_scores=np.array([0.1, 0.5, 0.9]),
+        attributes={"hat": np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]), "hair": np.full((3, 3), 1 / 3)},
+        classes={"hat": ["no", "yes"], "hair": ["black", "brown", "red"]},
+        seconds=0.0,
+    )
     lines = services.map_csv(latent, clusters=np.array([0, 1, 1])).decode().splitlines()
     assert lines[0] == "seed,x,y,d_score,norm,cluster,p_hat,p_hair_black,p_hair_brown,p_hair_red"
     assert lines[2].startswith("5,0,0,0.5,1,1,0.8,")
@@ -117,11 +126,18 @@ def test_attribute_colours_and_hover_when_a_classifier_exists():
     from dashboard import services
     from dashboard.views import latent_map
 
-    latent = services.LatentMap(seeds=np.array([4, 5, 6]), coordinates=np.arange(6, dtype=np.float32).reshape(3, 2),
-                                norms=np.ones(3), d_scores=None,
-                                attributes={"hat": np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]),
-                                            "hair": np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])},
-                                classes={"hat": ["no", "yes"], "hair": ["black", "brown", "red"]}, seconds=0.0)
+    latent = services.LatentMap(
+        seeds=np.array([4, 5, 6]),
+        coordinates=np.arange(6, dtype=np.float32).reshape(3, 2),
+        norms=np.ones(3),
+        d_scores=None,
+        attributes={
+            "hat": np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]),
+            "hair": np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]),
+        },
+        classes={"hat": ["no", "yes"], "hair": ["black", "brown", "red"]},
+        seconds=0.0,
+    )
     values, categories, title = latent_map._colour_values(latent, "attribute:hat", None)
     assert categories is None and title == "P(hat)" and values.tolist() == [0.1, 0.8, 0.5]
     values, categories, title = latent_map._colour_values(latent, "attribute:hair", None)

@@ -1,10 +1,10 @@
 """AppTest of the Samples page and the shared sidebar (no browser; see test_browser.py for the real one)."""
+
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from app_support import isolate_app
+from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
@@ -129,9 +129,12 @@ def test_streamlit_upload_ceiling_is_the_limit_the_sidebar_states():
 
 
 HOSTILE_LINKS = {
-    "n": ["20000", "0", "-5", "7", "1e9"], "seed": ["-1", "99999999999999999999", "x"],
-    "psi": ["2", "inf", "nan", "-0.1"], "pins": [",".join(map(str, range(2000))), "-1", "1,x"],
-    "present": ["maybe"], "info": ["x" * 500],
+    "n": ["20000", "0", "-5", "7", "1e9"],
+    "seed": ["-1", "99999999999999999999", "x"],
+    "psi": ["2", "inf", "nan", "-0.1"],
+    "pins": [",".join(map(str, range(2000))), "-1", "1,x"],
+    "present": ["maybe"],
+    "info": ["x" * 500],
 }
 
 
@@ -148,13 +151,24 @@ def test_a_hostile_link_value_falls_back_to_its_default_with_one_notice(app_env,
     assert len(value) < 20 or value[:20] not in toast  # the notice names the parameter, never repeats the link's text
 
 
-@pytest.mark.parametrize("ckpt", ["/etc/shadow", "/etc/hostname", "/no/such/file.safetensors", "../checkpoints/tiny",
-                                  "bundled/nothing", "![x](http://example.com/x.png)"])
+@pytest.mark.parametrize(
+    "ckpt",
+    [
+        "/etc/shadow",
+        "/etc/hostname",
+        "/no/such/file.safetensors",
+        "../checkpoints/tiny",
+        "bundled/nothing",
+        "![x](http://example.com/x.png)",
+    ],
+)
 def test_ckpt_names_a_listed_checkpoint_by_id_and_unknown_ids_get_one_answer(app_env, ckpt):
     at = run_app(ckpt=ckpt)
     assert not at.exception
     assert at.session_state["checkpoint"] == "bundled/tiny"
-    assert [t.value for t in at.toast] == ["The link's checkpoint is not one this app lists; the default is open instead."]
+    assert [t.value for t in at.toast] == [
+        "The link's checkpoint is not one this app lists; the default is open instead."
+    ]
 
 
 def test_a_listed_id_in_the_link_opens_it(app_env):
@@ -164,13 +178,19 @@ def test_a_listed_id_in_the_link_opens_it(app_env):
 
 
 def test_the_model_card_shows_metadata_as_text(tmp_path, monkeypatch, tiny_config):
-    import ganlib
     from app_support import isolate_app
 
+    import ganlib
+
     hostile = tmp_path / "card.safetensors"
-    ganlib.save_generator(hostile, ganlib.Generator(tiny_config), {
-        "dataset": {"name": "![x](http://example.com/track.png)", "num_images": 1},
-        "notes": "see [here](http://example.com) or http://example.com/x"})
+    ganlib.save_generator(
+        hostile,
+        ganlib.Generator(tiny_config),
+        {
+            "dataset": {"name": "![x](http://example.com/track.png)", "num_images": 1},
+            "notes": "see [here](http://example.com) or http://example.com/x",
+        },
+    )
     isolate_app(tmp_path, monkeypatch, hostile)
     at = run_app()
     assert not at.exception

@@ -3,6 +3,7 @@
 Every import counts, including those inside functions: a late import is still a dependency, and hiding a circle
 behind one is what these tests are here to prevent.
 """
+
 from __future__ import annotations
 
 import ast

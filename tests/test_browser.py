@@ -3,6 +3,7 @@
 Every page is visited, its main actions clicked, and images/charts asserted present with no exception on the page.
 Screenshots go to tests/artifacts/screenshots/ (and to docs/screenshots/ for the README with UPDATE_SCREENSHOTS=1).
 """
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, full_page_screenshot, start_server, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")]
@@ -113,7 +113,9 @@ def test_interpolate_page(page, server):
     open_page(page, server, "interpolate", "ends=3,17&frames=12")
     expect(page.locator(".st-key-norm_chart .js-plotly-plot")).to_be_visible()
     expect(page.get_by_text("lerp", exact=False).first).to_be_visible()
-    expect(page.get_by_test_id("stImage").nth(3)).to_be_visible(timeout=60_000)  # two strips and two animations at least
+    expect(page.get_by_test_id("stImage").nth(3)).to_be_visible(
+        timeout=60_000
+    )  # two strips and two animations at least
     expect(page.get_by_text(re.compile(r"ganlib interpolate .* --seeds 3 17"))).to_be_visible()
     no_exception(page)
     screenshot(page, "interpolate")
@@ -126,7 +128,9 @@ def test_arithmetic_one_click_sunglasses(page, server):
     wait_ready(page)
     expect(page.get_by_text("sunglasses added")).to_be_visible(timeout=180_000)  # measured success rate
     expect(page.get_by_text(re.compile("random direction")).first).to_be_visible()
-    expect(page.get_by_test_id("stImage").nth(1)).to_be_visible(timeout=60_000)  # the rows of 8 faces before and after the edit
+    expect(page.get_by_test_id("stImage").nth(1)).to_be_visible(
+        timeout=60_000
+    )  # the rows of 8 faces before and after the edit
     expect(page).to_have_url(re.compile(r"dir=sunglasses"))
     no_exception(page)
     screenshot(page, "arithmetic")

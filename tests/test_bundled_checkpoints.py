@@ -1,4 +1,5 @@
 """The bundled checkpoints: small, self-describing, and described by the README exactly as evaluate measured them."""
+
 import json
 from pathlib import Path
 

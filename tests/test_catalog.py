@@ -1,4 +1,5 @@
 """ganlib.catalog: checkpoints named by id, and uploads that are checked, capped and never left half-written."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,18 @@ def test_entries_have_ids_and_the_preferred_file_comes_first(shelves):
     assert shelves.find("run/faces").path.name == "generator.safetensors"
 
 
-@pytest.mark.parametrize("hostile", ["/etc/shadow", "/etc/hostname", "../../etc/passwd", "bundled/../../x",
-                                     "checkpoints/a.safetensors", "", "bundled/missing"])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "/etc/shadow",
+        "/etc/hostname",
+        "../../etc/passwd",
+        "bundled/../../x",
+        "checkpoints/a.safetensors",
+        "",
+        "bundled/missing",
+    ],
+)
 def test_unknown_ids_get_the_same_answer_whatever_exists_on_disk(shelves, hostile):
     assert shelves.find(hostile) is None
 
@@ -40,11 +51,14 @@ def test_a_good_upload_is_kept_and_listed(shelves, tiny_checkpoint):
     assert [p.name for p in (shelves.uploads_dir / catalog.INCOMING).iterdir()] == []
 
 
-@pytest.mark.parametrize("name, data, words", [
-    ("model.pt", b"PK\x03\x04", "only .safetensors files"),
-    ("model", b"x", "only .safetensors files"),
-    ("junk.safetensors", b"\x89PNG not a checkpoint", "not a safetensors file"),
-])
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("model.pt", b"PK\x03\x04", "only .safetensors files"),
+        ("model", b"x", "only .safetensors files"),
+        ("junk.safetensors", b"\x89PNG not a checkpoint", "not a safetensors file"),
+    ],
+)
 def test_a_refused_upload_leaves_nothing_behind(shelves, name, data, words):
     with pytest.raises(CheckpointError, match=words):
         shelves.add_upload(name, data, load_generator)

@@ -1,4 +1,5 @@
 """The ToonFaces attribute classifier: shapes, file round trip, bad files, and the bundled weights' accuracy."""
+
 import json
 
 import numpy as np
@@ -8,8 +9,13 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ganlib import classifier as classifier_module
-from ganlib.classifier import (AttributeClassifier, load_bundled_classifier, load_classifier, save_classifier,
-                               train_attribute_classifier)
+from ganlib.classifier import (
+    AttributeClassifier,
+    load_bundled_classifier,
+    load_classifier,
+    save_classifier,
+    train_attribute_classifier,
+)
 from ganlib.data.toonfaces import ATTRIBUTES, render_toonfaces
 
 
@@ -65,8 +71,11 @@ def test_bad_files_raise_value_error(tiny_classifier, tmp_path, tiny_checkpoint)
     path = save_classifier(tmp_path / "c.safetensors", tiny_classifier)
     with safe_open(str(path), "pt") as handle:
         metadata = json.loads(handle.metadata()["ganlib"])
-    save_file({"heads.hat.weight": torch.zeros(2, 16)}, str(tmp_path / "bad.safetensors"),
-              metadata={"ganlib": json.dumps(metadata)})
+    save_file(
+        {"heads.hat.weight": torch.zeros(2, 16)},
+        str(tmp_path / "bad.safetensors"),
+        metadata={"ganlib": json.dumps(metadata)},
+    )
     with pytest.raises(ValueError, match="do not match"):
         load_classifier(tmp_path / "bad.safetensors")
 
@@ -99,8 +108,9 @@ def test_bundled_metadata_records_accuracy():
 
 def test_training_runs_and_reports():
     """A few steps of the real training loop (accuracy is meaningless at this size)."""
-    model, report = train_attribute_classifier(n_train=64, n_test=16, epochs=1, batch_size=32, width=4,
-                                               feature_dim=16, cache=False, log=lambda message: None)
+    model, report = train_attribute_classifier(
+        n_train=64, n_test=16, epochs=1, batch_size=32, width=4, feature_dim=16, cache=False, log=lambda message: None
+    )
     assert not model.training
     assert set(report["accuracy"]) == {"32", "64", "128"}
     assert set(report["accuracy"]["64"]) == set(ATTRIBUTES)

@@ -7,16 +7,73 @@ from ganlib.cli import main
 
 def test_train_sample_interpolate_info(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--dataset", "digits", "--image-size", "32", "--steps", "4", "--batch-size", "8",
-                 "--latent-dim", "8", "--generator-width", "8", "--discriminator-width", "8", "--out", str(out),
-                 "--quiet", "--log-every", "2"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "digits",
+                "--image-size",
+                "32",
+                "--steps",
+                "4",
+                "--batch-size",
+                "8",
+                "--latent-dim",
+                "8",
+                "--generator-width",
+                "8",
+                "--discriminator-width",
+                "8",
+                "--out",
+                str(out),
+                "--quiet",
+                "--log-every",
+                "2",
+            ]
+        )
+        == 0
+    )
     checkpoint = out / "generator.safetensors"
     assert main(["sample", str(checkpoint), "--n", "16", "--seed", "0", "--out", str(tmp_path / "grid.png")]) == 0
     assert Image.open(tmp_path / "grid.png").size == (4 * 34 + 2, 4 * 34 + 2)
-    assert main(["interpolate", str(checkpoint), "--seeds", "1", "2", "3", "--frames", "6", "--out", str(tmp_path / "walk.gif")]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                str(checkpoint),
+                "--seeds",
+                "1",
+                "2",
+                "3",
+                "--frames",
+                "6",
+                "--out",
+                str(tmp_path / "walk.gif"),
+            ]
+        )
+        == 0
+    )
     walk = Image.open(tmp_path / "walk.gif")
     assert walk.n_frames == 6
-    assert main(["interpolate", str(checkpoint), "--seeds", "1", "2", "--frames", "4", "--scale", "1", "--out", str(tmp_path / "strip.png")]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                str(checkpoint),
+                "--seeds",
+                "1",
+                "2",
+                "--frames",
+                "4",
+                "--scale",
+                "1",
+                "--out",
+                str(tmp_path / "strip.png"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "strip.png").size == (4 * 34 + 2, 36)
     capsys.readouterr()
     assert main(["info", str(checkpoint)]) == 0
@@ -67,8 +124,10 @@ def test_nonsense_values_get_one_line_each(tiny_checkpoint, tmp_path, capsys):
         (["sample", ckpt, "--out", ""], "--out is empty"),
         (["sample", ckpt, "--out", str(tmp_path / "grid.jpg")], "must end in .png"),
         (["interpolate", ckpt, "--seeds", "1", "2", "--scale", "5000", "--out", str(tmp_path / "w.gif")], "--scale"),
-        (["interpolate", ckpt, "--seeds", "1", "2", "--frame-ms", "-1", "--out", str(tmp_path / "w.gif")],
-         "--frame-ms must be from 20"),
+        (
+            ["interpolate", ckpt, "--seeds", "1", "2", "--frame-ms", "-1", "--out", str(tmp_path / "w.gif")],
+            "--frame-ms must be from 20",
+        ),
         (["interpolate", ckpt, "--seeds", "1", "--out", str(tmp_path / "w.gif")], "number of --seeds"),
         (["interpolate", ckpt, "--seeds", "1", "2", "--out", str(tmp_path)], "is a folder"),
         (["export", ckpt, "--out", str(tmp_path)], "is a folder"),
@@ -79,9 +138,11 @@ def test_nonsense_values_get_one_line_each(tiny_checkpoint, tmp_path, capsys):
     not_a_report.write_text('{"a": 1}')
     partial = tmp_path / "partial.json"
     partial.write_text('{"meta": {}, "fd": 1}')
-    cases += [(["evaluate", "--from-json", str(not_a_report)], "not a report that ganlib evaluate wrote"),
-              (["evaluate", "--from-json", str(partial), "--markdown"], "the report lacks"),
-              (["evaluate", "--from-json", str(partial)], "the report lacks")]
+    cases += [
+        (["evaluate", "--from-json", str(not_a_report)], "not a report that ganlib evaluate wrote"),
+        (["evaluate", "--from-json", str(partial), "--markdown"], "the report lacks"),
+        (["evaluate", "--from-json", str(partial)], "the report lacks"),
+    ]
     for argv, words in cases:
         _one_line_error(capsys, argv, words)
     assert not (tmp_path / "g.png").exists()

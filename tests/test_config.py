@@ -1,4 +1,5 @@
 """TrainConfig is the one declaration of every training setting: the CLI, runs' argv and the form derive from it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,10 +13,28 @@ from ganlib.config import TrainConfig
 
 # Settings the dashboard's training form leaves out on purpose: where the run goes is the panel's choice, and the
 # rest are expert or machine settings that a class trying a short run does not need.
-HIDDEN_FROM_FORM = {"out", "latent_dim", "generator_width", "discriminator_width", "beta1", "beta2",
-                    "instance_noise_steps", "ema", "ema_decay", "log_every", "sample_every", "checkpoint_every",
-                    "checkpoint_minutes", "keep_checkpoints", "seed", "sample_seed", "device", "precision",
-                    "data_root", "num_images"}
+HIDDEN_FROM_FORM = {
+    "out",
+    "latent_dim",
+    "generator_width",
+    "discriminator_width",
+    "beta1",
+    "beta2",
+    "instance_noise_steps",
+    "ema",
+    "ema_decay",
+    "log_every",
+    "sample_every",
+    "checkpoint_every",
+    "checkpoint_minutes",
+    "keep_checkpoints",
+    "seed",
+    "sample_seed",
+    "device",
+    "precision",
+    "data_root",
+    "num_images",
+}
 
 
 def _train_parser():
@@ -39,10 +58,26 @@ def test_form_renders_exactly_the_labelled_settings(monkeypatch):
 
 
 def test_argv_round_trips_every_non_default_value():
-    changed = TrainConfig(dataset="digits", out="runs/x", image_size=32, steps=7, batch_size=16, lr=3e-4,
-                          beta1=0.4, loss="minimax", d_steps=2, label_smoothing=0.1, instance_noise=0.05,
-                          instance_noise_steps=5, ema=False, ema_decay=0.99, keep_checkpoints=True, seed=3,
-                          precision="fp32", num_images=100)
+    changed = TrainConfig(
+        dataset="digits",
+        out="runs/x",
+        image_size=32,
+        steps=7,
+        batch_size=16,
+        lr=3e-4,
+        beta1=0.4,
+        loss="minimax",
+        d_steps=2,
+        label_smoothing=0.1,
+        instance_noise=0.05,
+        instance_noise_steps=5,
+        ema=False,
+        ema_decay=0.99,
+        keep_checkpoints=True,
+        seed=3,
+        precision="fp32",
+        num_images=100,
+    )
     argv = config.to_argv(changed)
     assert "--no-ema" in argv and "--keep-checkpoints" in argv and "--image-size" in argv
     assert train_config_from_args(build_parser().parse_args(["train", *argv])) == changed
@@ -53,17 +88,20 @@ def test_cli_defaults_are_the_config_defaults_and_out_is_derived():
     assert built == dataclasses.replace(TrainConfig(), out="runs/toonfaces-64px")
 
 
-@pytest.mark.parametrize("name, value, words", [
-    ("steps", 0, "steps must be from 1 to 10,000,000, got 0"),
-    ("steps", True, "steps must be an integer"),
-    ("lr", 0.0, "lr must be in (0, 0.1]"),
-    ("lr", math.nan, "lr must be a finite number"),
-    ("beta1", 1.0, "beta1 must be in [0, 1)"),
-    ("loss", "wasserstein", "loss must be one of non-saturating, minimax"),
-    ("image_size", 48, "image_size must be one of 32, 64, 128"),
-    ("ema", 1, "ema must be true or false"),
-    ("dataset", " ", "dataset must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("steps", 0, "steps must be from 1 to 10,000,000, got 0"),
+        ("steps", True, "steps must be an integer"),
+        ("lr", 0.0, "lr must be in (0, 0.1]"),
+        ("lr", math.nan, "lr must be a finite number"),
+        ("beta1", 1.0, "beta1 must be in [0, 1)"),
+        ("loss", "wasserstein", "loss must be one of non-saturating, minimax"),
+        ("image_size", 48, "image_size must be one of 32, 64, 128"),
+        ("ema", 1, "ema must be true or false"),
+        ("dataset", " ", "dataset must be a non-empty string"),
+    ],
+)
 def test_one_validation_gives_one_message_everywhere(name, value, words, capsys):
     assert words in config.validate_setting(name, value)
     with pytest.raises(ValueError, match="^" + words.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):

@@ -25,7 +25,9 @@ def test_toonfaces_through_the_registry():
 def _write_images(folder, count, size=(40, 30), mode="RGB"):
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        Image.new(mode, size, color=(i * 40) % 255 if mode == "L" else (i * 40 % 255, 10, 200)).save(folder / f"{i}.png")
+        Image.new(mode, size, color=(i * 40) % 255 if mode == "L" else (i * 40 % 255, 10, 200)).save(
+            folder / f"{i}.png"
+        )
 
 
 def test_image_folder_with_class_subfolders(tmp_path):
@@ -96,7 +98,10 @@ def test_offline_torchvision_set_says_where_to_put_files(tmp_path, monkeypatch):
 def _write_idx(raw, images, labels):
     """MNIST-format IDX files (train and t10k), as torchvision's MNIST and FashionMNIST read them."""
     raw.mkdir(parents=True)
-    header = lambda dims: np.array([0, 0, 8, len(dims)], np.uint8).tobytes() + np.array(dims, ">i4").tobytes()
+
+    def header(dims):
+        return np.array([0, 0, 8, len(dims)], np.uint8).tobytes() + np.array(dims, ">i4").tobytes()
+
     for split in ("train", "t10k"):
         (raw / f"{split}-images-idx3-ubyte").write_bytes(header(images.shape) + images.tobytes())
         (raw / f"{split}-labels-idx1-ubyte").write_bytes(header(labels.shape) + labels.tobytes())
@@ -132,8 +137,11 @@ def test_cifar10_from_local_files(tmp_path, monkeypatch):
     for index in range(1, 6):
         batch = {"data": rng.integers(0, 256, (2, 3072), dtype=np.uint8), "labels": [index, 9]}
         (folder / f"data_batch_{index}").write_bytes(pickle.dumps(batch))
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": ["airplane", "automobile", "bird", "cat",
-                                                                         "deer", "dog", "frog", "horse", "ship", "truck"]}))
+    (folder / "batches.meta").write_bytes(
+        pickle.dumps(
+            {"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]}
+        )
+    )
     first = pickle.loads((folder / "data_batch_1").read_bytes())["data"][0].reshape(3, 32, 32)
     data = load_dataset("cifar10", image_size=32, data_root=str(tmp_path))
     assert data.images.shape == (10, 3, 32, 32) and data.channels == 3
@@ -155,13 +163,15 @@ def test_celeba_from_local_files(tmp_path, monkeypatch):
         picture[89:129, 69:109] = 250
         Image.fromarray(picture).save(folder / "img_align_celeba" / name)
     attributes = ["Eyeglasses", "Smiling", "Male", "Bangs"]
-    rows = {"list_eval_partition.txt": [f"{n} {s}" for n, s in zip(names, (0, 0, 1))],
-            "identity_CelebA.txt": [f"{n} {i}" for i, n in enumerate(names)],
-            "list_bbox_celeba.txt": ["3", "image_id x_1 y_1 width height"] + [f"{n} 1 2 3 4" for n in names],
-            "list_landmarks_align_celeba.txt": ["3", " ".join(f"p{i}" for i in range(10))]
-                                               + [f"{n} " + " ".join(["1"] * 10) for n in names],
-            "list_attr_celeba.txt": ["3", " ".join(attributes)] + [f"{names[0]}  1 -1  1 -1", f"{names[1]} -1  1 -1 -1",
-                                                                   f"{names[2]}  1  1  1  1"]}
+    rows = {
+        "list_eval_partition.txt": [f"{n} {s}" for n, s in zip(names, (0, 0, 1))],
+        "identity_CelebA.txt": [f"{n} {i}" for i, n in enumerate(names)],
+        "list_bbox_celeba.txt": ["3", "image_id x_1 y_1 width height"] + [f"{n} 1 2 3 4" for n in names],
+        "list_landmarks_align_celeba.txt": ["3", " ".join(f"p{i}" for i in range(10))]
+        + [f"{n} " + " ".join(["1"] * 10) for n in names],
+        "list_attr_celeba.txt": ["3", " ".join(attributes)]
+        + [f"{names[0]}  1 -1  1 -1", f"{names[1]} -1  1 -1 -1", f"{names[2]}  1  1  1  1"],
+    }
     for file_name, lines in rows.items():
         (folder / file_name).write_text("\n".join(lines) + "\n")
     data = load_dataset("celeba", image_size=32, data_root=str(tmp_path))

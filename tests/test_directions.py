@@ -1,4 +1,5 @@
 """Attribute directions: planted directions are recovered, conditional editing, edits, and the explorer API."""
+
 import math
 
 import numpy as np
@@ -7,9 +8,22 @@ import torch
 
 import ganlib
 from ganlib.classifier import AttributeClassifier
-from ganlib.directions import (Direction, attribute_probability, class_distance, classify_latents, edit_latents,
-                               exemplar_difference, find_direction, label_latents, mean_difference, measure_edit,
-                               orthogonalize, parse_attribute, per_face_strength, svm_normal)
+from ganlib.directions import (
+    Direction,
+    attribute_probability,
+    class_distance,
+    classify_latents,
+    edit_latents,
+    exemplar_difference,
+    find_direction,
+    label_latents,
+    mean_difference,
+    measure_edit,
+    orthogonalize,
+    parse_attribute,
+    per_face_strength,
+    svm_normal,
+)
 from ganlib.explorer import Explorer
 
 
@@ -88,6 +102,7 @@ def test_parse_attribute():
 
 
 # ---------------------------------------------------------------- end to end on a tiny generator
+
 
 @pytest.fixture
 def tiny_explorer(tiny_checkpoint):
@@ -171,14 +186,24 @@ def test_per_face_refinement_finds_a_shorter_step_that_still_reaches_the_target(
     assert np.all(np.isin(fine[moved] * 8, np.arange(33)))  # multiples of 1 / 2**3
     p = attribute_probability(classify_latents(tiny_explorer, edited[moved]), "hair=blond", tiny_explorer.attributes)
     assert np.all(p >= 0.9)
-    torch.testing.assert_close(edited[moved], edit_latents(z[moved], direction,
-                                                           torch.as_tensor(fine[moved], dtype=torch.float32)))
+    torch.testing.assert_close(
+        edited[moved], edit_latents(z[moved], direction, torch.as_tensor(fine[moved], dtype=torch.float32))
+    )
 
 
 def test_explorer_methods(tiny_explorer):
     assert tiny_explorer.binary_attributes() == [
-        "sunglasses", "smiling", "hat", "hair=black", "hair=brown", "hair=blond", "hair=red",
-        "skin=light", "skin=medium", "skin=dark"]
+        "sunglasses",
+        "smiling",
+        "hat",
+        "hair=black",
+        "hair=brown",
+        "hair=blond",
+        "hair=red",
+        "skin=light",
+        "skin=medium",
+        "skin=dark",
+    ]
     direction = tiny_explorer.direction("hair=blond", n=100)
     assert tiny_explorer.direction("hair=blond", n=100) is direction  # memoised
     assert tiny_explorer.direction("hair=blond", n=100, seed=1) is not direction

@@ -1,5 +1,6 @@
 """A corpus of hostile checkpoint files: each is refused with one line naming the file, quickly, and without
 building what the file claims; a file that passes never crashes the model card or ``ganlib info``."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,13 @@ from ganlib.checkpoint import CheckpointError, load_discriminator, load_generato
 from ganlib.checkpoint_schema import MAX_METADATA_BYTES
 from ganlib.cli import format_model_card, main
 
-HUGE_MODEL = {"image_size": 128, "channels": 3, "latent_dim": 4096, "generator_width": 1024, "discriminator_width": 1024}
+HUGE_MODEL = {
+    "image_size": 128,
+    "channels": 3,
+    "latent_dim": 4096,
+    "generator_width": 1024,
+    "discriminator_width": 1024,
+}
 
 
 def _write(path, tensors: dict, metadata) -> object:
@@ -59,13 +66,25 @@ def test_a_small_file_claiming_the_largest_architecture_is_refused_from_its_head
 
 
 def test_a_header_that_lies_about_its_data_is_refused(tmp_path):
-    header = json.dumps({"__metadata__": {"ganlib": json.dumps({"format": "ganlib-generator", "format_version": 1})},
-                         "generator.x": {"dtype": "F32", "shape": [1 << 20], "data_offsets": [0, 4 << 20]}}).encode()
+    header = json.dumps(
+        {
+            "__metadata__": {"ganlib": json.dumps({"format": "ganlib-generator", "format_version": 1})},
+            "generator.x": {"dtype": "F32", "shape": [1 << 20], "data_offsets": [0, 4 << 20]},
+        }
+    ).encode()
     _refused(_raw_safetensors(tmp_path / "liar.safetensors", header, b"\0" * 64), "not a safetensors file")
 
 
-@pytest.mark.parametrize("content", [b"", b"\0" * 8, b"\xff" * 8 + b"{}", struct.pack("<Q", 1 << 40) + b"{}",
-                                     b"PK\x03\x04 a zip, as torch.save writes"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\0" * 8,
+        b"\xff" * 8 + b"{}",
+        struct.pack("<Q", 1 << 40) + b"{}",
+        b"PK\x03\x04 a zip, as torch.save writes",
+    ],
+)
 def test_bytes_that_are_not_safetensors(tmp_path, content):
     path = tmp_path / "junk.safetensors"
     path.write_bytes(content)
@@ -140,11 +159,25 @@ def test_the_cli_says_one_line_for_each(tmp_path, tiny_checkpoint, capsys):
 
 
 # ---------------------------------------------------------------------------------------------- fuzzing
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-                           lambda children: st.lists(children, max_size=4)
-                           | st.dictionaries(st.text(max_size=8), children, max_size=4), max_leaves=20)
-FIELDS = st.sampled_from(["model", "dataset", "training", "evaluation", "created", "notes", "sample_seed",
-                          "has_discriminator", "format_version", "dtype"])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+FIELDS = st.sampled_from(
+    [
+        "model",
+        "dataset",
+        "training",
+        "evaluation",
+        "created",
+        "notes",
+        "sample_seed",
+        "has_discriminator",
+        "format_version",
+        "dtype",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -3,8 +3,16 @@ import math
 import pytest
 import torch
 
-from ganlib.latent import (apply_direction, concept_vector, interpolation_path, latents_for_seeds, lerp,
-                           sample_latents, slerp, truncate)
+from ganlib.latent import (
+    apply_direction,
+    concept_vector,
+    interpolation_path,
+    latents_for_seeds,
+    lerp,
+    sample_latents,
+    slerp,
+    truncate,
+)
 
 
 def test_a_latent_is_identified_by_its_seed():

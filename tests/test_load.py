@@ -4,6 +4,7 @@ Every page a session opens must finish rendering without an exception; the serve
 written to tests/artifacts/load.json) for the README. The default run holds 3 sessions for 20 s; the slow one
 holds 20 sessions for 60 s, as the hardening issue asks.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from browser_support import CHROMIUM, CHROMIUM_ARGS, READY, ROOT, free_port, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")]
@@ -57,8 +57,13 @@ def _hold(sessions: int, seconds: float, tmp_path) -> dict:
                         errors.append(f"session {index}: an exception on {where}")
                 round_number += 1
             browser.close()
-        return {"sessions": sessions, "seconds": seconds, "pages_opened": opened, "errors": errors,
-                "server_peak_rss_mb": round(_peak_rss_mb(server.pid), 1)}
+        return {
+            "sessions": sessions,
+            "seconds": seconds,
+            "pages_opened": opened,
+            "errors": errors,
+            "server_peak_rss_mb": round(_peak_rss_mb(server.pid), 1),
+        }
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=20)

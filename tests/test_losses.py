@@ -53,4 +53,5 @@ def test_label_smoothing_moves_ds_optimum_on_real_images_to_one_minus_s():
     best = torch.sigmoid(logits[int(torch.tensor(real_half).argmin())]).item()
     assert best == pytest.approx(0.9, abs=2e-3)
     assert discriminator_loss(logit(0.9), logit(0.1), label_smoothing=0.0).item() == pytest.approx(
-        -value_function(logit(0.9), logit(0.1)).item())
+        -value_function(logit(0.9), logit(0.1)).item()
+    )

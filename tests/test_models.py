@@ -20,7 +20,9 @@ def test_dcgan_layers_and_init():
     generator, discriminator = Generator(ModelConfig(image_size=64)), Discriminator(ModelConfig(image_size=64))
     assert isinstance(generator.net[-1], torch.nn.Tanh)
     assert any(isinstance(m, torch.nn.LeakyReLU) and m.negative_slope == 0.2 for m in discriminator.modules())
-    conv_weights = torch.cat([m.weight.flatten() for m in generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)])
+    conv_weights = torch.cat(
+        [m.weight.flatten() for m in generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    )
     assert abs(conv_weights.std().item() - 0.02) < 0.002 and abs(conv_weights.mean().item()) < 0.001
     bn_weights = torch.cat([m.weight.flatten() for m in generator.modules() if isinstance(m, torch.nn.BatchNorm2d)])
     assert abs(bn_weights.mean().item() - 1.0) < 0.01
@@ -28,7 +30,9 @@ def test_dcgan_layers_and_init():
     assert generator.net[0].out_channels == 512 and generator.net[-2].in_channels == 64
 
 
-@pytest.mark.parametrize("field, value", [("image_size", 48), ("channels", 2), ("latent_dim", 0), ("generator_width", 2)])
+@pytest.mark.parametrize(
+    "field, value", [("image_size", 48), ("channels", 2), ("latent_dim", 0), ("generator_width", 2)]
+)
 def test_model_config_rejects_nonsense(field, value):
     with pytest.raises(ValueError, match=field):
         ModelConfig(**{field: value})

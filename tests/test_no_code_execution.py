@@ -1,6 +1,7 @@
 """Nothing in the library or the app can run code from a file: no pickle, no torch.load without weights_only=True,
 no eval/exec, no numpy pickles. Checked on the source's syntax tree, so a comment or a docstring cannot hide or
 fake a finding."""
+
 from __future__ import annotations
 
 import ast
@@ -26,8 +27,12 @@ def _findings(path: Path, root: Path = ROOT) -> list[str]:
             keywords = {k.arg: k.value for k in node.keywords}
             if isinstance(function, ast.Name) and function.id in ("eval", "exec", "compile", "__import__"):
                 found.append(f"{function.id}(...)")
-            if isinstance(function, ast.Attribute) and function.attr == "load" and \
-                    isinstance(function.value, ast.Name) and function.value.id == "torch":
+            if (
+                isinstance(function, ast.Attribute)
+                and function.attr == "load"
+                and isinstance(function.value, ast.Name)
+                and function.value.id == "torch"
+            ):
                 safe = keywords.get("weights_only")
                 if not (isinstance(safe, ast.Constant) and safe.value is True):
                     found.append("torch.load without weights_only=True")
@@ -48,7 +53,9 @@ def test_no_code_runs_from_a_file(path):
 
 def test_the_check_finds_what_it_looks_for(tmp_path):
     sample = tmp_path / "bad.py"
-    sample.write_text("import pickle\nimport torch\ntorch.load('x')\neval('1')\nimport numpy as np\n"
-                      "np.load('x', allow_pickle=True)\ntorch.load('y', weights_only=True)\n")
+    sample.write_text(
+        "import pickle\nimport torch\ntorch.load('x')\neval('1')\nimport numpy as np\n"
+        "np.load('x', allow_pickle=True)\ntorch.load('y', weights_only=True)\n"
+    )
     found = [finding.split(":", 1)[1] for finding in _findings(sample, root=tmp_path)]
     assert found == ["import pickle", "torch.load without weights_only=True", "eval(...)", "allow_pickle not False"]

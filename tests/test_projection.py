@@ -1,4 +1,5 @@
 """ganlib.projection: PCA / t-SNE maps, their parameter checks, feature spaces of a tiny model, k-means, atlas."""
+
 import numpy as np
 import pytest
 
@@ -26,8 +27,13 @@ def test_project_shape_dtype_and_determinism(method):
 def test_tsne_keeps_clusters_apart_and_reports_stages():
     features, labels = blobs()
     stages = []
-    coordinates = projection.project(features, "tsne", perplexity=10, iterations=300,
-                                     progress=lambda fraction, message: stages.append((fraction, message)))
+    coordinates = projection.project(
+        features,
+        "tsne",
+        perplexity=10,
+        iterations=300,
+        progress=lambda fraction, message: stages.append((fraction, message)),
+    )
     centres = np.stack([coordinates[labels == c].mean(0) for c in range(3)])
     spread = max(np.linalg.norm(coordinates[labels == c] - centres[c], axis=1).mean() for c in range(3))
     gaps = [np.linalg.norm(centres[a] - centres[b]) for a, b in ((0, 1), (0, 2), (1, 2))]
@@ -45,23 +51,29 @@ def test_pca_is_the_top_two_principal_directions():
     assert abs(np.corrcoef(coordinates[:, 0], features[:, 0])[0, 1]) > 0.99
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(method="umap"), "method must be one of"),
-    (dict(method="tsne", perplexity=60), "perplexity .* smaller than the number of points"),
-    (dict(method="tsne", perplexity=0), "perplexity must be positive"),
-    (dict(method="tsne", iterations=100), "at least 250 iterations"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(method="umap"), "method must be one of"),
+        (dict(method="tsne", perplexity=60), "perplexity .* smaller than the number of points"),
+        (dict(method="tsne", perplexity=0), "perplexity must be positive"),
+        (dict(method="tsne", iterations=100), "at least 250 iterations"),
+    ],
+)
 def test_bad_parameters_are_refused_clearly(kwargs, message):
     features, _ = blobs()
     with pytest.raises(ValueError, match=message):
         projection.project(features, **kwargs)
 
 
-@pytest.mark.parametrize("features, message", [
-    (np.zeros(10), "2-D array"),
-    (np.zeros((2, 4)), "at least 3 points"),
-    (np.array([[0.0, 1.0], [np.nan, 0.0], [1.0, 1.0]]), "NaN"),
-])
+@pytest.mark.parametrize(
+    "features, message",
+    [
+        (np.zeros(10), "2-D array"),
+        (np.zeros((2, 4)), "at least 3 points"),
+        (np.array([[0.0, 1.0], [np.nan, 0.0], [1.0, 1.0]]), "NaN"),
+    ],
+)
 def test_bad_features_are_refused_clearly(features, message):
     with pytest.raises(ValueError, match=message):
         projection.project(features)
@@ -89,7 +101,9 @@ def tiny_explorer(tiny_checkpoint):
     return Explorer.from_checkpoint(tiny_checkpoint)
 
 
-@pytest.mark.parametrize("space, width", [("z", 8), ("discriminator", None), ("generator", None), ("pixels", 16 * 16 * 3)])
+@pytest.mark.parametrize(
+    "space, width", [("z", 8), ("discriminator", None), ("generator", None), ("pixels", 16 * 16 * 3)]
+)
 def test_feature_spaces_of_a_tiny_checkpoint(tiny_explorer, space, width):
     features = projection.feature_space(tiny_explorer, range(10), space, batch_size=4)
     assert features.shape[0] == 10 and features.dtype == np.float32 and np.isfinite(features).all()
@@ -125,8 +139,9 @@ def test_spaces_that_need_a_missing_network_are_refused(tiny_explorer):
 
 def test_attribute_space_with_a_classifier(tiny_explorer):
     classifier_module = pytest.importorskip("ganlib.classifier")
-    classifier = classifier_module.AttributeClassifier({"flag": ["no", "yes"], "tone": ["a", "b", "c"]}, width=4,
-                                                       feature_dim=8)
+    classifier = classifier_module.AttributeClassifier(
+        {"flag": ["no", "yes"], "tone": ["a", "b", "c"]}, width=4, feature_dim=8
+    )
     explorer = Explorer(tiny_explorer.generator, tiny_explorer.discriminator, classifier)
     points = projection.map_points(explorer, range(6), "attributes")
     assert points.features.shape == (6, 1 + 3)  # P(flag=yes) and the three tone classes

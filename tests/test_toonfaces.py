@@ -43,10 +43,10 @@ def test_shapes_and_dtypes(size):
 def test_same_faces_at_every_size(size):
     # Labels are size-independent, and a downscaled image matches the 32-px one.
     _, l64 = render_toonfaces(8, seed=5, image_size=64)
-    x, l = render_toonfaces(8, seed=5, image_size=size)
+    x, labels = render_toonfaces(8, seed=5, image_size=size)
     x32, _ = render_toonfaces(8, seed=5, image_size=32)
     for a in ATTRIBUTES:
-        np.testing.assert_array_equal(l[a], l64[a])
+        np.testing.assert_array_equal(labels[a], l64[a])
     f = size // 32
     small = x.astype(np.float32).reshape(8, 32, f, 32, f, 3).mean((2, 4))
     assert np.abs(small - x32.astype(np.float32)).mean() < 12
@@ -97,7 +97,7 @@ def test_attributes_independent(faces):
     _, labels = faces
     names = list(ATTRIBUTES)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             # Joint frequency of (class 0 of a, class 0 of b) vs product of
             # marginals, and the same for class 1 / class 1.
             for ca, cb in ((0, 0), (1, 1)):
@@ -178,7 +178,7 @@ def test_eyes_visible_without_sunglasses():
         p["sunglasses"] = 0
         img = _draw(p)
         y = int(round(p["cy"]))
-        band = img[y - 9:y + 6].min(-1), img[y - 9:y + 6].max(-1)
+        band = img[y - 9 : y + 6].min(-1), img[y - 9 : y + 6].max(-1)
         assert (band[0] > 200).sum() >= 20  # white of the eyes
         assert (band[1] < 60).sum() >= 6  # pupils
 

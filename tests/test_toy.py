@@ -1,4 +1,5 @@
 """ganlib.toy: the 1-D GAN's theory quantities against closed forms, and a short seeded training run."""
+
 from __future__ import annotations
 
 import math
@@ -79,7 +80,9 @@ def test_jsd_is_symmetric_and_bounded():
 
 def test_value_function_and_loss_curves_closed_forms():
     assert value_from_probabilities(0.5, 0.5) == pytest.approx(-LOG_4, abs=1e-12)
-    assert value_from_probabilities([0.9, 0.7], [0.2]) == pytest.approx(0.5 * (math.log(0.9) + math.log(0.7)) + math.log(0.8))
+    assert value_from_probabilities([0.9, 0.7], [0.2]) == pytest.approx(
+        0.5 * (math.log(0.9) + math.log(0.7)) + math.log(0.8)
+    )
     c = generator_loss_curves(np.array([0.1, 0.5, 0.9]))
     assert c.non_saturating[0] == pytest.approx(2.302585, abs=1e-6)  # -ln 0.1
     assert c.minimax[0] == pytest.approx(math.log(0.9))  # barely below 0

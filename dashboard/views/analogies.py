@@ -1,5 +1,6 @@
 """Arithmetic, analogies mode: A - B + C where each term is the mean of k exemplar latents (DCGAN paper, section 6.3:
 single exemplars are unstable; the concept noise of a k-exemplar mean shrinks like 1/sqrt(k))."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,11 @@ from dashboard.views.common import concept_label, describe_attributes, seed_list
 TERMS = {"term_a": "A", "term_b": "B", "term_c": "C"}
 NEIGHBOURS, NEIGHBOUR_NOISE = 4, 0.25
 # the DCGAN paper's structure with ToonFaces attributes: (sunglasses) - (plain) + (hat) = sunglasses and a hat
-EXAMPLE_ANALOGY = {"term_a": ("+sunglasses", "-hat"), "term_b": ("-sunglasses", "-hat"),
-                   "term_c": ("-sunglasses", "+hat")}
+EXAMPLE_ANALOGY = {
+    "term_a": ("+sunglasses", "-hat"),
+    "term_b": ("-sunglasses", "-hat"),
+    "term_c": ("-sunglasses", "+hat"),
+}
 
 
 def render(path: str, model, presenting: bool) -> None:
@@ -26,8 +30,9 @@ def render(path: str, model, presenting: bool) -> None:
     if missing:
         st.warning(f"Term {', '.join(missing)} has no exemplars: pick pinned samples or type seeds.")
         return
-    result = services.analogy(path, *terms, neighbours=NEIGHBOURS, noise=NEIGHBOUR_NOISE,
-                              neighbour_seed=st.session_state["neighbour_seed"])
+    result = services.analogy(
+        path, *terms, neighbours=NEIGHBOURS, noise=NEIGHBOUR_NOISE, neighbour_seed=st.session_state["neighbour_seed"]
+    )
     scale = tile_scale(model.image_size, presenting)
     columns = st.columns([4, 1, 4, 1, 4, 1, 5], vertical_alignment="center")
     for index, (key, column) in enumerate(zip(TERMS, columns[0::2])):
@@ -35,24 +40,36 @@ def render(path: str, model, presenting: bool) -> None:
             seeds = terms[index]
             if len(seeds) > 1:
                 st.markdown(f"**{TERMS[key]}** · mean of {len(seeds)}")
-                st.image(services.grid_png(result.exemplars[index], min(len(seeds), 5), max(1, scale // 3)),
-                         caption=seed_list(seeds), width="stretch")
-                caption = (f"G(mean z) · ‖z̄‖ = {result.mean_norms[index]:.1f} "
-                           f"(noise alone: {math.sqrt(model.latent_dim / len(seeds)):.1f})")
+                st.image(
+                    services.grid_png(result.exemplars[index], min(len(seeds), 5), max(1, scale // 3)),
+                    caption=seed_list(seeds),
+                    width="stretch",
+                )
+                caption = (
+                    f"G(mean z) · ‖z̄‖ = {result.mean_norms[index]:.1f} "
+                    f"(noise alone: {math.sqrt(model.latent_dim / len(seeds)):.1f})"
+                )
             else:
                 st.markdown(f"**{TERMS[key]}** · one exemplar")
                 caption = f"#{seeds[0]} · ‖z‖ = {result.mean_norms[index]:.1f}"
-            st.image(services.upscaled(result.means[index], scale), width="stretch", output_format="PNG",
-                     caption=caption)
+            st.image(
+                services.upscaled(result.means[index], scale), width="stretch", output_format="PNG", caption=caption
+            )
     for column, sign in zip(columns[1::2], ("−", "+", "=")):
         column.markdown(f"<div style='font-size:3rem;text-align:center'>{sign}</div>", unsafe_allow_html=True)
     with columns[6], st.container(key="analogy_result"):
         st.markdown("**A − B + C**")
-        reading = (f" · classifier: {describe_attributes(result.result_attributes, 0, model.attributes)}"
-                   if result.result_attributes else "")
-        st.image(services.upscaled(result.result[0], scale * 2 if not presenting else scale), width="stretch",
-                 output_format="PNG",
-                 caption=f"‖z‖ = {result.result_norm:.1f}{reading}")
+        reading = (
+            f" · classifier: {describe_attributes(result.result_attributes, 0, model.attributes)}"
+            if result.result_attributes
+            else ""
+        )
+        st.image(
+            services.upscaled(result.result[0], scale * 2 if not presenting else scale),
+            width="stretch",
+            output_format="PNG",
+            caption=f"‖z‖ = {result.result_norm:.1f}{reading}",
+        )
     _neighbours(result, model, scale)
     _noise_lesson(result, terms, model.latent_dim)
 
@@ -67,7 +84,9 @@ def _default_terms(path: str, model) -> None:
         return
     size = 3 if len(pins) >= 9 else 1 if len(pins) >= 3 else 0
     for index, key in enumerate(TERMS):
-        st.session_state[key] = pins[index * size:(index + 1) * size] if size else [3 * index, 3 * index + 1, 3 * index + 2]
+        st.session_state[key] = (
+            pins[index * size : (index + 1) * size] if size else [3 * index, 3 * index + 1, 3 * index + 2]
+        )
 
 
 def _term_controls(path: str, model) -> None:
@@ -75,10 +94,21 @@ def _term_controls(path: str, model) -> None:
     for key, column in zip(TERMS, st.columns(3)):
         with column:
             options = list(dict.fromkeys(pins + list(st.session_state[key])))
-            st.multiselect(f"Term {TERMS[key]} exemplars", options, key=key, format_func=lambda s: f"#{s}",
-                           help="Pinned samples are offered here. The term is the mean of the exemplars' z.")
-            st.text_input(f"Add seeds to {TERMS[key]}", key=f"_typed_{key}", placeholder="e.g. 3, 17",
-                          on_change=_add_typed, args=(key,), label_visibility="collapsed")
+            st.multiselect(
+                f"Term {TERMS[key]} exemplars",
+                options,
+                key=key,
+                format_func=lambda s: f"#{s}",
+                help="Pinned samples are offered here. The term is the mean of the exemplars' z.",
+            )
+            st.text_input(
+                f"Add seeds to {TERMS[key]}",
+                key=f"_typed_{key}",
+                placeholder="e.g. 3, 17",
+                on_change=_add_typed,
+                args=(key,),
+                label_visibility="collapsed",
+            )
     error = st.session_state.pop("_term_error", None)
     if error:
         st.error(error)
@@ -97,17 +127,40 @@ def _fill_controls(path: str) -> None:
     with st.container(border=True, key="fill_panel"):
         left, middle, right, button = st.columns([1, 3, 2, 2], vertical_alignment="bottom")
         left.selectbox("Term", list(TERMS), format_func=TERMS.get, key="_fill_term")
-        middle.multiselect("Exemplars that the classifier sees as", concepts, format_func=concept_label,
-                           key="_fill_concepts", default=["+sunglasses"] if "+sunglasses" in concepts else None)
-        right.slider("k exemplars", 1, MAX_EXEMPLARS, key="exemplar_k",
-                     help="Averaging k faces shrinks what is special about each one like 1/√k.")
-        button.button("Fill term", key="fill_term", icon=":material/auto_fix_high:", width="stretch",
-                      on_click=_fill_term, args=(path,))
+        middle.multiselect(
+            "Exemplars that the classifier sees as",
+            concepts,
+            format_func=concept_label,
+            key="_fill_concepts",
+            default=["+sunglasses"] if "+sunglasses" in concepts else None,
+        )
+        right.slider(
+            "k exemplars",
+            1,
+            MAX_EXEMPLARS,
+            key="exemplar_k",
+            help="Averaging k faces shrinks what is special about each one like 1/√k.",
+        )
+        button.button(
+            "Fill term",
+            key="fill_term",
+            icon=":material/auto_fix_high:",
+            width="stretch",
+            on_click=_fill_term,
+            args=(path,),
+        )
         example, explanation = st.columns([2, 5], vertical_alignment="center")
-        example.button("Example: (sunglasses) − (plain) + (hat)", key="example_analogy", on_click=_fill_example,
-                       args=(path,), width="stretch")
-        explanation.caption("Fills A, B and C with k faces each that the classifier picked; the result should "
-                            "wear both sunglasses and a hat.")
+        example.button(
+            "Example: (sunglasses) − (plain) + (hat)",
+            key="example_analogy",
+            on_click=_fill_example,
+            args=(path,),
+            width="stretch",
+        )
+        explanation.caption(
+            "Fills A, B and C with k faces each that the classifier picked; the result should "
+            "wear both sunglasses and a hat."
+        )
         note = st.session_state.pop("_fill_note", None)
         if note:
             st.warning(note)
@@ -130,38 +183,59 @@ def _fill(path: str, key: str, concepts: tuple[str, ...]) -> None:
     k = st.session_state["exemplar_k"]
     seeds = services.exemplar_seeds(path, concepts, k)
     if len(seeds) < k:
-        st.session_state["_fill_note"] = (f"Only {len(seeds)} of {services.EXEMPLAR_SEARCH_LIMIT} faces look "
-                                          f"{' and '.join(map(concept_label, concepts))}; term {TERMS[key]} uses those.")
+        st.session_state["_fill_note"] = (
+            f"Only {len(seeds)} of {services.EXEMPLAR_SEARCH_LIMIT} faces look "
+            f"{' and '.join(map(concept_label, concepts))}; term {TERMS[key]} uses those."
+        )
     if seeds:
         st.session_state[key] = list(seeds)
 
 
 def _neighbours(result, model, scale: int) -> None:
     st.markdown(f"**Neighbours of the result:** A − B + C + {result.noise} · z(seed), to see how stable it is")
-    for index, column in enumerate(st.columns(len(result.neighbour_seeds) + 2)[:len(result.neighbour_seeds)]):
-        reading = (f" · {describe_attributes(result.result_attributes, index + 1, model.attributes)}"
-                   if result.result_attributes else "")
-        column.image(services.upscaled(result.result[index + 1], scale), width="stretch", output_format="PNG",
-                     caption=f"noise seed {result.neighbour_seeds[index]}{reading}")
+    for index, column in enumerate(st.columns(len(result.neighbour_seeds) + 2)[: len(result.neighbour_seeds)]):
+        reading = (
+            f" · {describe_attributes(result.result_attributes, index + 1, model.attributes)}"
+            if result.result_attributes
+            else ""
+        )
+        column.image(
+            services.upscaled(result.result[index + 1], scale),
+            width="stretch",
+            output_format="PNG",
+            caption=f"noise seed {result.neighbour_seeds[index]}{reading}",
+        )
     if not st.session_state["presentation"]:
-        st.columns([1, 3])[0].number_input("Neighbour noise seed", 0, 2**31 - 1 - NEIGHBOURS, step=NEIGHBOURS,
-                                            key="neighbour_seed")
+        st.columns([1, 3])[0].number_input(
+            "Neighbour noise seed", 0, 2**31 - 1 - NEIGHBOURS, step=NEIGHBOURS, key="neighbour_seed"
+        )
 
 
 def _noise_lesson(result, terms, latent_dim: int) -> None:
     k_a, k_b = len(terms[0]), len(terms[1])
     k_fifty = math.sqrt(latent_dim / 50 + latent_dim / 50)
     # independent noise adds in squares, so what stands above the noise floor estimates the concept's own length
-    signal = math.sqrt(max(0.0, result.difference_norm ** 2 - result.noise_floor ** 2))
+    signal = math.sqrt(max(0.0, result.difference_norm**2 - result.noise_floor**2))
     with st.container(border=True, key="noise_lesson"):
         measured, concept, text = st.columns([1, 1, 3], vertical_alignment="center")
-        measured.metric("‖z̄_A − z̄_B‖ (measured)", f"{result.difference_norm:.1f}",
-                        f"random groups: {result.noise_floor:.1f}", delta_color="off", delta_arrow="off")
-        concept.metric("concept A − B beyond noise", f"≈ {signal:.1f}", "√(measured² − random²)",
-                       delta_color="off", delta_arrow="off")
+        measured.metric(
+            "‖z̄_A − z̄_B‖ (measured)",
+            f"{result.difference_norm:.1f}",
+            f"random groups: {result.noise_floor:.1f}",
+            delta_color="off",
+            delta_arrow="off",
+        )
+        concept.metric(
+            "concept A − B beyond noise",
+            f"≈ {signal:.1f}",
+            "√(measured² − random²)",
+            delta_color="off",
+            delta_arrow="off",
+        )
         text.markdown(
             f"**Why average exemplars?** Each face's z carries everything particular about that face. "
             f"Two groups of unrelated random faces of sizes {k_a} and {k_b} already differ by "
             f"√(d/k_A + d/k_B) = **{result.noise_floor:.1f}** in {latent_dim} dimensions, while an attribute's "
             f"own signal is typically 1–2 (a prototype measured 1.7). With one exemplar per term the concept is "
-            f"drowned in noise; the noise shrinks like 1/√k (k = 50 per term: {k_fifty:.1f}).")
+            f"drowned in noise; the noise shrinks like 1/√k (k = 50 per term: {k_fifty:.1f})."
+        )

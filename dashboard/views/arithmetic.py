@@ -1,5 +1,6 @@
 """Arithmetic: analogies A - B + C on averaged exemplars (views/analogies.py) and attribute directions, "add
 sunglasses" (views/attribute_edits.py), measured by the attribute classifier where one exists."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -20,8 +21,14 @@ def render() -> None:
     top = st.columns([3, 2]) if has_classifier else [st.container()]
     top[0].segmented_control("Show", MODES, key="arithmetic_mode", required=True, label_visibility="collapsed")
     if has_classifier and "sunglasses" in services.binary_attributes(path):
-        top[1].button("Add sunglasses: one-click demo", key="demo_sunglasses", type="primary",
-                      icon=":material/auto_awesome:", width="stretch", on_click=_start_demo)
+        top[1].button(
+            "Add sunglasses: one-click demo",
+            key="demo_sunglasses",
+            type="primary",
+            icon=":material/auto_awesome:",
+            width="stretch",
+            on_click=_start_demo,
+        )
     if st.session_state["arithmetic_mode"] == "Analogies":
         analogies.render(path, model, presenting)
     else:

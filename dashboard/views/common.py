@@ -1,4 +1,5 @@
 """Small helpers shared by the pages (no torch here: models are reached through services)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,7 @@ def describe_attributes(probabilities: dict[str, np.ndarray], index: int, classe
 
 
 def concept_label(concept: str) -> str:
-    """"+sunglasses" -> "with sunglasses", "-hair=red" -> "hair not red"."""
+    """ "+sunglasses" -> "with sunglasses", "-hair=red" -> "hair not red"."""
     name, _, value = (plain(part) for part in concept[1:].partition("="))  # attribute names come from the file
     if value:
         return f"{name} {value}" if concept[0] == "+" else f"{name} not {value}"
@@ -53,6 +54,6 @@ def concept_label(concept: str) -> str:
 
 
 def seed_list(seeds) -> str:
-    """"#3, #5, #8" (the first eight, then a count)."""
+    """ "#3, #5, #8" (the first eight, then a count)."""
     shown = ", ".join(f"#{s}" for s in seeds[:8])
     return shown + (f" and {len(seeds) - 8} more" if len(seeds) > 8 else "")

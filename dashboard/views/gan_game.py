@@ -3,6 +3,7 @@
 The game itself is ganlib.toy.ToyGAN (reached through services; no torch here). The live area is a fragment that
 reruns only itself while playing, doing several training steps per tick, so the controls above it stay still.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,13 +49,19 @@ def render() -> None:
 
 
 def _explain() -> None:
-    st.markdown("A generator G turns noise z into numbers x; a discriminator D outputs the probability that x is "
-                "real. D climbs the value function V, G descends it:")
-    st.latex(r"V(D,G) = \mathbb{E}_{x\sim p_\text{data}}\big[\log D(x)\big]"
-             r" + \mathbb{E}_{z}\big[\log\big(1 - D(G(z))\big)\big]")
-    st.markdown(r"For a fixed G the best discriminator is $D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + "
-                r"p_g(x)}$, and then $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_\text{data} \,\|\, p_g)$. "
-                r"So the equilibrium is $p_g = p_\text{data}$: there $D^* = \frac12$ everywhere and $V = -\log 4$.")
+    st.markdown(
+        "A generator G turns noise z into numbers x; a discriminator D outputs the probability that x is "
+        "real. D climbs the value function V, G descends it:"
+    )
+    st.latex(
+        r"V(D,G) = \mathbb{E}_{x\sim p_\text{data}}\big[\log D(x)\big]"
+        r" + \mathbb{E}_{z}\big[\log\big(1 - D(G(z))\big)\big]"
+    )
+    st.markdown(
+        r"For a fixed G the best discriminator is $D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + "
+        r"p_g(x)}$, and then $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_\text{data} \,\|\, p_g)$. "
+        r"So the equilibrium is $p_g = p_\text{data}$: there $D^* = \frac12$ everywhere and $V = -\log 4$."
+    )
 
 
 def _repair_settings() -> None:
@@ -71,32 +78,52 @@ def _repair_settings() -> None:
             fixed.append(URL_STATE[key].param)
             state[key] = min(LEARNING_RATES, key=lambda option: abs(math.log(option / rate)))
     if fixed:
-        st.warning(f"Some game settings in the link were not valid ({', '.join(fixed)}); the nearest valid "
-                   "values are used instead.", icon=":material/warning:")
+        st.warning(
+            f"Some game settings in the link were not valid ({', '.join(fixed)}); the nearest valid "
+            "values are used instead.",
+            icon=":material/warning:",
+        )
 
 
 def _controls(presenting: bool) -> None:
     first, second = st.columns([3, 2]) if not presenting else (st.container(), None)
     with first:
-        st.segmented_control("p_data", list(PRESETS), key="toy_preset", required=True,
-                             help="The data distribution (a Gaussian mixture). On 'far apart' G usually "
-                                  "collapses onto one mode.")
+        st.segmented_control(
+            "p_data",
+            list(PRESETS),
+            key="toy_preset",
+            required=True,
+            help="The data distribution (a Gaussian mixture). On 'far apart' G usually collapses onto one mode.",
+        )
     if presenting:
         return
     with second:
-        st.segmented_control("Generator loss", list(LOSSES), key="toy_loss", required=True,
-                             help="Non-saturating: G minimises −log D(G(z)). Minimax (the original "
-                                  "game): G minimises log(1 − D(G(z))).")
+        st.segmented_control(
+            "Generator loss",
+            list(LOSSES),
+            key="toy_loss",
+            required=True,
+            help="Non-saturating: G minimises −log D(G(z)). Minimax (the original game): G minimises log(1 − D(G(z))).",
+        )
     columns = st.columns(4)
-    columns[0].slider("k: D steps per G step", 1, MAX_K, key="toy_k",
-                      help="Algorithm 1 of the GAN paper: k discriminator updates, then one generator update. "
-                           "A larger k keeps D closer to D*.")
+    columns[0].slider(
+        "k: D steps per G step",
+        1,
+        MAX_K,
+        key="toy_k",
+        help="Algorithm 1 of the GAN paper: k discriminator updates, then one generator update. "
+        "A larger k keeps D closer to D*.",
+    )
     columns[1].select_slider("G learning rate", LEARNING_RATES, key="toy_lr_g", format_func=lambda v: f"{v:g}")
     columns[2].select_slider("D learning rate", LEARNING_RATES, key="toy_lr_d", format_func=lambda v: f"{v:g}")
-    columns[3].segmented_control("Speed", list(SPEEDS), key="toy_speed", required=True,
-                                 help=", ".join(f"{name}: {rate} steps/s" for name, rate in SPEEDS.items()))
-    st.caption("Changing the data, the loss, k or a learning rate restarts the game from step 0. "
-               "The speed does not.")
+    columns[3].segmented_control(
+        "Speed",
+        list(SPEEDS),
+        key="toy_speed",
+        required=True,
+        help=", ".join(f"{name}: {rate} steps/s" for name, rate in SPEEDS.items()),
+    )
+    st.caption("Changing the data, the loss, k or a learning rate restarts the game from step 0. The speed does not.")
 
 
 def _settings() -> tuple:
@@ -121,14 +148,42 @@ def _game():
 def _buttons(game) -> None:
     playing = st.session_state[PLAYING_KEY]
     columns = st.columns([1, 1, 1, 1, 4])
-    columns[0].button("Step", key="toy_step", icon=":material/skip_next:", width="stretch",
-                      on_click=lambda: game.step(1), help="One generator step (after k discriminator steps).")
-    columns[1].button("Play", key="toy_play", icon=":material/play_arrow:", width="stretch", disabled=playing,
-                      type="primary", on_click=_set_playing, args=(True,))
-    columns[2].button("Pause", key="toy_pause", icon=":material/pause:", width="stretch", disabled=not playing,
-                      on_click=_set_playing, args=(False,))
-    columns[3].button("Reset", key="toy_reset", icon=":material/restart_alt:", width="stretch",
-                      on_click=_reset, args=(game,), help="Back to step 0 with the same settings (and pause).")
+    columns[0].button(
+        "Step",
+        key="toy_step",
+        icon=":material/skip_next:",
+        width="stretch",
+        on_click=lambda: game.step(1),
+        help="One generator step (after k discriminator steps).",
+    )
+    columns[1].button(
+        "Play",
+        key="toy_play",
+        icon=":material/play_arrow:",
+        width="stretch",
+        disabled=playing,
+        type="primary",
+        on_click=_set_playing,
+        args=(True,),
+    )
+    columns[2].button(
+        "Pause",
+        key="toy_pause",
+        icon=":material/pause:",
+        width="stretch",
+        disabled=not playing,
+        on_click=_set_playing,
+        args=(False,),
+    )
+    columns[3].button(
+        "Reset",
+        key="toy_reset",
+        icon=":material/restart_alt:",
+        width="stretch",
+        on_click=_reset,
+        args=(game,),
+        help="Back to step 0 with the same settings (and pause).",
+    )
 
 
 def _set_playing(playing: bool) -> None:
@@ -168,8 +223,9 @@ def _live_area() -> None:
     snap = game.snapshot()
     history = _thinned(game.history_columns())
     _metrics(snap)
-    _chart(_density_figure(snap), r"Data p\_data, generator p\_g, discriminator D and the optimal D\*",
-           "toy_density_chart")
+    _chart(
+        _density_figure(snap), r"Data p\_data, generator p\_g, discriminator D and the optimal D\*", "toy_density_chart"
+    )
     _note_mode_collapse(snap, game.data)
     left, right = st.columns(2)
     with left:
@@ -180,38 +236,56 @@ def _live_area() -> None:
     st.subheader("Why the non-saturating loss exists")
     left, right = st.columns([3, 2])
     with left:
-        _chart(_loss_figure(snap.d_fake, game.config.loss), "G's loss and its gradient as functions of D(G(z))",
-               "toy_loss_chart")
+        _chart(
+            _loss_figure(snap.d_fake, game.config.loss),
+            "G's loss and its gradient as functions of D(G(z))",
+            "toy_loss_chart",
+        )
     with right:
         _chart(_gradient_figure(history, snap.step), "G's gradient norm per step (before Adam)", "toy_gradient_chart")
-    st.caption("Early on D rejects fakes easily, so D(G(z)) is small. At D(G(z)) = 0.1 the non-saturating loss is "
-               "−ln(0.1) ≈ 2.3 with gradient strength 0.9, while the minimax log(1 − 0.1) ≈ −0.105 barely moves "
-               "(gradient strength 0.1): the minimax generator learns slowest exactly when it is worst. Both losses "
-               "have the same fixed point. The dots are this batch's D(G(z)) on the loss in use; Adam rescales "
-               "steps, so trajectories differ less than the gradient norms on the right.")
+    st.caption(
+        "Early on D rejects fakes easily, so D(G(z)) is small. At D(G(z)) = 0.1 the non-saturating loss is "
+        "−ln(0.1) ≈ 2.3 with gradient strength 0.9, while the minimax log(1 − 0.1) ≈ −0.105 barely moves "
+        "(gradient strength 0.1): the minimax generator learns slowest exactly when it is worst. Both losses "
+        "have the same fixed point. The dots are this batch's D(G(z)) on the loss in use; Adam rescales "
+        "steps, so trajectories differ less than the gradient norms on the right."
+    )
 
 
 def _note_mode_collapse(snap, data) -> None:
     """Name the data modes G has abandoned while it covers others (on 'far apart' this usually happens)."""
     dx = snap.x[1] - snap.x[0]
-    covered = [snap.p_g[np.abs(snap.x - mean) < 3 * std].sum() * dx >= 0.25 * weight
-               for weight, mean, std in zip(data.weights, data.means, data.stds)]
-    missed = [(weight, mean) for (weight, mean, _), hit in zip(zip(data.weights, data.means, data.stds), covered)
-              if not hit]
+    covered = [
+        snap.p_g[np.abs(snap.x - mean) < 3 * std].sum() * dx >= 0.25 * weight
+        for weight, mean, std in zip(data.weights, data.means, data.stds)
+    ]
+    missed = [
+        (weight, mean) for (weight, mean, _), hit in zip(zip(data.weights, data.means, data.stds), covered) if not hit
+    ]
     if missed and any(covered) and snap.step >= COLLAPSE_AFTER_STEPS:
         where = " and ".join(f"x = {mean:g} ({weight:.0%} of the data)" for weight, mean in missed)
-        st.markdown(f"**Mode collapse:** G puts almost no mass near {where}. D calls that region real, but G only "
-                    "feels D's slope where its own samples are, so nothing pulls it across the gap.")
+        st.markdown(
+            f"**Mode collapse:** G puts almost no mass near {where}. D calls that region real, but G only "
+            "feels D's slope where its own samples are, so nothing pulls it across the gap."
+        )
     else:  # always one line here, so that the charts below do not jump when the note comes and goes
-        st.caption("Ticks under the axis: this batch's fakes G(z). D* is the best discriminator for the current G; "
-                   "where p_g = p_data it is ½ (dashed), which is where the game ends.")
+        st.caption(
+            "Ticks under the axis: this batch's fakes G(z). D* is the best discriminator for the current G; "
+            "where p_g = p_data it is ½ (dashed), which is where the game ends."
+        )
 
 
 def _metrics(snap) -> None:
     weights = snap.p_data / snap.p_data.sum()  # the grid is uniform, so this is the quadrature for E_p_data
-    values = [("Step", f"{snap.step:,}"), ("V(D, G)", f"{snap.value:.3f}"), ("−log 4", f"{-LOG_4:.3f}"),
-              ("JSD exact", f"{snap.jsd_exact:.3f}"), ("JSD estimate", f"{snap.jsd_estimate:.3f}"),
-              ("mean D(x)", f"{float(weights @ snap.d):.2f}"), ("mean D(G(z))", f"{float(snap.d_fake.mean()):.2f}")]
+    values = [
+        ("Step", f"{snap.step:,}"),
+        ("V(D, G)", f"{snap.value:.3f}"),
+        ("−log 4", f"{-LOG_4:.3f}"),
+        ("JSD exact", f"{snap.jsd_exact:.3f}"),
+        ("JSD estimate", f"{snap.jsd_estimate:.3f}"),
+        ("mean D(x)", f"{float(weights @ snap.d):.2f}"),
+        ("mean D(G(z))", f"{float(snap.d_fake.mean()):.2f}"),
+    ]
     for column, (label, value) in zip(st.columns(len(values)), values):
         column.metric(label, value)
 
@@ -231,14 +305,19 @@ def _chart(figure: go.Figure, title: str, key: str) -> None:
 # Figures are written as plain dicts and validated once by go.Figure: all five are rebuilt on every tick, and
 # building them with add_trace / add_hline / make_subplots took 8x as long (220 ms against 28 ms a tick here).
 def _figure(traces: list[dict], layout: dict, height: int) -> go.Figure:
-    base = dict(height=height, font=FONT, margin=dict(l=10, r=10, t=10, b=10),
-                legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
+    base = dict(
+        height=height,
+        font=FONT,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+    )
     return go.Figure(data=traces, layout=base | layout)
 
 
 def _line(x, y, name: str, color: str, width: float = 3, dash: str = "solid", **extra) -> dict:
-    return dict(type="scatter", mode="lines", x=x, y=y, name=name, line=dict(color=color, width=width, dash=dash),
-                **extra)
+    return dict(
+        type="scatter", mode="lines", x=x, y=y, name=name, line=dict(color=color, width=width, dash=dash), **extra
+    )
 
 
 def _density_figure(snap) -> go.Figure:
@@ -251,43 +330,74 @@ def _density_figure(snap) -> go.Figure:
     traces = [
         _line(snap.x, snap.p_data, "p_data (exact)", BLUE, fill="tozeroy", fillcolor="rgba(31,119,180,0.18)"),
         _line(snap.x, snap.p_g, "p_g (G's samples, KDE)", ORANGE, fill="tozeroy", fillcolor="rgba(255,127,14,0.18)"),
-        dict(type="scatter", mode="markers", x=snap.fake_x, y=np.full(snap.fake_x.shape, -0.5 * below * top),
-             name="fakes G(z) in this batch", hoverinfo="x",
-             marker=dict(symbol="line-ns-open", size=16, color=ORANGE, opacity=0.6, line=dict(width=2))),
+        dict(
+            type="scatter",
+            mode="markers",
+            x=snap.fake_x,
+            y=np.full(snap.fake_x.shape, -0.5 * below * top),
+            name="fakes G(z) in this batch",
+            hoverinfo="x",
+            marker=dict(symbol="line-ns-open", size=16, color=ORANGE, opacity=0.6, line=dict(width=2)),
+        ),
         _line(snap.x, snap.d, "D(x)", GREEN, yaxis="y2"),
         _line(snap.x, snap.d_star, "D*(x)", PURPLE, width=2, dash="dot", yaxis="y2"),
     ]
     layout = dict(
         xaxis=dict(title="x", range=[low - pad, high + pad]),
         yaxis=dict(title="density", range=[-below * top, top], showgrid=False),
-        yaxis2=dict(title="D(x)  (dashed: ½)", range=[-below * 1.05, 1.05], overlaying="y", side="right",
-                    tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False),
-        shapes=[dict(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=0.5, y1=0.5,
-                     line=dict(color=GREY, width=1.5, dash="dash"))])
+        yaxis2=dict(
+            title="D(x)  (dashed: ½)",
+            range=[-below * 1.05, 1.05],
+            overlaying="y",
+            side="right",
+            tickvals=[0, 0.25, 0.5, 0.75, 1],
+            showgrid=False,
+        ),
+        shapes=[
+            dict(
+                type="line",
+                xref="paper",
+                x0=0,
+                x1=1,
+                yref="y2",
+                y0=0.5,
+                y1=0.5,
+                line=dict(color=GREY, width=1.5, dash="dash"),
+            )
+        ],
+    )
     return _figure(traces, layout, 420)
 
 
-def _history_figure(history, lines, reference: float, reference_text: str, last_step: int, y_title: str,
-                    y_range=None) -> go.Figure:
+def _history_figure(
+    history, lines, reference: float, reference_text: str, last_step: int, y_title: str, y_range=None
+) -> go.Figure:
     right = max(last_step, 10)
     traces = [_line(history["step"], history[column], name, color) for name, column, color in lines]
-    traces.append(_line([0, right], [reference, reference], reference_text, GREY, width=1.5, dash="dash",
-                        hoverinfo="skip"))  # a trace rather than a shape, so that the legend explains it
+    traces.append(
+        _line([0, right], [reference, reference], reference_text, GREY, width=1.5, dash="dash", hoverinfo="skip")
+    )  # a trace rather than a shape, so that the legend explains it
     layout = dict(xaxis=dict(title="step", range=[0, right]), yaxis=dict(title=y_title, range=y_range))
     return _figure(traces, layout, 320)
 
 
 def _value_figure(history, last_step: int) -> go.Figure:
-    return _history_figure(history, [("V(D, G)", "value", BLUE)], -LOG_4, f"−log 4 ≈ {-LOG_4:.3f} (equilibrium)",
-                           last_step, "V")
+    return _history_figure(
+        history, [("V(D, G)", "value", BLUE)], -LOG_4, f"−log 4 ≈ {-LOG_4:.3f} (equilibrium)", last_step, "V"
+    )
 
 
 def _jsd_figure(history, last_step: int) -> go.Figure:
     low = min(0.0, float(history["jsd_estimate"].min())) if len(history["step"]) else 0.0
-    return _history_figure(history, [("JSD exact", "jsd_exact", ORANGE),
-                                     ("estimate (log 4 + V) / 2", "jsd_estimate", BLUE)],
-                           LOG_2, f"log 2 ≈ {LOG_2:.3f} (maximum)", last_step, "JSD",
-                           y_range=[low - 0.03, LOG_2 + 0.08])
+    return _history_figure(
+        history,
+        [("JSD exact", "jsd_exact", ORANGE), ("estimate (log 4 + V) / 2", "jsd_estimate", BLUE)],
+        LOG_2,
+        f"log 2 ≈ {LOG_2:.3f} (maximum)",
+        last_step,
+        "JSD",
+        y_range=[low - 0.03, LOG_2 + 0.08],
+    )
 
 
 def _loss_figure(d_fake: np.ndarray, loss_in_use: str) -> go.Figure:
@@ -295,24 +405,32 @@ def _loss_figure(d_fake: np.ndarray, loss_in_use: str) -> go.Figure:
     this batch's D(G(z)) marked on the loss in use."""
     curves = services.loss_curves()
     batch = np.clip(d_fake, curves.d[0], curves.d[-1])
-    lines = {"non-saturating": (curves.non_saturating, curves.non_saturating_grad, -np.log(batch), 1 - batch, ORANGE),
-             "minimax": (curves.minimax, curves.minimax_grad, np.log1p(-batch), batch, BLUE)}
+    lines = {
+        "non-saturating": (curves.non_saturating, curves.non_saturating_grad, -np.log(batch), 1 - batch, ORANGE),
+        "minimax": (curves.minimax, curves.minimax_grad, np.log1p(-batch), batch, BLUE),
+    }
     traces = []
     for name, (loss, gradient, batch_loss, batch_gradient, color) in lines.items():
         active = name == loss_in_use
         label = LOSS_LABELS[name] + ("  (in use)" if active else "")
         style = dict(width=4 if active else 2, dash="solid" if active else "dash", legendgroup=name)
-        traces += [_line(curves.d, loss, label, color, **style),
-                   _line(curves.d, gradient, label, color, showlegend=False, xaxis="x2", yaxis="y2", **style)]
+        traces += [
+            _line(curves.d, loss, label, color, **style),
+            _line(curves.d, gradient, label, color, showlegend=False, xaxis="x2", yaxis="y2", **style),
+        ]
         if active:
             marker = dict(color=color, size=9, opacity=0.55, line=dict(color="white", width=1))
             points = dict(type="scatter", mode="markers", x=batch, marker=marker, hoverinfo="x")
-            traces += [points | dict(y=batch_loss, name="this batch's D(G(z))"),
-                       points | dict(y=batch_gradient, showlegend=False, xaxis="x2", yaxis="y2")]
-    marks = [dict(x=0.1, y=-math.log(0.1), text="−ln 0.1 ≈ 2.3", ax=55, ay=-25),
-             dict(x=0.1, y=math.log(0.9), text="ln 0.9 ≈ −0.105", ax=60, ay=30),
-             dict(x=0.1, y=0.9, text="0.9", ax=35, ay=-15, xref="x2", yref="y2"),
-             dict(x=0.1, y=0.1, text="0.1", ax=35, ay=15, xref="x2", yref="y2")]
+            traces += [
+                points | dict(y=batch_loss, name="this batch's D(G(z))"),
+                points | dict(y=batch_gradient, showlegend=False, xaxis="x2", yaxis="y2"),
+            ]
+    marks = [
+        dict(x=0.1, y=-math.log(0.1), text="−ln 0.1 ≈ 2.3", ax=55, ay=-25),
+        dict(x=0.1, y=math.log(0.9), text="ln 0.9 ≈ −0.105", ax=60, ay=30),
+        dict(x=0.1, y=0.9, text="0.9", ax=35, ay=-15, xref="x2", yref="y2"),
+        dict(x=0.1, y=0.1, text="0.1", ax=35, ay=15, xref="x2", yref="y2"),
+    ]
     at_tenth = dict(type="line", x0=0.1, x1=0.1, y0=0, y1=1, line=dict(color=GREY, width=1, dash="dot"))
     layout = dict(
         xaxis=dict(title="D(G(z))", range=[0, 1], domain=[0, 0.45]),
@@ -321,12 +439,16 @@ def _loss_figure(d_fake: np.ndarray, loss_in_use: str) -> go.Figure:
         yaxis2=dict(title="gradient strength |∂loss/∂logit|", range=[-0.03, 1.05], anchor="x2"),
         shapes=[at_tenth | dict(xref="x", yref="y domain"), at_tenth | dict(xref="x2", yref="y2 domain")],
         annotations=[mark | dict(showarrow=True) for mark in marks],
-        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0))
+        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+    )
     return _figure(traces, layout, 400)
 
 
 def _gradient_figure(history, last_step: int) -> go.Figure:
     traces = [_line(history["step"], history["grad_norm_g"], "‖∇G‖", GREEN)]
-    layout = dict(xaxis=dict(title="step", range=[0, max(last_step, 10)]), showlegend=False,
-                  yaxis=dict(title="‖gradient of G's loss‖", rangemode="tozero"))
+    layout = dict(
+        xaxis=dict(title="step", range=[0, max(last_step, 10)]),
+        showlegend=False,
+        yaxis=dict(title="‖gradient of G's loss‖", rangemode="tozero"),
+    )
     return _figure(traces, layout, 400)

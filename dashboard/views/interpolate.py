@@ -1,5 +1,6 @@
 """Interpolate: walk between two or more seeds, straight (lerp) and along the sphere (slerp), side by side,
 with the norm of z along both paths (White 2016, "Sampling Generative Networks")."""
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,12 @@ def render() -> None:
     _compare(walks, frames, len(seeds), model.image_size, model.latent_dim, presenting)
     if not presenting:
         st.caption("Reproduce from the command line:")
-        st.code(f"python -m ganlib interpolate {services.cli_path(path)} --seeds {' '.join(map(str, seeds))} --frames {frames} "
-                f"--method slerp --out walk.gif", language="bash", wrap_lines=True)
+        st.code(
+            f"python -m ganlib interpolate {services.cli_path(path)} --seeds {' '.join(map(str, seeds))} --frames {frames} "
+            f"--method slerp --out walk.gif",
+            language="bash",
+            wrap_lines=True,
+        )
 
 
 def _default_endpoints() -> None:
@@ -57,13 +62,19 @@ def _controls() -> None:
     left, middle, right = st.columns([3, 2, 2])
     with left:
         options = list(dict.fromkeys(list(pins) + list(st.session_state["endpoints"])))
-        st.multiselect("Endpoints (in order)", options, key="endpoints", format_func=lambda s: f"#{s}",
-                       help="Pinned samples are offered here; the walk passes through every endpoint in order.")
+        st.multiselect(
+            "Endpoints (in order)",
+            options,
+            key="endpoints",
+            format_func=lambda s: f"#{s}",
+            help="Pinned samples are offered here; the walk passes through every endpoint in order.",
+        )
         if not pins:
             st.caption("No pinned samples: pin faces on the Samples page, or type seeds.")
     with middle:
-        st.text_input("Add seeds (comma separated)", key="_typed_endpoints", placeholder="e.g. 3, 17",
-                      on_change=_add_typed)
+        st.text_input(
+            "Add seeds (comma separated)", key="_typed_endpoints", placeholder="e.g. 3, 17", on_change=_add_typed
+        )
         error = st.session_state.pop("_endpoint_error", None)
         if error:
             st.error(error)
@@ -83,20 +94,38 @@ def _strips(path, seeds, frames, walks, image_size: int, presenting: bool) -> No
         images, norms = walks[method]
         with column, st.container(key=f"strip_{method}"):
             st.subheader(METHODS[method])
-            st.image(services.grid_png(images, columns, scale), width="stretch",
-                     caption=f"{method}: frames 1–{frames}, row by row · lowest ‖z‖ = {norms.min():.2f}")
+            st.image(
+                services.grid_png(images, columns, scale),
+                width="stretch",
+                caption=f"{method}: frames 1–{frames}, row by row · lowest ‖z‖ = {norms.min():.2f}",
+            )
             animation, buttons = st.columns([3, 2])
-            animation.image(services.interpolation_gif(path, seeds, frames, method, gif_scale),
-                            caption=f"{method}, playing", width="stretch")
+            animation.image(
+                services.interpolation_gif(path, seeds, frames, method, gif_scale),
+                caption=f"{method}, playing",
+                width="stretch",
+            )
             if not presenting:
                 with buttons:
                     name = f"walk_{method}_{'-'.join(map(str, seeds))}_{frames}"
-                    st.download_button("GIF", services.interpolation_gif(path, seeds, frames, method),
-                                       file_name=f"{name}.gif", mime="image/gif", key=f"download_gif_{method}",
-                                       icon=":material/download:", width="stretch")
-                    st.download_button("PNG strip", services.strip_png(path, seeds, frames, method, frames, 2),
-                                       file_name=f"{name}.png", mime="image/png", key=f"download_strip_{method}",
-                                       icon=":material/download:", width="stretch")
+                    st.download_button(
+                        "GIF",
+                        services.interpolation_gif(path, seeds, frames, method),
+                        file_name=f"{name}.gif",
+                        mime="image/gif",
+                        key=f"download_gif_{method}",
+                        icon=":material/download:",
+                        width="stretch",
+                    )
+                    st.download_button(
+                        "PNG strip",
+                        services.strip_png(path, seeds, frames, method, frames, 2),
+                        file_name=f"{name}.png",
+                        mime="image/png",
+                        key=f"download_strip_{method}",
+                        icon=":material/download:",
+                        width="stretch",
+                    )
 
 
 def _compare(walks, frames: int, endpoints: int, image_size: int, latent_dim: int, presenting: bool) -> None:
@@ -104,15 +133,24 @@ def _compare(walks, frames: int, endpoints: int, image_size: int, latent_dim: in
     # re-assigned every run: a slider whose range changes (more frames) would otherwise restart at frame 1
     chosen = st.session_state.get("_compare_frame", 0)
     st.session_state["_compare_frame"] = chosen if 1 <= chosen <= frames else (frames + 1) // 2
-    st.slider("Compare frame", 1, frames, key="_compare_frame",
-              help="Both walks at the same frame; the chart marks where it is.")
+    st.slider(
+        "Compare frame",
+        1,
+        frames,
+        key="_compare_frame",
+        help="Both walks at the same frame; the chart marks where it is.",
+    )
     index = st.session_state["_compare_frame"] - 1
     scale = tile_scale(image_size, presenting)
     lerp_column, slerp_column, chart_column = st.columns([1, 1, 3], vertical_alignment="center")
     for method, column in (("lerp", lerp_column), ("slerp", slerp_column)):
         images, norms = walks[method]
-        column.image(services.upscaled(images[index], scale), width="stretch", output_format="PNG",
-                     caption=f"{method}, frame {index + 1}: ‖z‖ = {norms[index]:.1f}")
+        column.image(
+            services.upscaled(images[index], scale),
+            width="stretch",
+            output_format="PNG",
+            caption=f"{method}, frame {index + 1}: ‖z‖ = {norms[index]:.1f}",
+        )
     with chart_column:
         _norm_chart(walks, frames, endpoints, latent_dim, index)
     radius, lowest = math.sqrt(latent_dim), float(min(walks["lerp"][1]))
@@ -121,7 +159,8 @@ def _compare(walks, frames: int, endpoints: int, image_size: int, latent_dim: in
         f"√d = {radius:.1f}, so G was trained on a thin shell. A straight line between two samples cuts inside it: "
         f"here lerp dips to ‖z‖ = {lowest:.1f} ({lowest / radius:.0%} of √d; about 71% at the midpoint of two "
         f"independent samples), latents G rarely saw, which often look washed out or generic. Slerp follows the "
-        f"great circle and keeps the norm.")
+        f"great circle and keeps the norm."
+    )
 
 
 def _norm_chart(walks, frames: int, endpoints: int, latent_dim: int, marked: int) -> None:
@@ -130,12 +169,25 @@ def _norm_chart(walks, frames: int, endpoints: int, latent_dim: int, marked: int
     figure = go.Figure()
     figure.add_vline(x=positions[marked], line_color="#bbbbbb", line_width=2)
     for method, (_, norms) in walks.items():
-        figure.add_trace(go.Scatter(x=positions, y=norms, mode="lines+markers", name=method,
-                                    line={"color": COLORS[method], "width": 3}))
-    figure.add_hline(y=radius, line_dash="dash", line_color="gray",
-                     annotation_text=f"√d = {radius:.1f}", annotation_position="top left")
-    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         title="‖z‖ along the walk", xaxis_title="position (integers are the endpoints)",
-                         yaxis_title="norm", yaxis_range=[0, max(radius * 1.25, float(max(walks["slerp"][1])) * 1.1)],
-                         legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"})
+        figure.add_trace(
+            go.Scatter(
+                x=positions, y=norms, mode="lines+markers", name=method, line={"color": COLORS[method], "width": 3}
+            )
+        )
+    figure.add_hline(
+        y=radius,
+        line_dash="dash",
+        line_color="gray",
+        annotation_text=f"√d = {radius:.1f}",
+        annotation_position="top left",
+    )
+    figure.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title="‖z‖ along the walk",
+        xaxis_title="position (integers are the endpoints)",
+        yaxis_title="norm",
+        yaxis_range=[0, max(radius * 1.25, float(max(walks["slerp"][1])) * 1.1)],
+        legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+    )
     st.plotly_chart(figure, key="norm_chart", width="stretch")

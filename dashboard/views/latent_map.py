@@ -1,7 +1,7 @@
 """Latent map: up to 5,000 seeds projected to 2-D (PCA or t-SNE) from what the networks compute, coloured by
 D score, attributes, clusters or ||z||; select points to see and pin their images, or show thumbnails (atlas)."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,8 +11,8 @@ from plotly.colors import qualitative
 
 from dashboard import services, state
 from dashboard.state import MAX_POINTS, MIN_POINTS
-from dashboard.views.common import describe_attributes, model_or_stop, tile_scale
 from dashboard.text import plain
+from dashboard.views.common import describe_attributes, model_or_stop, tile_scale
 
 METHODS = {"PCA": "pca", "t-SNE": "tsne"}
 SPACE_LABELS = {
@@ -22,15 +22,18 @@ SPACE_LABELS = {
     "pixels": "Pixels (16 × 16)",
     "z": "Raw latent z",
 }
-SPACE_HELP = ("Discriminator: D's penultimate features of each image. Generator: G's 4×4 activations after its "
-              "first block, pooled (where GANSpace looks). Attributes: the classifier's probabilities. Pixels: "
-              "the images shrunk to 16×16. Raw z: the noise itself, a blob (see above).")
+SPACE_HELP = (
+    "Discriminator: D's penultimate features of each image. Generator: G's 4×4 activations after its "
+    "first block, pooled (where GANSpace looks). Attributes: the classifier's probabilities. Pixels: "
+    "the images shrunk to 16×16. Raw z: the noise itself, a blob (see above)."
+)
 EXPLANATION = (
     "Raw latents are independent Gaussian noise: every direction of z has the same spread, so PCA or t-SNE of z "
     "draws a round, shapeless blob, and neighbours in z need not look alike. A useful map projects what the networks "
     "compute from z: the discriminator's features (the DCGAN paper reads learned features off D), the generator's "
     "early activations (where GANSpace finds its directions), the classifier's attribute scores, or the pixels; "
-    "then look-alikes land together, as embeddings do in TensorBoard's projector.")
+    "then look-alikes land together, as embeddings do in TensorBoard's projector."
+)
 MAX_SELECTED_TILES = 48  # images shown under the map; a 2,000-point lasso shows the first ones
 MAX_PINS = 64  # seeds pinned at once (pins travel in the URL)
 ATLAS_CELLS = 10  # the atlas grid: up to 10 x 10 thumbnails
@@ -49,9 +52,11 @@ def render() -> None:
         st.caption(EXPLANATION)
         _parameter_form(spaces)
     if not st.session_state["map_shown"]:
-        st.info("Choose the points, feature space and projection, then press **Compute**. "
-                "t-SNE of 2,000 points takes about 10 s the first time; the result is kept for reruns.",
-                icon=":material/scatter_plot:")
+        st.info(
+            "Choose the points, feature space and projection, then press **Compute**. "
+            "t-SNE of 2,000 points takes about 10 s the first time; the result is kept for reruns.",
+            icon=":material/scatter_plot:",
+        )
         return
     latent = _compute(path, presenting)
     if latent is None:
@@ -61,16 +66,27 @@ def render() -> None:
     figure = _figure(latent, values, categories, title, presenting)
     if st.session_state["map_atlas"]:
         _add_atlas(figure, path, latent)
-    event = st.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            width="stretch", config={"displaylogo": False, "scrollZoom": True})
+    event = st.plotly_chart(
+        figure,
+        key="map_chart",
+        on_select="rerun",
+        selection_mode=("points", "box", "lasso"),
+        width="stretch",
+        config={"displaylogo": False, "scrollZoom": True},
+    )
     _selection(path, _selected_seeds(event, latent.seeds), model.image_size, presenting)
     if not presenting:
         method = METHODS[st.session_state["map_method"]]
-        st.download_button("Download coordinates (CSV)", services.map_csv(latent, clusters), key="map_csv",
-                           file_name=f"latent_map_{method}_{st.session_state['map_space']}_seed"
-                                     f"{int(latent.seeds[0])}_n{len(latent.seeds)}.csv",
-                           mime="text/csv", icon=":material/download:",
-                           help="seed, x, y and every colour value (D score, ‖z‖, cluster, attribute probabilities).")
+        st.download_button(
+            "Download coordinates (CSV)",
+            services.map_csv(latent, clusters),
+            key="map_csv",
+            file_name=f"latent_map_{method}_{st.session_state['map_space']}_seed"
+            f"{int(latent.seeds[0])}_n{len(latent.seeds)}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            help="seed, x, y and every colour value (D score, ‖z‖, cluster, attribute probabilities).",
+        )
 
 
 def _valid_choices(spaces: tuple[str, ...]) -> None:
@@ -90,21 +106,42 @@ def _parameter_form(spaces: tuple[str, ...]) -> None:
     with st.form("map_form", border=True):
         left, middle, right = st.columns(3)
         with left:
-            st.number_input("Points", MIN_POINTS, MAX_POINTS, step=250, key="map_points",
-                            help="The map shows seeds first … first + points − 1.")
+            st.number_input(
+                "Points",
+                MIN_POINTS,
+                MAX_POINTS,
+                step=250,
+                key="map_points",
+                help="The map shows seeds first … first + points − 1.",
+            )
             st.number_input("First seed", 0, 2**31 - 1 - MAX_POINTS, step=1, key="map_first")
         with middle:
             st.selectbox("Feature space", spaces, format_func=SPACE_LABELS.get, key="map_space", help=SPACE_HELP)
-            st.radio("Projection", list(METHODS), key="map_method", horizontal=True,
-                     help="PCA: the two directions of largest variance (fast, global). t-SNE: keeps each point's "
-                          "neighbours close (clusters), distances between clusters mean little.")
+            st.radio(
+                "Projection",
+                list(METHODS),
+                key="map_method",
+                horizontal=True,
+                help="PCA: the two directions of largest variance (fast, global). t-SNE: keeps each point's "
+                "neighbours close (clusters), distances between clusters mean little.",
+            )
         with right:
-            st.slider("Perplexity (t-SNE)", 2, 100, key="perplexity",
-                      help="About how many neighbours each point keeps close; 5–50 is usual, below the point count.")
+            st.slider(
+                "Perplexity (t-SNE)",
+                2,
+                100,
+                key="perplexity",
+                help="About how many neighbours each point keeps close; 5–50 is usual, below the point count.",
+            )
             st.slider("Iterations (t-SNE)", 250, 2000, step=50, key="map_iterations")
             st.number_input("Random seed (t-SNE, k-means)", 0, 2**31 - 1, step=1, key="map_seed")
-        st.form_submit_button("Compute", key="map_compute", type="primary", icon=":material/play_arrow:",
-                              on_click=lambda: st.session_state.update(map_shown=True))
+        st.form_submit_button(
+            "Compute",
+            key="map_compute",
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=lambda: st.session_state.update(map_shown=True),
+        )
 
 
 def _compute(path: str, presenting: bool):
@@ -116,9 +153,17 @@ def _compute(path: str, presenting: bool):
     with status:
         bar = st.progress(0.0, text="Starting")
     try:
-        latent = services.latent_map(path, first, count, space, METHODS[method], int(st.session_state["perplexity"]),
-                                     int(st.session_state["map_iterations"]), int(st.session_state["map_seed"]),
-                                     progress=lambda fraction, message: bar.progress(fraction, text=message))
+        latent = services.latent_map(
+            path,
+            first,
+            count,
+            space,
+            METHODS[method],
+            int(st.session_state["perplexity"]),
+            int(st.session_state["map_iterations"]),
+            int(st.session_state["map_seed"]),
+            progress=lambda fraction, message: bar.progress(fraction, text=message),
+        )
     except ValueError as error:
         holder.empty()
         st.error(f"Cannot compute this map: {plain(error)}", icon=":material/error:")
@@ -127,9 +172,12 @@ def _compute(path: str, presenting: bool):
     if presenting:
         holder.empty()
     else:
-        status.update(label=f"{count:,} points (seeds {first}–{first + count - 1}) · {method} of "
-                            f"{SPACE_LABELS[space].lower()} · computed in {latent.seconds:.1f} s",
-                      state="complete", expanded=False)
+        status.update(
+            label=f"{count:,} points (seeds {first}–{first + count - 1}) · {method} of "
+            f"{SPACE_LABELS[space].lower()} · computed in {latent.seconds:.1f} s",
+            state="complete",
+            expanded=False,
+        )
     return latent
 
 
@@ -139,18 +187,34 @@ def _colour_controls(path: str, latent) -> tuple[str, np.ndarray | None]:
     if st.session_state["map_color"] not in options:
         st.session_state["map_color"] = options[0]
     colour_column, clusters_column, atlas_column = st.columns([3, 2, 2], vertical_alignment="bottom")
-    colour_column.selectbox("Colour by", options, key="map_color",
-                            format_func=lambda o: COLOUR_LABELS.get(o, o.removeprefix("attribute:") + " (classifier)"))
+    colour_column.selectbox(
+        "Colour by",
+        options,
+        key="map_color",
+        format_func=lambda o: COLOUR_LABELS.get(o, o.removeprefix("attribute:") + " (classifier)"),
+    )
     colour = st.session_state["map_color"]
     clusters = None
     if colour == "cluster":
-        clusters_column.number_input("Clusters (k)", 2, 20, step=1, key="map_clusters",
-                                     help="k-means on the standardised features (PCA-50), not on the 2-D map.")
-        clusters = services.map_clusters(path, int(latent.seeds[0]), len(latent.seeds),
-                                         st.session_state["map_space"], int(st.session_state["map_clusters"]),
-                                         int(st.session_state["map_seed"]))
-    atlas_column.toggle("Atlas (thumbnails)", key="map_atlas",
-                        help="One image per cell of a 10×10 grid over the map: what lives where.")
+        clusters_column.number_input(
+            "Clusters (k)",
+            2,
+            20,
+            step=1,
+            key="map_clusters",
+            help="k-means on the standardised features (PCA-50), not on the 2-D map.",
+        )
+        clusters = services.map_clusters(
+            path,
+            int(latent.seeds[0]),
+            len(latent.seeds),
+            st.session_state["map_space"],
+            int(st.session_state["map_clusters"]),
+            int(st.session_state["map_seed"]),
+        )
+    atlas_column.toggle(
+        "Atlas (thumbnails)", key="map_atlas", help="One image per cell of a 10×10 grid over the map: what lives where."
+    )
     return colour, clusters
 
 
@@ -175,7 +239,9 @@ def _hover_text(latent) -> list[str]:
         lines = [f"{line}<br>D(G(z)) {score:.2f}" for line, score in zip(lines, latent.d_scores)]
     lines = [f"{line}<br>‖z‖ {norm:.2f}" for line, norm in zip(lines, latent.norms)]
     if latent.attributes:
-        lines = [f"{line}<br>{describe_attributes(latent.attributes, i, latent.classes)}" for i, line in enumerate(lines)]
+        lines = [
+            f"{line}<br>{describe_attributes(latent.attributes, i, latent.classes)}" for i, line in enumerate(lines)
+        ]
     return lines
 
 
@@ -187,38 +253,75 @@ def _figure(latent, values, categories, title: str, presenting: bool) -> go.Figu
     common = dict(mode="markers", hovertemplate="%{hovertext}<extra></extra>")
     figure = go.Figure()
     if categories is None:
-        continuous = dict(colorscale="Viridis", colorbar=dict(title=title, thickness=14, tickformat=".3~g"),
-                          showscale=True)
+        continuous = dict(
+            colorscale="Viridis", colorbar=dict(title=title, thickness=14, tickformat=".3~g"), showscale=True
+        )
         if title.startswith("P("):  # probabilities on a fixed scale
             continuous.update(cmin=0.0, cmax=1.0)
         else:  # D scores are often skewed (a few outliers): spread the colours over the 2nd-98th percentile
             low, high = np.percentile(values, [2, 98])
             continuous.update(cmin=float(low), cmax=float(high) if high > low else float(low) + 1e-9)
-        figure.add_trace(go.Scatter(x=x, y=y, customdata=latent.seeds, hovertext=hover, showlegend=False,
-                                    marker=dict(size=size, color=values, opacity=0.85, **continuous), **common))
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                customdata=latent.seeds,
+                hovertext=hover,
+                showlegend=False,
+                marker=dict(size=size, color=values, opacity=0.85, **continuous),
+                **common,
+            )
+        )
     else:
         palette = qualitative.D3 + qualitative.Set2
         for index, name in enumerate(categories):
             mask = values == index
             if mask.any():  # one trace per category: its legend entry toggles it
-                figure.add_trace(go.Scatter(x=x[mask], y=y[mask], customdata=latent.seeds[mask], hovertext=hover[mask],
-                                            name=str(name), marker=dict(size=size, opacity=0.85,
-                                                                        color=palette[index % len(palette)]), **common))
+                figure.add_trace(
+                    go.Scatter(
+                        x=x[mask],
+                        y=y[mask],
+                        customdata=latent.seeds[mask],
+                        hovertext=hover[mask],
+                        name=str(name),
+                        marker=dict(size=size, opacity=0.85, color=palette[index % len(palette)]),
+                        **common,
+                    )
+                )
     axis = dict(showticklabels=False, zeroline=False, showgrid=False, title=None)
-    figure.update_layout(dragmode="lasso", height=760 if presenting else 620, margin=dict(l=10, r=10, t=30, b=10),
-                         xaxis=axis, yaxis=axis, legend=dict(title=title, itemsizing="constant"),
-                         hoverlabel=dict(align="left"))
+    figure.update_layout(
+        dragmode="lasso",
+        height=760 if presenting else 620,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis=axis,
+        yaxis=axis,
+        legend=dict(title=title, itemsizing="constant"),
+        hoverlabel=dict(align="left"),
+    )
     return figure
 
 
 def _add_atlas(figure: go.Figure, path: str, latent) -> None:
     images, centres, (width, height) = services.atlas_thumbnails(path, latent, ATLAS_CELLS)
     factor = max(1, ATLAS_THUMBNAIL_PIXELS // images.shape[1]) if len(images) else 1
-    figure.update_layout(images=[
-        dict(source=Image.fromarray(services.upscaled(image, factor)), xref="x", yref="y", x=float(cx), y=float(cy),
-             sizex=width * 0.96, sizey=height * 0.96, xanchor="center", yanchor="middle", sizing="contain",
-             layer="above")
-        for image, (cx, cy) in zip(images, centres)])
+    figure.update_layout(
+        images=[
+            dict(
+                source=Image.fromarray(services.upscaled(image, factor)),
+                xref="x",
+                yref="y",
+                x=float(cx),
+                y=float(cy),
+                sizex=width * 0.96,
+                sizey=height * 0.96,
+                xanchor="center",
+                yanchor="middle",
+                sizing="contain",
+                layer="above",
+            )
+            for image, (cx, cy) in zip(images, centres)
+        ]
+    )
     figure.update_traces(marker_opacity=0.35)
 
 
@@ -248,25 +351,37 @@ def _selected_seeds(event, seeds: np.ndarray) -> list[int]:
 
 def _selection(path: str, selected: list[int], image_size: int, presenting: bool) -> None:
     if not selected:
-        st.caption("Click a point, or drag a lasso around a region (box select is in the chart's toolbar), to see "
-                   "its images here. Double-click the map to clear the selection.")
+        st.caption(
+            "Click a point, or drag a lasso around a region (box select is in the chart's toolbar), to see "
+            "its images here. Double-click the map to clear the selection."
+        )
         return
     shown = selected[:MAX_SELECTED_TILES]
     title = f"{len(selected)} selected" + (f" (first {len(shown)} shown)" if len(shown) < len(selected) else "")
     header, button = st.columns([3, 2], vertical_alignment="center")
     header.subheader(title)
     to_pin = selected[:MAX_PINS]
-    label = f"Pin {'the first ' if len(to_pin) < len(selected) else ''}{len(to_pin)} seed{'s' if len(to_pin) != 1 else ''}"
-    button.button(label, key="map_pin", width="stretch", icon=":material/push_pin:",
-                  on_click=_pin, args=(tuple(to_pin),),
-                  help="Pinned seeds are the endpoints and exemplars on the Interpolate and Arithmetic pages."
-                       + (f" At most {MAX_PINS} are pinned at once." if len(selected) > MAX_PINS else ""))
+    label = (
+        f"Pin {'the first ' if len(to_pin) < len(selected) else ''}{len(to_pin)} seed{'s' if len(to_pin) != 1 else ''}"
+    )
+    button.button(
+        label,
+        key="map_pin",
+        width="stretch",
+        icon=":material/push_pin:",
+        on_click=_pin,
+        args=(tuple(to_pin),),
+        help="Pinned seeds are the endpoints and exemplars on the Interpolate and Arithmetic pages."
+        + (f" At most {MAX_PINS} are pinned at once." if len(selected) > MAX_PINS else ""),
+    )
     images = services.samples(path, tuple(shown)).images
     scale = tile_scale(image_size, presenting)  # enlarged on the server (nearest neighbour): the browser would blur
     columns = 6 if presenting else 8
     for row_start in range(0, len(shown), columns):
         cells = st.columns(columns, gap="small")
-        for cell, seed, image in zip(cells, shown[row_start:row_start + columns], images[row_start:row_start + columns]):
+        for cell, seed, image in zip(
+            cells, shown[row_start : row_start + columns], images[row_start : row_start + columns]
+        ):
             cell.image(services.upscaled(image, scale), caption=f"#{seed}", width="stretch")
 
 

@@ -1,4 +1,5 @@
 """Samples: a grid of generated images, each tile reproducible from its seed, pinnable for the other pages."""
+
 from __future__ import annotations
 
 import math
@@ -26,15 +27,24 @@ def render() -> None:
     # 8 across keeps a 16-64 grid on one screen; presenting, a square grid makes each face as large as possible
     columns = 8 if n <= MAX_PIN_BUTTON_TILES and not presenting else int(math.ceil(math.sqrt(n)))
     norm = float(result.norms.mean())
-    st.caption(f"Seeds {seed}–{seed + n - 1} · truncation ψ = {psi:.2f} · mean ‖z‖ = {norm:.2f} "
-               f"(untruncated z concentrates at √d = {math.sqrt(model.latent_dim):.2f})")
+    st.caption(
+        f"Seeds {seed}–{seed + n - 1} · truncation ψ = {psi:.2f} · mean ‖z‖ = {norm:.2f} "
+        f"(untruncated z concentrates at √d = {math.sqrt(model.latent_dim):.2f})"
+    )
     if n <= MAX_PIN_BUTTON_TILES:
         _tile_grid(result, columns, model.image_size, presenting)
     else:
-        st.image(services.grid_png(result.images, columns, scale=tile_scale(model.image_size, presenting) // 2 or 1),
-                 width="stretch", output_format="PNG")
-        st.text_input("Pin seeds (comma separated)", key="_typed_pins",
-                      placeholder=f"e.g. {seed}, {seed + 5}", on_change=_pin_typed)
+        st.image(
+            services.grid_png(result.images, columns, scale=tile_scale(model.image_size, presenting) // 2 or 1),
+            width="stretch",
+            output_format="PNG",
+        )
+        st.text_input(
+            "Pin seeds (comma separated)",
+            key="_typed_pins",
+            placeholder=f"e.g. {seed}, {seed + 5}",
+            on_change=_pin_typed,
+        )
         error = st.session_state.pop("_pin_error", "")
         if error:
             st.error(error, icon=":material/error:")
@@ -45,25 +55,58 @@ def render() -> None:
 def _controls(model) -> None:
     left, middle, right = st.columns([2, 2, 3])
     with left:
-        st.number_input("First seed", min_value=0, max_value=2**31 - 1 - 256, step=1, key="seed",
-                        help="Tile i shows the latent of seed + i: every picture can be reproduced from its seed.")
+        st.number_input(
+            "First seed",
+            min_value=0,
+            max_value=2**31 - 1 - 256,
+            step=1,
+            key="seed",
+            help="Tile i shows the latent of seed + i: every picture can be reproduced from its seed.",
+        )
         buttons = st.columns(2)
-        buttons[0].button("Next page", key="next_page", icon=":material/arrow_forward:", width="stretch",
-                          on_click=lambda: st.session_state.update(seed=st.session_state["seed"] + st.session_state["grid_size"]))
-        buttons[1].button("Random", key="random_seed", icon=":material/casino:", width="stretch",
-                          on_click=lambda: st.session_state.update(seed=random.randrange(0, 1_000_000)))
+        buttons[0].button(
+            "Next page",
+            key="next_page",
+            icon=":material/arrow_forward:",
+            width="stretch",
+            on_click=lambda: st.session_state.update(seed=st.session_state["seed"] + st.session_state["grid_size"]),
+        )
+        buttons[1].button(
+            "Random",
+            key="random_seed",
+            icon=":material/casino:",
+            width="stretch",
+            on_click=lambda: st.session_state.update(seed=random.randrange(0, 1_000_000)),
+        )
     with middle:
         st.select_slider("Samples", options=GRID_SIZES, key="grid_size")
-        st.slider("Truncation ψ", 0.0, 1.5, step=0.05, key="truncation",
-                  help="Scales z toward the mean (0): smaller ψ trades variety for typical, cleaner images.")
+        st.slider(
+            "Truncation ψ",
+            0.0,
+            1.5,
+            step=0.05,
+            key="truncation",
+            help="Scales z toward the mean (0): smaller ψ trades variety for typical, cleaner images.",
+        )
     with right:
-        options = ["seed"] + (["D score"] if model.discriminator is not None else []) + (["attributes"] if model.attributes else [])
+        options = (
+            ["seed"]
+            + (["D score"] if model.discriminator is not None else [])
+            + (["attributes"] if model.attributes else [])
+        )
         if st.session_state["tile_info"] not in options:
             st.session_state["tile_info"] = "seed"
-        st.radio("Caption", options, key="tile_info", horizontal=True,
-                 help="D score: the discriminator's probability that the image is real.")
-        st.caption("Click **pin** under a tile to pin it: pinned samples are the endpoints and exemplars on the "
-                   "Interpolate and Arithmetic pages.")
+        st.radio(
+            "Caption",
+            options,
+            key="tile_info",
+            horizontal=True,
+            help="D score: the discriminator's probability that the image is real.",
+        )
+        st.caption(
+            "Click **pin** under a tile to pin it: pinned samples are the endpoints and exemplars on the "
+            "Interpolate and Arithmetic pages."
+        )
 
 
 def _caption(result, index: int) -> str:
@@ -87,12 +130,22 @@ def _tile_grid(result, columns: int, image_size: int, presenting: bool) -> None:
                 break
             seed = result.seeds[index]
             with cell, st.container(key=f"tile_{index}"):
-                st.image(services.upscaled(result.images[index], scale), caption=_caption(result, index), width="stretch",
-                         output_format="PNG")  # JPEG smears pixel art
+                st.image(
+                    services.upscaled(result.images[index], scale),
+                    caption=_caption(result, index),
+                    width="stretch",
+                    output_format="PNG",
+                )  # JPEG smears pixel art
                 if not presenting:
-                    st.button("pinned" if seed in pins else "pin", key=f"pin_{index}", width="stretch",
-                              icon=":material/keep:", type="primary" if seed in pins else "secondary",
-                              on_click=state.toggle_pin, args=(seed,))
+                    st.button(
+                        "pinned" if seed in pins else "pin",
+                        key=f"pin_{index}",
+                        width="stretch",
+                        icon=":material/keep:",
+                        type="primary" if seed in pins else "secondary",
+                        on_click=state.toggle_pin,
+                        args=(seed,),
+                    )
 
 
 def _pin_typed() -> None:
@@ -109,9 +162,20 @@ def _pins_and_downloads(path, seeds, psi, result, columns) -> None:
         else:
             st.caption("No pinned samples yet.")
     with right:
-        st.download_button("Download grid (PNG)", services.grid_png(result.images, columns), file_name=f"samples_seed{seeds[0]}.png",
-                           mime="image/png", key="download_grid", icon=":material/download:")
-        st.download_button("Download latents (.npy)", services.latents_npy(path, seeds, psi),
-                           file_name=f"latents_seed{seeds[0]}_n{len(seeds)}.npy", mime="application/octet-stream",
-                           key="download_latents", icon=":material/download:",
-                           help="Row i is the z of seed first + i, after truncation.")
+        st.download_button(
+            "Download grid (PNG)",
+            services.grid_png(result.images, columns),
+            file_name=f"samples_seed{seeds[0]}.png",
+            mime="image/png",
+            key="download_grid",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "Download latents (.npy)",
+            services.latents_npy(path, seeds, psi),
+            file_name=f"latents_seed{seeds[0]}_n{len(seeds)}.npy",
+            mime="application/octet-stream",
+            key="download_latents",
+            icon=":material/download:",
+            help="Row i is the z of seed first + i, after truncation.",
+        )

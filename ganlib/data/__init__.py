@@ -3,6 +3,7 @@
 Every loader returns an ``ImageDataset`` held in memory as uint8; batches are drawn by index with a seeded
 torch.Generator, which makes a run resumable to the exact batch without a DataLoader's worker state.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,15 +17,21 @@ TORCHVISION = ("mnist", "fashion-mnist", "cifar10", "celeba")
 DATASETS = BUILTIN + TORCHVISION
 
 
-def load_dataset(name: str, image_size: int = 64, data_root="data", num_images: int = 30000, seed: int = 0) -> ImageDataset:
+def load_dataset(
+    name: str, image_size: int = 64, data_root="data", num_images: int = 30000, seed: int = 0
+) -> ImageDataset:
     """A built-in name (see DATASETS) or a path to an image folder. ``num_images`` sets how many toonfaces are
     rendered and caps the others (0 = all)."""
     if name == "toonfaces":
         from .toonfaces import ATTRIBUTES, load_toonfaces
 
         images, labels = load_toonfaces(n=num_images or 30000, seed=seed, image_size=image_size)
-        return ImageDataset("toonfaces", from_hwc(images), {k: np.asarray(v) for k, v in labels.items()},
-                            {k: tuple(v) for k, v in ATTRIBUTES.items()})
+        return ImageDataset(
+            "toonfaces",
+            from_hwc(images),
+            {k: np.asarray(v) for k, v in labels.items()},
+            {k: tuple(v) for k, v in ATTRIBUTES.items()},
+        )
     if name == "digits":
         from .digits import load_digits
 

@@ -1,4 +1,5 @@
 """The in-memory image set every trainer and evaluator consumes, and the error data loaders raise."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ class ImageDataset:
 
     def __post_init__(self):
         if self.images.dtype != torch.uint8 or self.images.dim() != 4 or self.images.shape[1] not in (1, 3):
-            raise DatasetError(f"{self.name}: images must be uint8 [N, 1 or 3, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
+            raise DatasetError(
+                f"{self.name}: images must be uint8 [N, 1 or 3, H, W], got {self.images.dtype} {tuple(self.images.shape)}"
+            )
         if len(self.images) == 0:
             raise DatasetError(f"{self.name}: the data set is empty")
         for attribute, values in self.labels.items():
@@ -47,8 +50,12 @@ class ImageDataset:
 
     def describe(self) -> dict:
         """What a checkpoint records about its training data."""
-        return {"name": self.name, "num_images": len(self), "channels": self.channels,
-                "attributes": {k: list(v) for k, v in self.attributes.items()}}
+        return {
+            "name": self.name,
+            "num_images": len(self),
+            "channels": self.channels,
+            "attributes": {k: list(v) for k, v in self.attributes.items()},
+        }
 
 
 def resize_uint8(images: torch.Tensor, size: int, chunk: int = 4096) -> torch.Tensor:
@@ -58,8 +65,10 @@ def resize_uint8(images: torch.Tensor, size: int, chunk: int = 4096) -> torch.Te
     mode = "area" if images.shape[-1] > size else "bicubic"
     out = []
     for start in range(0, len(images), chunk):
-        part = images[start:start + chunk].float()
-        part = F.interpolate(part, size=(size, size), mode=mode, **({"align_corners": False} if mode == "bicubic" else {}))
+        part = images[start : start + chunk].float()
+        part = F.interpolate(
+            part, size=(size, size), mode=mode, **({"align_corners": False} if mode == "bicubic" else {})
+        )
         out.append(part.round().clamp(0, 255).to(torch.uint8))
     return torch.cat(out)
 

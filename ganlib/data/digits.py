@@ -1,4 +1,5 @@
 """scikit-learn's 1,797 real 8x8 handwritten digits (UCI), upscaled; a real data set that needs no download."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ Folders come from users, and sometimes from a typo (``/proc``) or a stranger's d
 symbolic links, unreadable subfolders and files are skipped and counted, images too large to decode safely are
 skipped before decoding, and what was skipped, and why, is reported in ``ImageDataset.notes``.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,10 @@ def scan_image_folder(path) -> tuple[list[Path], Counter]:
         for name in names:
             seen += 1
             if seen > MAX_FILES:
-                raise DatasetError(f"image folder {str(root)!r} holds more than {MAX_FILES:,} files; point at the "
-                                   "folder of images itself")
+                raise DatasetError(
+                    f"image folder {str(root)!r} holds more than {MAX_FILES:,} files; point at the "
+                    "folder of images itself"
+                )
             if Path(name).suffix.lower() in IMAGE_SUFFIXES:
                 file = Path(folder) / name
                 if file.is_symlink() or not file.is_file():
@@ -96,8 +99,10 @@ def load_image_folder(path, image_size: int = 64, max_images: int = 0) -> ImageD
         classes.append(relative.parts[0] if len(relative.parts) > 1 else "")
     if len(pictures) < MIN_IMAGES:
         detail = f"; passed over {describe_skipped(passed_over)}" if passed_over else ""
-        raise DatasetError(f"image folder {str(root)!r}: {len(pictures)} of its {len(files)} image files could be "
-                           f"read, and training needs at least {MIN_IMAGES}{detail}")
+        raise DatasetError(
+            f"image folder {str(root)!r}: {len(pictures)} of its {len(files)} image files could be "
+            f"read, and training needs at least {MIN_IMAGES}{detail}"
+        )
     notes = []
     if passed_over:
         notes.append(f"passed over {describe_skipped(passed_over)}")
@@ -111,5 +116,6 @@ def load_image_folder(path, image_size: int = 64, max_images: int = 0) -> ImageD
         lookup = {n: i for i, n in enumerate(names)}
         labels["class"] = np.array([lookup[c] for c in classes], dtype=np.int64)
         attributes["class"] = tuple(n or "(root)" for n in names)
-    return ImageDataset(root.name or str(root), from_hwc(arrays), labels, attributes,
-                        skipped=sum(passed_over.values()), notes=notes)
+    return ImageDataset(
+        root.name or str(root), from_hwc(arrays), labels, attributes, skipped=sum(passed_over.values()), notes=notes
+    )

@@ -63,17 +63,14 @@ _MARGIN = 8  # extra canvas (in 64-px units) so rotation never exposes an edge
 
 # Palettes are chosen so every hair colour stands out against every skin
 # tone (brown hair is a light chestnut, dark skin is deeper than it).
-_SKIN = np.array(
-    [(250, 214, 180), (218, 164, 116), (92, 55, 36)], dtype=np.float64
-)
+_SKIN = np.array([(250, 214, 180), (218, 164, 116), (92, 55, 36)], dtype=np.float64)
 _HAIR = np.array(
     [(28, 26, 30), (140, 80, 32), (240, 204, 90), (206, 70, 28)],
     dtype=np.float64,
 )
 # Hat colours avoid skin and hair hues so a hat never reads as hair.
 _HAT = np.array(
-    [(40, 70, 170), (30, 125, 70), (115, 50, 150), (60, 60, 72), (20, 130, 145),
-     (225, 225, 230)],
+    [(40, 70, 170), (30, 125, 70), (115, 50, 150), (60, 60, 72), (20, 130, 145), (225, 225, 230)],
     dtype=np.float64,
 )
 
@@ -166,41 +163,43 @@ def _draw_face(p: dict, s: float) -> Image.Image:
     ol = W(1.0)  # cartoon outline; it keeps shapes readable at 32 px
 
     # Shoulders and neck, extended below the frame so rotation hides no gap.
-    d.ellipse(P(cx - 23, cy + ry - 1, cx + 23, cy + ry + 40), fill=p["shirt_rgb"],
-              outline=_shade(p["shirt_rgb"], 0.55), width=ol)
-    d.rectangle(P(cx - 5 * k, cy + ry - 8, cx + 5 * k, cy + ry + 2.5),
-                fill=_shade(skin, 0.85))
+    d.ellipse(
+        P(cx - 23, cy + ry - 1, cx + 23, cy + ry + 40),
+        fill=p["shirt_rgb"],
+        outline=_shade(p["shirt_rgb"], 0.55),
+        width=ol,
+    )
+    d.rectangle(P(cx - 5 * k, cy + ry - 8, cx + 5 * k, cy + ry + 2.5), fill=_shade(skin, 0.85))
 
     # Hair behind the head: visible around the top and the sides.
     top = cy - ry - 4.0 * k
     if p["hair_style"] == 0:  # short: hugs the head down to the ears
-        d.ellipse(P(cx - rx - 2.5 * k, top, cx + rx + 2.5 * k, cy + 0.45 * ry),
-                  fill=hair, outline=hair_line, width=ol)
+        d.ellipse(P(cx - rx - 2.5 * k, top, cx + rx + 2.5 * k, cy + 0.45 * ry), fill=hair, outline=hair_line, width=ol)
     elif p["hair_style"] == 1:  # long: falls to the jaw on both sides
-        d.rounded_rectangle(P(cx - rx - 3.5 * k, cy - 0.4 * ry, cx + rx + 3.5 * k,
-                              cy + 0.85 * ry), radius=5 * k * s, fill=hair,
-                            outline=hair_line, width=ol)
-        d.ellipse(P(cx - rx - 3.5 * k, top, cx + rx + 3.5 * k, cy + 0.5 * ry),
-                  fill=hair, outline=hair_line, width=ol)
+        d.rounded_rectangle(
+            P(cx - rx - 3.5 * k, cy - 0.4 * ry, cx + rx + 3.5 * k, cy + 0.85 * ry),
+            radius=5 * k * s,
+            fill=hair,
+            outline=hair_line,
+            width=ol,
+        )
+        d.ellipse(P(cx - rx - 3.5 * k, top, cx + rx + 3.5 * k, cy + 0.5 * ry), fill=hair, outline=hair_line, width=ol)
         # Repaint the seam the two outlines leave inside the hair.
-        d.rectangle(P(cx - rx - 3.5 * k + 1, cy - 0.3 * ry, cx + rx + 3.5 * k - 1,
-                      cy + 0.45 * ry), fill=hair)
+        d.rectangle(P(cx - rx - 3.5 * k + 1, cy - 0.3 * ry, cx + rx + 3.5 * k - 1, cy + 0.45 * ry), fill=hair)
     else:  # bob: a big round volume
-        d.ellipse(P(cx - rx - 4.5 * k, top - 1, cx + rx + 4.5 * k, cy + 0.7 * ry),
-                  fill=hair, outline=hair_line, width=ol)
+        d.ellipse(
+            P(cx - rx - 4.5 * k, top - 1, cx + rx + 4.5 * k, cy + 0.7 * ry), fill=hair, outline=hair_line, width=ol
+        )
 
     # Ears, then the head.
     for sx in (-1, 1):
         ex = cx + sx * (rx - 0.5)
-        d.ellipse(P(ex - 3 * k, cy - 2 * k, ex + 3 * k, cy + 5 * k), fill=skin,
-                  outline=skin_line, width=ol)
-    d.ellipse(P(cx - rx, cy - ry, cx + rx, cy + ry), fill=skin,
-              outline=skin_line, width=ol)
+        d.ellipse(P(ex - 3 * k, cy - 2 * k, ex + 3 * k, cy + 5 * k), fill=skin, outline=skin_line, width=ol)
+    d.ellipse(P(cx - rx, cy - ry, cx + rx, cy + ry), fill=skin, outline=skin_line, width=ol)
 
     # Fringe over the forehead; tilted chord angles give side-swept bangs.
     b0, b1 = p["bangs"]
-    d.chord(P(cx - rx, cy - ry, cx + rx, cy + ry), 205 + 20 * b0, 335 + 20 * b1,
-            fill=hair)
+    d.chord(P(cx - rx, cy - ry, cx + rx, cy + ry), 205 + 20 * b0, 335 + 20 * b1, fill=hair)
 
     ey = cy - 1.5 * k
     eo = 7.0 * k  # eye offset from the feature centre line
@@ -209,8 +208,11 @@ def _draw_face(p: dict, s: float) -> Image.Image:
     brow = hair if p["hair"] != 2 else _shade(hair, 0.55)
     for sx in (-1, 1):
         bx = fx + sx * eo
-        d.line(P(bx - 3 * k, ey - 7.0 * k + 0.6 * sx * b0, bx + 3 * k, ey - 7.0 * k
-                 - 0.6 * sx * b0), fill=brow, width=W(1.6))
+        d.line(
+            P(bx - 3 * k, ey - 7.0 * k + 0.6 * sx * b0, bx + 3 * k, ey - 7.0 * k - 0.6 * sx * b0),
+            fill=brow,
+            width=W(1.6),
+        )
 
     if p["sunglasses"]:
         # Opaque near-black lenses, wider than the eyes, a thick bridge and
@@ -218,31 +220,33 @@ def _draw_face(p: dict, s: float) -> Image.Image:
         lens, frame = p["lens_rgb"], (120, 120, 132)
         for sx in (-1, 1):
             lx = fx + sx * eo
-            d.rounded_rectangle(P(lx - 6.0 * k, ey - 5.0 * k, lx + 6.0 * k,
-                                  ey + 5.0 * k), radius=2.8 * k * s, fill=lens,
-                                outline=frame, width=W(1.2))
+            d.rounded_rectangle(
+                P(lx - 6.0 * k, ey - 5.0 * k, lx + 6.0 * k, ey + 5.0 * k),
+                radius=2.8 * k * s,
+                fill=lens,
+                outline=frame,
+                width=W(1.2),
+            )
             # A glint makes them read as glass, not as holes.
-            d.line(P(lx - 3.8 * k, ey - 1.0 * k, lx - 1.6 * k, ey - 3.2 * k),
-                   fill=(150, 160, 180), width=W(0.9))
-            d.line(P(lx + sx * 5.6 * k, ey - 1.8 * k, cx + sx * (rx - 0.2),
-                     ey - 2.4 * k), fill=frame, width=W(1.3))
-        d.line(P(fx - eo + 5.6 * k, ey - 1.8 * k, fx + eo - 5.6 * k, ey - 1.8 * k),
-               fill=frame, width=W(1.8))
+            d.line(P(lx - 3.8 * k, ey - 1.0 * k, lx - 1.6 * k, ey - 3.2 * k), fill=(150, 160, 180), width=W(0.9))
+            d.line(P(lx + sx * 5.6 * k, ey - 1.8 * k, cx + sx * (rx - 0.2), ey - 2.4 * k), fill=frame, width=W(1.3))
+        d.line(P(fx - eo + 5.6 * k, ey - 1.8 * k, fx + eo - 5.6 * k, ey - 1.8 * k), fill=frame, width=W(1.8))
     else:
         gx, gy = p["gaze"]
         for sx in (-1, 1):
             ex = fx + sx * eo
-            d.ellipse(P(ex - 4.4 * k, ey - 4.6 * k, ex + 4.4 * k, ey + 4.6 * k),
-                      fill=(255, 255, 255), outline=(40, 30, 30), width=W(0.6))
+            d.ellipse(
+                P(ex - 4.4 * k, ey - 4.6 * k, ex + 4.4 * k, ey + 4.6 * k),
+                fill=(255, 255, 255),
+                outline=(40, 30, 30),
+                width=W(0.6),
+            )
             px, py = ex + gx, ey + gy + 0.2
-            d.ellipse(P(px - 2.0 * k, py - 2.0 * k, px + 2.0 * k, py + 2.0 * k),
-                      fill=(25, 20, 30))
-            d.ellipse(P(px - 1.3 * k, py - 1.5 * k, px - 0.5 * k, py - 0.7 * k),
-                      fill=(255, 255, 255))
+            d.ellipse(P(px - 2.0 * k, py - 2.0 * k, px + 2.0 * k, py + 2.0 * k), fill=(25, 20, 30))
+            d.ellipse(P(px - 1.3 * k, py - 1.5 * k, px - 0.5 * k, py - 0.7 * k), fill=(255, 255, 255))
 
     # Nose: a small darker bump.
-    d.ellipse(P(fx - 1.6 * k, cy + 2.6 * k, fx + 1.6 * k, cy + 4.8 * k),
-              fill=_shade(skin, 0.78))
+    d.ellipse(P(fx - 1.6 * k, cy + 2.6 * k, fx + 1.6 * k, cy + 4.8 * k), fill=_shade(skin, 0.78))
 
     # Mouth: a 3.5-px stroke, so a smile survives the 32-px reduction.
     mouth = (125, 25, 40) if p["skin"] != 2 else (45, 8, 16)
@@ -251,8 +255,7 @@ def _draw_face(p: dict, s: float) -> Image.Image:
     stroke = 3.5
     if p["smiling"]:
         # Lower half of an ellipse: the corners curve up well above the middle.
-        d.arc(P(fx - mw, my - 8.0 * k, fx + mw, my + 4.0 * k), 5, 175,
-              fill=mouth, width=W(stroke))
+        d.arc(P(fx - mw, my - 8.0 * k, fx + mw, my + 4.0 * k), 5, 175, fill=mouth, width=W(stroke))
     else:
         # A straight line at the height of the smile's corners, so the two
         # mouths overlap as little as possible.
@@ -273,38 +276,47 @@ def _draw_face(p: dict, s: float) -> Image.Image:
             # Tall crown + wide brim; the crown top is clamped inside the frame.
             ytop = max(yb - 18.0 * k * p["hat_h"], 3.0)
             wc = 0.85 * rx
-            d.rounded_rectangle(P(cx - wc, ytop, cx + wc, yb), radius=3.5 * k * s,
-                                fill=hat, outline=hat_line, width=ol)
-            d.rectangle(P(cx - wc + 0.5, yb - 4.0 * k, cx + wc - 0.5, yb - 1.0),
-                        fill=band)
-            d.ellipse(P(cx - rx - 7.5 * k, yb - 3.2 * k, cx + rx + 7.5 * k,
-                        yb + 3.2 * k), fill=hat, outline=hat_line, width=ol)
+            d.rounded_rectangle(P(cx - wc, ytop, cx + wc, yb), radius=3.5 * k * s, fill=hat, outline=hat_line, width=ol)
+            d.rectangle(P(cx - wc + 0.5, yb - 4.0 * k, cx + wc - 0.5, yb - 1.0), fill=band)
+            d.ellipse(
+                P(cx - rx - 7.5 * k, yb - 3.2 * k, cx + rx + 7.5 * k, yb + 3.2 * k),
+                fill=hat,
+                outline=hat_line,
+                width=ol,
+            )
         else:
             # Beanie: a dome over the whole head top with a thick rolled rim.
             # (clamped lower than the tall hat: the pompom sits above it)
             ytop = max(cy - ry - 10.0 * k * p["hat_h"], 8.0)
-            d.chord(P(cx - rx - 2.5 * k, ytop, cx + rx + 2.5 * k,
-                      2 * yb - ytop + 4 * k), 180, 360, fill=hat, outline=hat_line,
-                    width=ol)
-            d.ellipse(P(cx - 3.2 * k, ytop - 4.5 * k, cx + 3.2 * k, ytop + 1.5 * k),
-                      fill=band, outline=hat_line, width=ol)
-            d.rounded_rectangle(P(cx - rx - 3.5 * k, yb - 1.0 * k, cx + rx + 3.5 * k,
-                                  yb + 4.5 * k), radius=2.5 * k * s, fill=band,
-                                outline=hat_line, width=ol)
+            d.chord(
+                P(cx - rx - 2.5 * k, ytop, cx + rx + 2.5 * k, 2 * yb - ytop + 4 * k),
+                180,
+                360,
+                fill=hat,
+                outline=hat_line,
+                width=ol,
+            )
+            d.ellipse(
+                P(cx - 3.2 * k, ytop - 4.5 * k, cx + 3.2 * k, ytop + 1.5 * k), fill=band, outline=hat_line, width=ol
+            )
+            d.rounded_rectangle(
+                P(cx - rx - 3.5 * k, yb - 1.0 * k, cx + rx + 3.5 * k, yb + 4.5 * k),
+                radius=2.5 * k * s,
+                fill=band,
+                outline=hat_line,
+                width=ol,
+            )
 
     # Tilt the whole head around its centre; the margin absorbs the corners.
     # NEAREST is 30x faster than BICUBIC here, and since ImageDraw shapes are
     # aliased anyway, the 2x2 reduction afterwards does the smoothing.
-    im = im.rotate(p["angle"], resample=Image.NEAREST,
-                   center=((cx + m) * s, (cy + m) * s), fillcolor=p["bg"])
+    im = im.rotate(p["angle"], resample=Image.NEAREST, center=((cx + m) * s, (cy + m) * s), fillcolor=p["bg"])
     lo = int(round(m * s))
     hi = int(round((m + _NATIVE) * s))
     return im.crop((lo, lo, hi, hi))
 
 
-def render_toonfaces(
-    n: int, seed: int = 0, image_size: int = 64
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def render_toonfaces(n: int, seed: int = 0, image_size: int = 64) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Render ``n`` cartoon faces.
 
     Returns a ``uint8`` array ``[n, image_size, image_size, 3]`` and a dict
@@ -333,8 +345,7 @@ def render_toonfaces(
 
 def _cache_path(cache_dir: str | None, n: int, seed: int, image_size: int) -> str:
     if cache_dir is None:
-        cache_dir = os.environ.get("GANLIB_CACHE") or os.path.join(
-            os.path.expanduser("~"), ".cache", "ganlib")
+        cache_dir = os.environ.get("GANLIB_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ganlib")
     name = f"toonfaces_v{_RENDER_VERSION}_n{n}_seed{seed}_{image_size}px.npz"
     return os.path.join(cache_dir, name)
 
@@ -382,12 +393,10 @@ def load_toonfaces(
     tmp = None
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".toonfaces-", suffix=".tmp",
-                                   dir=os.path.dirname(path))
+        fd, tmp = tempfile.mkstemp(prefix=".toonfaces-", suffix=".tmp", dir=os.path.dirname(path))
         with os.fdopen(fd, "wb") as f:
             # Flat-colour cartoons compress very well (~10x).
-            np.savez_compressed(f, images=images,
-                                **{f"label_{a}": v for a, v in labels.items()})
+            np.savez_compressed(f, images=images, **{f"label_{a}": v for a, v in labels.items()})
         os.replace(tmp, path)
         tmp = None
     except OSError as e:  # read-only or full disk: still return the data

@@ -3,6 +3,7 @@
 No machine of this project reaches the internet, so a missing file set must end in a clear message that says
 where to put the files, not in a stack trace from urllib.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,9 +13,14 @@ import torch
 
 from .dataset import DatasetError, ImageDataset, from_hwc, resize_uint8
 
-MNIST_LIKE = {"mnist": ("MNIST", tuple(str(d) for d in range(10)), "digit"),
-              "fashion-mnist": ("FashionMNIST", ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal",
-                                                 "shirt", "sneaker", "bag", "ankle boot"), "item")}
+MNIST_LIKE = {
+    "mnist": ("MNIST", tuple(str(d) for d in range(10)), "digit"),
+    "fashion-mnist": (
+        "FashionMNIST",
+        ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"),
+        "item",
+    ),
+}
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CELEBA_ATTRIBUTES = ("Eyeglasses", "Smiling", "Male", "Young", "Wearing_Hat", "Blond_Hair", "Black_Hair", "Bald")
 
@@ -28,9 +34,11 @@ def _open(name: str, factory, root: Path, **kwargs):
     try:
         return factory(str(root), download=True, **kwargs)
     except Exception as error:
-        raise DatasetError(f"{name}: files not found under {str(root)!r} and the download failed "
-                           f"({type(error).__name__}). Put torchvision's {name} files there (e.g. copy the folder "
-                           f"torchvision creates on a machine with internet access), or pass --data-root.") from None
+        raise DatasetError(
+            f"{name}: files not found under {str(root)!r} and the download failed "
+            f"({type(error).__name__}). Put torchvision's {name} files there (e.g. copy the folder "
+            f"torchvision creates on a machine with internet access), or pass --data-root."
+        ) from None
 
 
 def load_torchvision(name: str, image_size: int, data_root="data", max_images: int = 0) -> ImageDataset:
@@ -56,7 +64,9 @@ def load_torchvision(name: str, image_size: int, data_root="data", max_images: i
             image, _ = data[index]
             side = min(image.size)
             left, top = (image.width - side) // 2, (image.height - side) // 2
-            pictures.append(np.asarray(image.crop((left, top, left + side, top + side)).resize((image_size, image_size))))
+            pictures.append(
+                np.asarray(image.crop((left, top, left + side, top + side)).resize((image_size, image_size)))
+            )
         images = from_hwc(np.stack(pictures))
         attr = data.attr[:count].numpy().astype(np.int64)
         labels = {names[c].lower(): attr[:, c] for c in columns}

@@ -22,11 +22,21 @@ One file per part: ``run`` (the whole evaluation), ``real_images``, ``judges``, 
 targets as a scorecard), ``report`` (the readable report, the README's tables and the model card's summary) and
 ``formatting`` (how a number is written).
 """
+
 from .frechet import frechet_distance
 from .judges import PixelJudge
 from .report import format_report, markdown_table, summary, write_evaluation_metadata
 from .run import evaluate
 from .targets import met_count, scorecard
 
-__all__ = ["PixelJudge", "evaluate", "format_report", "frechet_distance", "markdown_table", "met_count", "scorecard",
-           "summary", "write_evaluation_metadata"]
+__all__ = [
+    "PixelJudge",
+    "evaluate",
+    "format_report",
+    "frechet_distance",
+    "markdown_table",
+    "met_count",
+    "scorecard",
+    "summary",
+    "write_evaluation_metadata",
+]

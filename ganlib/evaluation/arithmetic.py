@@ -6,14 +6,26 @@ measure_seed .. measure_seed + n - 1), the sweep and the per-face strengths on t
 Each set comes labelled (ganlib.directions's ``labelled``): labelling it again for every direction and edit was
 a fifth of the work.
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from ..directions import (CONFIDENT, PER_FACE_MAX_STRENGTH, PER_FACE_STEPS, PER_FACE_TARGET, attribute_probability,
-                          classify_latents, is_yes_no, keep_rates, measure_edit, parse_attribute, per_face_strength)
+from ..directions import (
+    CONFIDENT,
+    PER_FACE_MAX_STRENGTH,
+    PER_FACE_STEPS,
+    PER_FACE_TARGET,
+    attribute_probability,
+    classify_latents,
+    is_yes_no,
+    keep_rates,
+    measure_edit,
+    parse_attribute,
+    per_face_strength,
+)
 
 METHODS = ("exemplar3", "mean_difference", "svm")
 CONDITIONAL_METHODS = ("mean_difference", "svm")  # exemplar triples are too noisy to condition on
@@ -33,8 +45,12 @@ def sweep_size(n: int) -> int:
 
 def _headline(figures: dict) -> dict:
     """The four HEADLINE figures from a result of ganlib.directions.measure_edit (whose own keys differ)."""
-    return {ADD_SUCCESS: figures["add_success"], ADD_KEEP: figures["keep_others"]["joint"],
-            REMOVE_SUCCESS: figures["remove_success"], REMOVE_KEEP: figures["remove_keep_others"]["joint"]}
+    return {
+        ADD_SUCCESS: figures["add_success"],
+        ADD_KEEP: figures["keep_others"]["joint"],
+        REMOVE_SUCCESS: figures["remove_success"],
+        REMOVE_KEEP: figures["remove_keep_others"]["joint"],
+    }
 
 
 def _first(labelled: tuple, count: int) -> tuple:
@@ -46,14 +62,21 @@ def _first(labelled: tuple, count: int) -> tuple:
 def _method_block(explorer, attribute, method, strength, n, seed, measure_seed, fitting, measuring, sweeping) -> dict:
     direction = explorer.direction(attribute, method, n=n, seed=seed, labelled=fitting)
     main = measure_edit(explorer, direction, strength, n=n, seed=measure_seed, labelled=measuring)
-    block = {**_headline(main), "add_faces": main["add_faces"], "remove_faces": main["remove_faces"],
-             "add_keep_each": {k: v for k, v in main["keep_others"].items() if k != "joint"},
-             "remove_keep_each": {k: v for k, v in main["remove_keep_others"].items() if k != "joint"},
-             "class_distance": direction.class_distance, "step_length": main["step_length"],
-             "random": _headline(main["random"]), "sweep": []}
+    block = {
+        **_headline(main),
+        "add_faces": main["add_faces"],
+        "remove_faces": main["remove_faces"],
+        "add_keep_each": {k: v for k, v in main["keep_others"].items() if k != "joint"},
+        "remove_keep_each": {k: v for k, v in main["remove_keep_others"].items() if k != "joint"},
+        "class_distance": direction.class_distance,
+        "step_length": main["step_length"],
+        "random": _headline(main["random"]),
+        "sweep": [],
+    }
     for sweep_strength in SWEEP_STRENGTHS:
-        figures = measure_edit(explorer, direction, sweep_strength, n=len(sweeping[0]), seed=measure_seed,
-                               labelled=sweeping)
+        figures = measure_edit(
+            explorer, direction, sweep_strength, n=len(sweeping[0]), seed=measure_seed, labelled=sweeping
+        )
         random = {f"random_{k}": v for k, v in _headline(figures["random"]).items()}
         block["sweep"].append({"strength": sweep_strength, **_headline(figures), **random})
     return block
@@ -68,20 +91,33 @@ def _per_face_block(explorer, attribute, n, seed, fitting, sweeping) -> dict:
     p = attribute_probability(before, attribute, explorer.attributes)
     name, _ = parse_attribute(attribute, explorer.attributes)
     others = [other for other in explorer.attributes if other != name]
-    block = {"method": PER_FACE_METHOD, "conditional": True, "target": PER_FACE_TARGET,
-             "max_strength": PER_FACE_MAX_STRENGTH, "faces_tried": len(z)}
-    for label, faces, limit in (("add", np.flatnonzero(p < 1 - CONFIDENT), PER_FACE_MAX_STRENGTH),
-                                ("remove", np.flatnonzero(p > CONFIDENT), -PER_FACE_MAX_STRENGTH)):
+    block = {
+        "method": PER_FACE_METHOD,
+        "conditional": True,
+        "target": PER_FACE_TARGET,
+        "max_strength": PER_FACE_MAX_STRENGTH,
+        "faces_tried": len(z),
+    }
+    for label, faces, limit in (
+        ("add", np.flatnonzero(p < 1 - CONFIDENT), PER_FACE_MAX_STRENGTH),
+        ("remove", np.flatnonzero(p > CONFIDENT), -PER_FACE_MAX_STRENGTH),
+    ):
         if not len(faces):
             block[label] = {"faces": 0}
             continue
         strengths, edited = per_face_strength(explorer, z[faces], direction, PER_FACE_TARGET, limit, PER_FACE_STEPS)
         after = classify_latents(explorer, edited)
-        keeps = keep_rates({k: v[faces] for k, v in before.items()}, after, explorer.attributes, others, np.arange(len(faces)))
+        keeps = keep_rates(
+            {k: v[faces] for k, v in before.items()}, after, explorer.attributes, others, np.arange(len(faces))
+        )
         reached = ~np.isnan(strengths)
-        block[label] = {"faces": int(len(faces)), "success": float(reached.mean()),
-                        "median_strength": float(np.median(np.abs(strengths[reached]))) if reached.any() else math.nan,
-                        "keep_others": keeps["joint"], "keep_each": {k: v for k, v in keeps.items() if k != "joint"}}
+        block[label] = {
+            "faces": int(len(faces)),
+            "success": float(reached.mean()),
+            "median_strength": float(np.median(np.abs(strengths[reached]))) if reached.any() else math.nan,
+            "keep_others": keeps["joint"],
+            "keep_each": {k: v for k, v in keeps.items() if k != "joint"},
+        }
     return block
 
 
@@ -96,8 +132,9 @@ def measure_arithmetic(explorer, strength, n, seed, measure_seed, fitting, measu
         for method in METHODS:
             log(f"arithmetic: {attribute} by {method}")
             try:
-                arithmetic[attribute][method] = _method_block(explorer, attribute, method, strength, n, seed,
-                                                              measure_seed, fitting, measuring, sweeping)
+                arithmetic[attribute][method] = _method_block(
+                    explorer, attribute, method, strength, n, seed, measure_seed, fitting, measuring, sweeping
+                )
             except ValueError as error:
                 arithmetic[attribute][method] = {"error": str(error)}
         for method in CONDITIONAL_METHODS:

@@ -1,4 +1,5 @@
 """How the report writes a number, the same in the readable report, the targets table and the model card."""
+
 from __future__ import annotations
 
 import math

@@ -8,6 +8,7 @@ ganlib uses the attribute classifier's penultimate features instead of Inception
 comparable with published FIDs; compare a generator with the distance between two real samples of the same size
 (``ganlib evaluate`` reports that baseline and the ratio), because FD is biased upward for small samples.
 """
+
 from __future__ import annotations
 
 import numpy as np

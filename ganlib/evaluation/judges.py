@@ -5,6 +5,7 @@ A judge has ``attributes`` ({name: classes}), ``predict_proba(images)`` ({name: 
 a classifier file or object the user names, the attribute classifier ganlib bundles for the checkpoint's data set,
 or a ``PixelJudge`` fitted here on the real images.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,9 @@ class PixelJudge:
         return x.flatten(1).numpy()
 
     @classmethod
-    def fit(cls, images: np.ndarray, labels: dict[str, np.ndarray], attributes: dict, seed: int = 0,
-            components: int = 64) -> "PixelJudge":
+    def fit(
+        cls, images: np.ndarray, labels: dict[str, np.ndarray], attributes: dict, seed: int = 0, components: int = 64
+    ) -> PixelJudge:
         """Fit on uint8 [N, H, W, 3] real images; each attribute's model is scored on a held-out fifth."""
         from sklearn.decomposition import PCA
         from sklearn.linear_model import LogisticRegression
@@ -51,7 +53,9 @@ class PixelJudge:
             model = LogisticRegression(max_iter=2000).fit(features[~held_out] / scale, values[~held_out])
             models[name] = (model, scale)
             kept[name] = [str(c) for c in attributes[name]]
-            accuracy[name] = float(model.score(features[held_out] / scale, values[held_out])) if held_out.any() else math.nan
+            accuracy[name] = (
+                float(model.score(features[held_out] / scale, values[held_out])) if held_out.any() else math.nan
+            )
         return cls(pca, models, kept, accuracy)
 
     def features(self, images: np.ndarray) -> np.ndarray:
@@ -83,5 +87,8 @@ def choose_judge(metadata: dict, classifier, real_images, labels, attributes, se
     if bundled is not None:
         return bundled, {"kind": "bundled attribute classifier", "held_out_accuracy": _accuracy(bundled)}
     judge = PixelJudge.fit(real_images, labels, attributes, seed)
-    return judge, {"kind": f"pixel PCA ({judge.pca.n_components_} components) + logistic regression, "
-                           f"fitted on {len(real_images)} real images", "held_out_accuracy": judge.accuracy}
+    return judge, {
+        "kind": f"pixel PCA ({judge.pca.n_components_} components) + logistic regression, "
+        f"fitted on {len(real_images)} real images",
+        "held_out_accuracy": judge.accuracy,
+    }

@@ -1,4 +1,5 @@
 """The real images a generator is compared with: its own data set, reloaded from what its metadata says."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,9 @@ def load_real_images(name: str, image_size: int, count: int, seed: int = 0, data
         if name == "toonfaces":
             dataset = load_dataset("toonfaces", image_size, num_images=count, seed=REAL_TOONFACES_SEED + seed)
         else:  # folders are sorted by class: load all and shuffle rather than take the first ``count``
-            dataset = load_dataset(name, image_size, data_root=data_root, num_images=count if name in TORCHVISION else 0)
+            dataset = load_dataset(
+                name, image_size, data_root=data_root, num_images=count if name in TORCHVISION else 0
+            )
     except ValueError as error:
         raise ValueError(f"cannot load the real images to compare with ({error}); name them with --data") from None
     if dataset.image_size != image_size:

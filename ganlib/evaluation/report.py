@@ -1,5 +1,6 @@
 """An evaluation report as people read it: the readable report of ``ganlib evaluate``, the targets table of the
 README (``--markdown``) and the summary on the dashboard's model card (``--write-metadata``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,8 @@ from .arithmetic import ADD_KEEP, ADD_SUCCESS, HEADLINE, METHODS, PER_FACE_METHO
 from .formatting import number, percent, significant
 from .quality import FD, FD_RATIO, FD_REAL_BASELINE
 from .targets import EDIT_ATTRIBUTE, met_count, scorecard
-from .unsupervised import FACES as UNSUPERVISED_FACES, STEP as UNSUPERVISED_STEP
+from .unsupervised import FACES as UNSUPERVISED_FACES
+from .unsupervised import STEP as UNSUPERVISED_STEP
 
 SUMMARY_METHOD = "mean_difference"
 
@@ -18,8 +20,13 @@ SUMMARY_METHOD = "mean_difference"
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
     """Aligned columns: the first left-aligned, the others right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [(indent + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                                for i, (cell, w) in enumerate(zip(row, widths)))).rstrip() for row in rows]
+    return [
+        (
+            indent
+            + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def _frequency_text(value) -> str:
@@ -30,27 +37,43 @@ def _frequency_text(value) -> str:
 
 # ---------------------------------------------------------------- the readable report, one block at a time
 
+
 def _quality_lines(report: dict) -> list[str]:
-    return ["QUALITY (Fréchet distance in the judge's feature space; lower is better)"] + _table([
-        ["FD generated vs real", significant(report[FD])],
-        ["FD real vs real (baseline)", significant(report[FD_REAL_BASELINE])],
-        ["FD ratio (1 = as good as real)", number(report[FD_RATIO])],
-        ["images per set", str(report["fd_samples"])]])
+    return ["QUALITY (Fréchet distance in the judge's feature space; lower is better)"] + _table(
+        [
+            ["FD generated vs real", significant(report[FD])],
+            ["FD real vs real (baseline)", significant(report[FD_REAL_BASELINE])],
+            ["FD ratio (1 = as good as real)", number(report[FD_RATIO])],
+            ["images per set", str(report["fd_samples"])],
+        ]
+    )
 
 
 def _attribute_lines(report: dict) -> list[str]:
     rows = [["attribute", "real", "generated"]]
-    rows += [[name, _frequency_text(v["real"]), _frequency_text(v["generated"])] for name, v in report["attributes"].items()]
+    rows += [
+        [name, _frequency_text(v["real"]), _frequency_text(v["generated"])] for name, v in report["attributes"].items()
+    ]
     coverage = [["attribute", "classes shown", "confidence real", "confidence generated"]]
-    coverage += [[name, f"{v['classes_seen']}/{v['classes']}", percent(v["mean_confidence_real"]),
-                  percent(v["mean_confidence_generated"])] for name, v in report["coverage"].items()]
+    coverage += [
+        [
+            name,
+            f"{v['classes_seen']}/{v['classes']}",
+            percent(v["mean_confidence_real"]),
+            percent(v["mean_confidence_generated"]),
+        ]
+        for name, v in report["coverage"].items()
+    ]
     return ["", "ATTRIBUTES (share of images, as the judge sees them)"] + _table(rows) + [""] + _table(coverage)
 
 
 def _arithmetic_lines(report: dict) -> list[str]:
     meta, arithmetic = report["meta"], report["arithmetic"]
-    lines = ["", f"ARITHMETIC at strength {meta['strength']} (add: faces the judge is sure lack it; remove: sure have "
-                 "it; keep: all other confident attributes unchanged)"]
+    lines = [
+        "",
+        f"ARITHMETIC at strength {meta['strength']} (add: faces the judge is sure lack it; remove: sure have "
+        "it; keep: all other confident attributes unchanged)",
+    ]
     rows = [["attribute", "method", "add", "keep", "remove", "keep", "random add", "keep", "random remove", "keep"]]
     sweep_rows = [["attribute", "method"] + [f"s={s:g}" for s in meta["sweep_strengths"]]]
     errors = []
@@ -60,21 +83,36 @@ def _arithmetic_lines(report: dict) -> list[str]:
             if "error" in figures:
                 errors.append(f"  {attribute} by {method}: {figures['error']}")
                 continue
-            rows.append([attribute, method] + [percent(figures[k]) for k in HEADLINE]
-                        + [percent(figures["random"][k]) for k in HEADLINE])
-            sweep_rows.append([attribute, method] + [f"{percent(p[ADD_SUCCESS])}/{percent(p[REMOVE_SUCCESS])} "
-                                                     f"({percent(p[ADD_KEEP])})" for p in figures["sweep"]])
+            rows.append(
+                [attribute, method]
+                + [percent(figures[k]) for k in HEADLINE]
+                + [percent(figures["random"][k]) for k in HEADLINE]
+            )
+            sweep_rows.append(
+                [attribute, method]
+                + [
+                    f"{percent(p[ADD_SUCCESS])}/{percent(p[REMOVE_SUCCESS])} ({percent(p[ADD_KEEP])})"
+                    for p in figures["sweep"]
+                ]
+            )
     lines += _table(rows) + errors
     lines += ["", f"STRENGTH SWEEP (n {meta['sweep_n']}; add / remove success, add's joint keep in brackets)"]
     lines += _table(sweep_rows)
-    lines += ["", f"PER-FACE STRENGTH ({PER_FACE_METHOD}, conditional; each face moved until p >= {PER_FACE_TARGET} "
-                  f"or up to {PER_FACE_MAX_STRENGTH:g})"]
+    lines += [
+        "",
+        f"PER-FACE STRENGTH ({PER_FACE_METHOD}, conditional; each face moved until p >= {PER_FACE_TARGET} "
+        f"or up to {PER_FACE_MAX_STRENGTH:g})",
+    ]
     rows = [["attribute", "add reached", "median strength", "keep", "remove reached", "median strength", "keep"]]
     for attribute, methods in arithmetic.items():
         cells = []
         for label in ("add", "remove"):
             part = methods.get("per_face_strength", {}).get(label, {})
-            cells += [percent(part.get("success")), number(part.get("median_strength")), percent(part.get("keep_others"))]
+            cells += [
+                percent(part.get("success")),
+                number(part.get("median_strength")),
+                percent(part.get("keep_others")),
+            ]
         rows.append([attribute] + cells)
     return lines + _table(rows)
 
@@ -85,30 +123,45 @@ def _entanglement_lines(entanglement: dict) -> list[str]:
     rows += [[name] + [f"{c:+.2f}" for c in row] for name, row in zip(names, entanglement["cosine"])]
     strongest = ", ".join(f"{p['a']} ~ {p['b']} {p['cosine']:+.2f}" for p in entanglement["most_entangled"])
     lines = ["", "ENTANGLEMENT (cosine between mean-difference directions)"] + _table(rows)
-    lines += [f"  most entangled: {strongest or '-'}", "",
-              "  conditional directions (the other attributes' directions projected out), same strength: "
-              "plain -> conditional"]
+    lines += [
+        f"  most entangled: {strongest or '-'}",
+        "",
+        "  conditional directions (the other attributes' directions projected out), same strength: "
+        "plain -> conditional",
+    ]
     rows = [["attribute", "method", "add success", "add keep", "remove success", "remove keep", "step length"]]
     for attribute, methods in entanglement.get("conditional", {}).items():
         for method, figures in methods.items():
             if "error" not in figures:
                 plain, conditional = figures["plain"], figures["conditional"]
-                rows.append([attribute, method]
-                            + [f"{percent(plain.get(k))} -> {percent(conditional[k])}" for k in HEADLINE]
-                            + [f"{number(plain.get('step_length'))} -> {number(conditional.get('step_length'))}"])
+                rows.append(
+                    [attribute, method]
+                    + [f"{percent(plain.get(k))} -> {percent(conditional[k])}" for k in HEADLINE]
+                    + [f"{number(plain.get('step_length'))} -> {number(conditional.get('step_length'))}"]
+                )
     return lines + _table(rows)
 
 
 def _unsupervised_lines(unsupervised: dict) -> list[str]:
-    lines = ["", f"UNSUPERVISED DIRECTIONS (each moved ±{unsupervised.get('step', UNSUPERVISED_STEP):g} on "
-                 f"{unsupervised.get('faces', UNSUPERVISED_FACES)} faces; change = mean p(+) - mean p(-); "
-                 "weight: SeFa eigenvalue, GANSpace variance fraction)"]
+    lines = [
+        "",
+        f"UNSUPERVISED DIRECTIONS (each moved ±{unsupervised.get('step', UNSUPERVISED_STEP):g} on "
+        f"{unsupervised.get('faces', UNSUPERVISED_FACES)} faces; change = mean p(+) - mean p(-); "
+        "weight: SeFa eigenvalue, GANSpace variance fraction)",
+    ]
     rows = [["method", "#", "weight", "changes most", "change"]]
     for method in ("sefa", "ganspace"):
         for row in unsupervised.get(method, []):
             weight = row.get("eigenvalue", row.get("variance_fraction"))
-            rows.append([method, str(row["index"]), number(weight, 3), row.get("top_attribute", "-"),
-                         f"{row['change']:+.2f}" if row.get("change") is not None else "-"])
+            rows.append(
+                [
+                    method,
+                    str(row["index"]),
+                    number(weight, 3),
+                    row.get("top_attribute", "-"),
+                    f"{row['change']:+.2f}" if row.get("change") is not None else "-",
+                ]
+            )
     return lines + _table(rows)
 
 
@@ -119,16 +172,21 @@ def target_lines(report: dict, attribute: str = EDIT_ATTRIBUTE) -> list[str]:
     verdict = {True: "met", False: "MISSED", None: "-"}
     return ["TARGETS (issue 5, set for toonfaces at 64 px)"] + [
         f"  {row['figure']:<{width}}  {row['text']:<54}  "
-        + ("no target" if row["target"] == "-" else f"target {row['target']}: {verdict[row['met']]}") for row in rows]
+        + ("no target" if row["target"] == "-" else f"target {row['target']}: {verdict[row['met']]}")
+        for row in rows
+    ]
 
 
 def format_report(report: dict) -> list[str]:
     """The readable report: a header, then one aligned table per block."""
     meta = report["meta"]
-    lines = [f"ganlib evaluate {meta['checkpoint']}",
-             f"  {meta['dataset']}, n {meta['n']}, seed {meta['seed']}, strength {meta['strength']}, "
-             f"{meta['seconds']['total']:.0f} s on {meta['device']}",
-             f"  judge: {meta['judge']['kind']}", ""]
+    lines = [
+        f"ganlib evaluate {meta['checkpoint']}",
+        f"  {meta['dataset']}, n {meta['n']}, seed {meta['seed']}, strength {meta['strength']}, "
+        f"{meta['seconds']['total']:.0f} s on {meta['device']}",
+        f"  judge: {meta['judge']['kind']}",
+        "",
+    ]
     lines += _quality_lines(report)
     if report["attributes"]:
         lines += _attribute_lines(report)
@@ -143,6 +201,7 @@ def format_report(report: dict) -> list[str]:
 
 # ---------------------------------------------------------------- the README's table
 
+
 def markdown_table(report: dict, attribute: str = EDIT_ATTRIBUTE) -> str:
     """The README's table: one row per target, measured against it."""
     verdict = {True: "yes", False: "**no**", None: "-"}
@@ -154,6 +213,7 @@ def markdown_table(report: dict, attribute: str = EDIT_ATTRIBUTE) -> str:
 
 # ---------------------------------------------------------------- the model card
 
+
 def summary(report: dict) -> dict[str, str]:
     """A few lines for the model card: FD ratio and, per attribute, the default direction's add/remove figures."""
     lines = {"FD ratio": number(report.get(FD_RATIO), 1) + " (1 = as close as two real samples)"}
@@ -161,14 +221,20 @@ def summary(report: dict) -> dict[str, str]:
         figures = methods.get(SUMMARY_METHOD, {})
         if "error" in figures or not figures:
             continue
-        lines[f"{attribute} add / remove"] = (f"{percent(figures[ADD_SUCCESS])} / {percent(figures[REMOVE_SUCCESS])}"
-                                              f", keeps others {percent(figures[ADD_KEEP])}")
+        lines[f"{attribute} add / remove"] = (
+            f"{percent(figures[ADD_SUCCESS])} / {percent(figures[REMOVE_SUCCESS])}"
+            f", keeps others {percent(figures[ADD_KEEP])}"
+        )
     per_face = (report.get("arithmetic", {}).get(EDIT_ATTRIBUTE) or {}).get("per_face_strength", {})
     if "success" in per_face.get("add", {}):
         lines[f"{EDIT_ATTRIBUTE}, per-face strength"] = (
             f"add {percent(per_face['add']['success'])} (keeps others {percent(per_face['add']['keep_others'])})"
-            + (f", remove {percent(per_face['remove']['success'])} (keeps {percent(per_face['remove']['keep_others'])})"
-               if "success" in per_face.get("remove", {}) else ""))
+            + (
+                f", remove {percent(per_face['remove']['success'])} (keeps {percent(per_face['remove']['keep_others'])})"
+                if "success" in per_face.get("remove", {})
+                else ""
+            )
+        )
     if report.get("attributes"):
         met, total = met_count(report)
         lines["targets met"] = f"{met} of {total} (ganlib evaluate lists them)"
@@ -184,8 +250,15 @@ def write_evaluation_metadata(checkpoint_path, report: dict) -> Path:
     generator = load_generator(checkpoint_path)
     discriminator = load_discriminator(checkpoint_path)
     metadata = descriptive_metadata(generator.metadata)
-    metadata["evaluation"] = {"summary": summary(report),
-                              **{key: report.get(key) for key in (FD, FD_REAL_BASELINE, FD_RATIO)},
-                              **{key: report["meta"][key] for key in ("n", "seed", "strength", "date")}}
-    return save_generator(checkpoint_path, generator, metadata, discriminator=discriminator,
-                          half=generator.metadata.get("dtype") == "float16")
+    metadata["evaluation"] = {
+        "summary": summary(report),
+        **{key: report.get(key) for key in (FD, FD_REAL_BASELINE, FD_RATIO)},
+        **{key: report["meta"][key] for key in ("n", "seed", "strength", "date")},
+    }
+    return save_generator(
+        checkpoint_path,
+        generator,
+        metadata,
+        discriminator=discriminator,
+        half=generator.metadata.get("dtype") == "float16",
+    )

@@ -1,4 +1,5 @@
 """The whole evaluation: load the generator and the real images, choose the judge, measure every block, time it."""
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,16 @@ def _clean(value):
     return value
 
 
-def evaluate(checkpoint_path, n: int = 2000, seed: int = 0, strength: float = 1.5, data: str | None = None,
-             classifier=None, log=None, quality_only: bool = False) -> dict:
+def evaluate(
+    checkpoint_path,
+    n: int = 2000,
+    seed: int = 0,
+    strength: float = 1.5,
+    data: str | None = None,
+    classifier=None,
+    log=None,
+    quality_only: bool = False,
+) -> dict:
     """Measure a generator file; returns a JSON-serialisable dict (see ganlib.evaluation for the blocks).
 
     ``data`` names the real images when the checkpoint's own data set cannot be reloaded from its metadata;
@@ -71,8 +80,9 @@ def evaluate(checkpoint_path, n: int = 2000, seed: int = 0, strength: float = 1.
     # generated once: the FD, the attribute frequencies and every measured edit's "before" read these images
     generated_images = explorer.images(z)
     generated = explorer.attribute_probabilities(generated_images) if attributes else None
-    report = measure_quality(judge, judge_info["kind"], generated_images, generated, real_images, labels,
-                             real_attributes, n_fd)
+    report = measure_quality(
+        judge, judge_info["kind"], generated_images, generated, real_images, labels, real_attributes, n_fd
+    )
     seconds["quality"] = time.time() - mark
 
     report["arithmetic"], report["entanglement"], report["unsupervised"] = {}, {}, {}
@@ -81,8 +91,9 @@ def evaluate(checkpoint_path, n: int = 2000, seed: int = 0, strength: float = 1.
         if attributes:
             # every direction is fitted on these labelled seeds, and every edit measured on the faces above
             fitting = label_latents(explorer, n, seed)
-            report["arithmetic"], conditional = measure_arithmetic(explorer, strength, n, seed, measure_seed, fitting,
-                                                                   (z, generated), log)
+            report["arithmetic"], conditional = measure_arithmetic(
+                explorer, strength, n, seed, measure_seed, fitting, (z, generated), log
+            )
         seconds["arithmetic"] = time.time() - mark
         log("entanglement and unsupervised directions")
         mark = time.time()
@@ -94,10 +105,19 @@ def evaluate(checkpoint_path, n: int = 2000, seed: int = 0, strength: float = 1.
         seconds["unsupervised"] = time.time() - mark
     seconds["total"] = time.time() - started
 
-    report["meta"] = {"checkpoint": str(checkpoint_path), "training_steps": (metadata.get("training") or {}).get("steps"),
-                      "dataset": name, "n": n, "seed": seed, "strength": strength, "quality_only": quality_only,
-                      "sweep_strengths": list(SWEEP_STRENGTHS), "sweep_n": sweep_size(n), "judge": judge_info,
-                      "seconds": {k: round(v, 1) for k, v in seconds.items()},
-                      "device": f"cpu, {torch.get_num_threads()} torch thread(s)",
-                      "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    report["meta"] = {
+        "checkpoint": str(checkpoint_path),
+        "training_steps": (metadata.get("training") or {}).get("steps"),
+        "dataset": name,
+        "n": n,
+        "seed": seed,
+        "strength": strength,
+        "quality_only": quality_only,
+        "sweep_strengths": list(SWEEP_STRENGTHS),
+        "sweep_n": sweep_size(n),
+        "judge": judge_info,
+        "seconds": {k: round(v, 1) for k, v in seconds.items()},
+        "device": f"cpu, {torch.get_num_threads()} torch thread(s)",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     return _clean(report)

@@ -4,6 +4,7 @@ Both answer "which directions does this generator use most?"; what each one *mea
 read off by a classifier or by eye (``name_directions`` moves faces along each and names the attribute that
 changes most).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,7 +44,8 @@ def first_layer_matrix(generator, fold_batchnorm: bool = True) -> np.ndarray:
     weight = convolution.weight.detach().double().cpu()  # [latent_dim, C, 4, 4]
     if fold_batchnorm and normalization is not None:
         scale = normalization.weight.detach().double().cpu() / torch.sqrt(
-            normalization.running_var.detach().double().cpu() + normalization.eps)
+            normalization.running_var.detach().double().cpu() + normalization.eps
+        )
         weight = weight * scale[None, :, None, None]
     return weight.reshape(weight.shape[0], -1).T.numpy()
 
@@ -66,8 +68,10 @@ def first_block_activations(generator, z: torch.Tensor, batch_size: int = 512) -
     """G's first feature map after BatchNorm and ReLU, flattened: [N, C*16]."""
     first_block = generator.net[:3]
     device = next(generator.parameters()).device
-    parts = [first_block(z[i:i + batch_size, :, None, None].to(device)).flatten(1).double().cpu()
-             for i in range(0, len(z), batch_size)]
+    parts = [
+        first_block(z[i : i + batch_size, :, None, None].to(device)).flatten(1).double().cpu()
+        for i in range(0, len(z), batch_size)
+    ]
     return torch.cat(parts).numpy()
 
 
@@ -92,7 +96,7 @@ def ganspace(generator, k: int = 5, n: int = 5000, seed: int = 0) -> tuple[np.nd
     coordinates = centred @ axes.T  # [n, k]
     basis, *_ = np.linalg.lstsq(coordinates, z.double().numpy(), rcond=None)  # [k, latent_dim]
     norms = np.linalg.norm(basis, axis=1, keepdims=True)
-    fractions = singular_values ** 2 / max(float((centred ** 2).sum()), 1e-300)
+    fractions = singular_values**2 / max(float((centred**2).sum()), 1e-300)
     return _fix_signs(basis / np.maximum(norms, 1e-12)).astype(np.float32), fractions
 
 
@@ -112,8 +116,13 @@ def name_directions(explorer, seed: int) -> dict:
             if attributes:
                 step = STEP * torch.as_tensor(vector)
                 plus, minus = classify_latents(explorer, z + step), classify_latents(explorer, z - step)
-                changes = {a: float(attribute_probability(plus, a, explorer.attributes).mean()
-                                    - attribute_probability(minus, a, explorer.attributes).mean()) for a in attributes}
+                changes = {
+                    a: float(
+                        attribute_probability(plus, a, explorer.attributes).mean()
+                        - attribute_probability(minus, a, explorer.attributes).mean()
+                    )
+                    for a in attributes
+                }
                 top = max(changes, key=lambda a: abs(changes[a]))
                 row.update({"top_attribute": top, "change": changes[top], "changes": changes})
             rows.append(row)

@@ -1,4 +1,5 @@
 """Fréchet distance: zero on identical sets, equal to a direct scipy computation, |Δμ|² for a pure mean shift."""
+
 import numpy as np
 import pytest
 from scipy import linalg

@@ -1,4 +1,5 @@
 """The pixel judge that stands in for an attribute classifier on data sets ganlib ships none for."""
+
 import numpy as np
 
 from ganlib.evaluation import PixelJudge

@@ -1,4 +1,5 @@
 """``ganlib evaluate`` end to end on tiny checkpoints: keys, value ranges, the CLI and the metadata summary."""
+
 import json
 
 import numpy as np
@@ -37,7 +38,10 @@ class ColourJudge:
 
     def predict_proba(self, images):
         s = np.clip(4 * (self._statistics(images) - self.centre) / self.scale, -30, 30)
-        yes = lambda x: np.stack([1 / (1 + np.exp(x)), 1 / (1 + np.exp(-x))], axis=1)
+
+        def yes(x):
+            return np.stack([1 / (1 + np.exp(x)), 1 / (1 + np.exp(-x))], axis=1)
+
         hair = np.exp(np.stack([-s[:, 2], np.zeros(len(s)), s[:, 2]], axis=1))
         return {"sunglasses": yes(s[:, 0]), "smiling": yes(s[:, 1]), "hair": hair / hair.sum(1, keepdims=True)}
 
@@ -47,12 +51,19 @@ class ColourJudge:
 
 def tiny_file(path, dataset, channels=3, half=False):
     torch.manual_seed(0)
-    config = ganlib.ModelConfig(image_size=32, channels=channels, latent_dim=8, generator_width=8, discriminator_width=8)
+    config = ganlib.ModelConfig(
+        image_size=32, channels=channels, latent_dim=8, generator_width=8, discriminator_width=8
+    )
     generator = ganlib.Generator(config).eval()
     with torch.no_grad():
         generator.net[-2].weight.mul_(30)  # an untrained G draws near-grey images; make them differ
-    ganlib.save_generator(path, generator, {"dataset": {"name": dataset, "num_images": 64}, "training": {"steps": 0},
-                                            "sample_seed": 0}, discriminator=ganlib.Discriminator(config).eval(), half=half)
+    ganlib.save_generator(
+        path,
+        generator,
+        {"dataset": {"name": dataset, "num_images": 64}, "training": {"steps": 0}, "sample_seed": 0},
+        discriminator=ganlib.Discriminator(config).eval(),
+        half=half,
+    )
     return path
 
 
@@ -121,8 +132,16 @@ def test_entanglement_and_unsupervised_blocks(toonfaces_report):
 
 def test_readable_report_and_summary(toonfaces_report):
     text = "\n".join(format_report(toonfaces_report))
-    for heading in ("QUALITY", "ATTRIBUTES", "ARITHMETIC", "STRENGTH SWEEP", "PER-FACE", "ENTANGLEMENT", "UNSUPERVISED",
-                    "TARGETS"):
+    for heading in (
+        "QUALITY",
+        "ATTRIBUTES",
+        "ARITHMETIC",
+        "STRENGTH SWEEP",
+        "PER-FACE",
+        "ENTANGLEMENT",
+        "UNSUPERVISED",
+        "TARGETS",
+    ):
         assert heading in text
     assert "sunglasses: mean_difference conditional, per-face strength" in text
     lines = summary(toonfaces_report)
@@ -148,7 +167,9 @@ def test_class_labelled_data_gets_a_fitted_judge(tmp_path):
     assert report["meta"]["judge"]["kind"].startswith("pixel PCA")
     assert 0 <= report["meta"]["judge"]["held_out_accuracy"]["digit"] <= 1
     coverage = report["coverage"]["digit"]
-    assert coverage["classes"] == 10 and 0 <= coverage["coverage"] <= 1 and 0 < coverage["mean_confidence_generated"] <= 1
+    assert (
+        coverage["classes"] == 10 and 0 <= coverage["coverage"] <= 1 and 0 < coverage["mean_confidence_generated"] <= 1
+    )
     assert report["arithmetic"] == {} and report["fd"] >= 0
     assert len(report["unsupervised"]["sefa"]) == 5
 
@@ -156,8 +177,22 @@ def test_class_labelled_data_gets_a_fitted_judge(tmp_path):
 def test_cli_prints_json_and_writes_the_summary_into_an_fp16_file(tmp_path, capsys):
     path = tiny_file(tmp_path / "digits16.safetensors", "digits", channels=1, half=True)
     before = ganlib.load_generator(path).state_dict()
-    assert main(["evaluate", str(path), "--n", "32", "--json", "--quiet", "--write-metadata",
-                 "--out", str(tmp_path / "report.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(path),
+                "--n",
+                "32",
+                "--json",
+                "--quiet",
+                "--write-metadata",
+                "--out",
+                str(tmp_path / "report.json"),
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["meta"]["n"] == 32 and json.loads((tmp_path / "report.json").read_text())["fd"] == report["fd"]
     metadata = read_metadata(path)

@@ -1,4 +1,5 @@
 """The targets scorecard: which figures meet the issue's targets, read from an evaluate report."""
+
 import math
 
 from ganlib.evaluation import targets
@@ -6,23 +7,41 @@ from ganlib.evaluation.report import markdown_table
 
 
 def edit(add, add_keep, remove, remove_keep):
-    return {"add_success": add, "add_keep_others": add_keep, "remove_success": remove, "remove_keep_others": remove_keep}
+    return {
+        "add_success": add,
+        "add_keep_others": add_keep,
+        "remove_success": remove,
+        "remove_keep_others": remove_keep,
+    }
 
 
-def report(fd_ratio=1.5, smiling=(0.50, 0.52), skin_medium=(0.33, 0.31), svm=edit(0.97, 0.92, 0.99, 0.95),
-           per_face_add=(1.0, 0.80)):
+SVM_EDIT = edit(0.97, 0.92, 0.99, 0.95)
+
+
+def report(fd_ratio=1.5, smiling=(0.50, 0.52), skin_medium=(0.33, 0.31), svm=SVM_EDIT, per_face_add=(1.0, 0.80)):
     return {
         "fd_ratio": fd_ratio,
-        "attributes": {"smiling": {"real": smiling[0], "generated": smiling[1]},
-                       "skin": {"real": {"light": 0.33, "medium": skin_medium[0], "dark": 0.34},
-                                "generated": {"light": 0.36, "medium": skin_medium[1], "dark": 0.34}}},
-        "arithmetic": {"sunglasses": {
-            "mean_difference": edit(0.90, 0.60, 0.99, 0.70),
-            "svm": {**svm, "random": edit(0.01, 0.70, 0.03, 0.65)},
-            "per_face_strength": {"method": "mean_difference",
-                                  "add": {"success": per_face_add[0], "keep_others": per_face_add[1]},
-                                  "remove": {"success": 1.0, "keep_others": 0.93}}}},
-        "entanglement": {"conditional": {"sunglasses": {"svm": {"plain": {}, "conditional": edit(0.96, 0.91, 0.97, 0.90)}}}},
+        "attributes": {
+            "smiling": {"real": smiling[0], "generated": smiling[1]},
+            "skin": {
+                "real": {"light": 0.33, "medium": skin_medium[0], "dark": 0.34},
+                "generated": {"light": 0.36, "medium": skin_medium[1], "dark": 0.34},
+            },
+        },
+        "arithmetic": {
+            "sunglasses": {
+                "mean_difference": edit(0.90, 0.60, 0.99, 0.70),
+                "svm": {**svm, "random": edit(0.01, 0.70, 0.03, 0.65)},
+                "per_face_strength": {
+                    "method": "mean_difference",
+                    "add": {"success": per_face_add[0], "keep_others": per_face_add[1]},
+                    "remove": {"success": 1.0, "keep_others": 0.93},
+                },
+            }
+        },
+        "entanglement": {
+            "conditional": {"sunglasses": {"svm": {"plain": {}, "conditional": edit(0.96, 0.91, 0.97, 0.90)}}}
+        },
         "meta": {"strength": 1.5},
     }
 
@@ -56,7 +75,10 @@ def test_misses_are_reported_and_counted():
 
 def test_percentages_keep_a_decimal_so_a_near_miss_is_visible():
     table = markdown_table(report(svm=edit(0.9462, 0.92, 0.99, 0.95)))
-    assert "| sunglasses: svm, strength 1.5 | add 94.6% (keeps 92.0%), remove 99.0% (keeps 95.0%) | ≥ 95%, keeps ≥ 90% | **no** |" in table
+    assert (
+        "| sunglasses: svm, strength 1.5 | add 94.6% (keeps 92.0%), remove 99.0% (keeps 95.0%) | ≥ 95%, keeps ≥ 90% | **no** |"
+        in table
+    )
     assert table.splitlines()[0] == "| figure | measured | target | met |"
 
 
@@ -66,10 +88,21 @@ def test_a_report_without_attributes_has_only_the_fd_row():
 
 
 def test_class_labelled_data_reports_coverage_and_confidence():
-    digits = {"fd_ratio": 3.0, "arithmetic": {}, "meta": {"strength": 1.5},
-              "attributes": {"digit": {"real": {"0": 0.5, "1": 0.5}, "generated": {"0": 0.52, "1": 0.48}}},
-              "coverage": {"digit": {"coverage": 0.5, "classes_seen": 1, "classes": 2,
-                                     "mean_confidence_real": 0.96, "mean_confidence_generated": 0.79}}}
+    digits = {
+        "fd_ratio": 3.0,
+        "arithmetic": {},
+        "meta": {"strength": 1.5},
+        "attributes": {"digit": {"real": {"0": 0.5, "1": 0.5}, "generated": {"0": 0.52, "1": 0.48}}},
+        "coverage": {
+            "digit": {
+                "coverage": 0.5,
+                "classes_seen": 1,
+                "classes": 2,
+                "mean_confidence_real": 0.96,
+                "mean_confidence_generated": 0.79,
+            }
+        },
+    }
     rows = rows_by_figure(targets.scorecard(digits))
     assert rows["digit: classes generated"]["met"] is False
     table = markdown_table(digits)

@@ -1,4 +1,5 @@
 """SeFa and GANSpace directions on a tiny generator."""
+
 import numpy as np
 import pytest
 import torch
