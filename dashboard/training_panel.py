@@ -141,8 +141,8 @@ def _last_run_note() -> None:
     if not name or not (services.runs_dir() / name).is_dir():
         return
     progress = runs.read_progress(services.runs_dir() / name)
-    if progress.state == "failed":
-        st.error(f"**{name}** failed: {progress.failure}", icon=":material/error:")
+    if progress.state in ("failed", "diverged"):
+        st.error(f"**{name}** {progress.state}: {progress.failure}", icon=":material/error:")
     elif progress.state in ("finished", "stopped"):
         if progress.state == "finished":
             st.success(f"**{name}** finished.", icon=":material/check_circle:")

@@ -12,7 +12,6 @@ one-line message that names the file.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig
 from .models import Discriminator, Generator
+from .run_directory import commit, temporary_path
 
 FORMAT_VERSION = 1
 GENERATOR_FORMAT = "ganlib-generator"
@@ -44,13 +44,36 @@ def _ganlib_version() -> str:
     return __version__
 
 
+def first_non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding NaN or an infinity, else None. One host sync per
+    device, however many tensors."""
+    flags: dict[torch.device, list[tuple[str, torch.Tensor]]] = {}
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point():
+            flags.setdefault(tensor.device, []).append((name, torch.isfinite(tensor).all()))
+    for entries in flags.values():
+        finite = torch.stack([flag for _, flag in entries]).cpu()
+        if not bool(finite.all()):
+            return entries[int((~finite).nonzero()[0])][0]
+    return None
+
+
 def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
-    """Write to a temp file beside the target, then rename: a crash never leaves a half-written checkpoint."""
+    """Write to a temp file beside the target, then rename (run_directory.commit): a crash never leaves a
+    half-written checkpoint. Tensors with NaN or infinite values are refused before anything is written, so a
+    diverged model never replaces a good file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + f".tmp{os.getpid()}")
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
-    save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(metadata)})
-    os.replace(temporary, path)
+    bad = first_non_finite(tensors)
+    if bad is not None:
+        raise CheckpointError(path, f"not written: tensor {bad} contains NaN or infinite values (the file on disk "
+                                    "is unchanged)")
+    temporary = temporary_path(path)
+    try:
+        save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(metadata)})
+        commit(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # left only by a failed write (a full disk); gone after a commit
 
 
 def read_metadata(path) -> dict:

@@ -71,11 +71,12 @@ def _resume_overrides(args) -> dict:
 
 
 def _train(args) -> int:
-    from .train import Trainer
+    from .train import Trainer, TrainingDiverged
 
     apply_threads_option(args)
 
-    callbacks = [] if args.quiet else [_ProgressBar()]
+    # warnings go to stderr even with --quiet: the dashboard's runs log it to train.log
+    callbacks = [_print_warning] if args.quiet else [_ProgressBar()]
     if args.resume:
         trainer = Trainer.resume(args.resume, callbacks=callbacks, **_resume_overrides(args))
     else:
@@ -86,9 +87,18 @@ def _train(args) -> int:
     # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: trainer.request_stop())
-    path = trainer.run()
+    try:
+        path = trainer.run()
+    except TrainingDiverged as error:  # status.json says "diverged"; the exit status tells a script
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     print(f"wrote {path}  ({trainer.step} steps, {trainer.images_seen} images seen)")
     return 0
+
+
+def _print_warning(event: str, info: dict) -> None:
+    if event == "warning":
+        print(f"warning: {info['message']}", file=sys.stderr, flush=True)
 
 
 class _ProgressBar:
@@ -107,7 +117,9 @@ class _ProgressBar:
             self.bar.update(info["step"] - self.bar.n)
             self.bar.set_postfix(D_x=f"{info['d_real']:.2f}", D_G_z=f"{info['d_fake']:.2f}", loss_G=f"{info['loss_g']:.2f}",
                                  img_s=f"{info['images_per_second']:.0f}")
-        elif event == "end" and self.bar is not None:
+        elif event == "warning":
+            (self.bar.write if self.bar is not None else print)(f"warning: {info['message']}", file=sys.stderr)
+        elif event in ("end", "diverged") and self.bar is not None:
             self.bar.close()
 
 

@@ -32,6 +32,7 @@ from .config import TrainConfig, to_argv
 from .data import DATASETS
 from .data.folder import IMAGE_SUFFIXES
 from .run_directory import CONFIG_FILE, GENERATOR_FILE, SAMPLES_DIR, STATS_FILE, STATUS_FILE, read_json, write_json
+from .run_directory import process_alive as _process_alive
 
 ACTIVE_FILE = ".active.json"
 LOCK_FILE = ".active.lock"  # flock'ed while checking and claiming ACTIVE_FILE, so two starts cannot race
@@ -41,7 +42,7 @@ STARTUP_GRACE_SECONDS = 120  # a just-launched pid is trusted without the comman
 STOP_TIMEOUT_SECONDS = 15.0
 SAMPLE_GRIDS_PER_RUN = 20
 STATS_COLUMNS = ("step", "epoch", "images_seen", "elapsed", "images_per_second", "steps_per_second",
-                 "loss_d", "loss_g", "d_real", "d_fake", "value", "js_estimate")
+                 "loss_d", "loss_g", "d_real", "d_fake", "value", "js_estimate", "sample_diversity")
 # Measured here: 32-px toonfaces, batch 64, one thread, default widths -> about 2 generator steps per second.
 # Cost grows with the pixels (64 px is ~4x slower), the batch, and the k discriminator steps per G step.
 MEASURED_STEPS_PER_SECOND = 2.0
@@ -63,7 +64,7 @@ class RunHandle:
 class Progress:
     run_dir: Path
     name: str
-    state: str  # starting | running | finished | stopped | failed
+    state: str  # starting | running | finished | stopped | failed | diverged (a loss or weight went NaN)
     step: int
     steps: int
     fraction: float  # step / steps in [0, 1]
@@ -74,7 +75,9 @@ class Progress:
     samples: list[Path] = field(default_factory=list)  # sample grids, oldest first
     has_generator: bool = False
     log_tail: str = ""  # last lines of train.log when the run failed
-    failure: str = ""  # one line saying why it failed
+    failure: str = ""  # one line saying why it failed or diverged
+    warning: str = ""  # the trainer's current warning (samples collapsing to one image), "" if none
+    checkpoint_step: int | None = None  # the step of the checkpoint on disk, where --resume continues
     config: dict = field(default_factory=dict)  # the run's TrainConfig as a dict, once the trainer wrote it
 
     @property
@@ -144,23 +147,6 @@ def _check_dataset(dataset: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- processes
-def _process_alive(pid: int) -> bool:
-    """True for a running process; a zombie (exited, not yet reaped) counts as gone."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): os.kill said it exists
-
-
 def _is_training_process(pid: int, run_dir: Path | None = None) -> bool:
     """A live ``ganlib train`` process (writing ``run_dir`` if given), not some later process with a reused pid."""
     if not _process_alive(pid):
@@ -389,7 +375,8 @@ def read_progress(run_dir) -> Progress:
         eta_seconds=(status or {}).get("eta_seconds") if state == "running" else None,
         elapsed=float((status or {}).get("elapsed") or 0.0), message=message, stats=read_stats(run_dir),
         samples=samples, has_generator=(run_dir / GENERATOR_FILE).is_file(), log_tail=tail,
-        failure=_failure_line(tail, message) if state == "failed" else "",
+        failure=_failure_line(tail, message) if state in ("failed", "diverged") else "",
+        warning=(status or {}).get("warning", "") or "", checkpoint_step=(status or {}).get("checkpoint_step"),
         config=(read_json(run_dir / CONFIG_FILE) or {}).get("train", {}))
 
 

@@ -4,7 +4,8 @@ A run directory (names in run_directory.py) holds everything a later tool needs,
 wrote it:
 
     config.json                      the TrainConfig plus data set description
-    status.json                      running | finished | stopped | failed, step, ETA (for followers like the dashboard)
+    status.json                      running | finished | stopped | failed | diverged, step, ETA, message, warning
+                                     (for followers like the dashboard)
     stats.jsonl                      one JSON line every log_every steps (averaged over those steps)
     samples/step_000200.png          grids of the same fixed noise, so progress is comparable frame to frame
     checkpoints/step_001000.safetensors  with keep_checkpoints: a copy of every generator checkpoint
@@ -13,6 +14,9 @@ wrote it:
 
 Batches and noise come from one seeded torch.Generator that is saved with the state, so on a CPU
 "10 steps" and "5 steps, resume, 5 steps" produce the same weights.
+
+A loss or weight that turns NaN or infinite ends the run as "diverged" (``TrainingDiverged``) without writing a
+checkpoint, so the last good one stays in place and ``--resume`` continues from it.
 """
 from __future__ import annotations
 
@@ -25,9 +29,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
-from .checkpoint import load_training_state, save_generator, save_training_state
+from .checkpoint import first_non_finite, load_training_state, save_generator, save_training_state
 from .config import RECORDED, TrainConfig, resume_settings
 from .data import ImageDataset, load_dataset
 from .ema import GeneratorEMA, recalibrate_batchnorm
@@ -36,10 +41,40 @@ from .latent import sample_latents
 from .losses import discriminator_loss, generator_loss, js_divergence_estimate, value_function
 from .models import Discriminator, Generator
 from .run_directory import (CONFIG_FILE, GENERATOR_FILE, KEPT_CHECKPOINTS_DIR, SAMPLES_DIR, STATE_FILE, STATS_FILE,
-                            STATUS_FILE, write_json)
+                            STATUS_FILE, commit, remove_orphans, temporary_path, write_json)
 
-Callback = Callable[[str, dict], None]  # (event, info); events: start, log, sample, checkpoint, end
+Callback = Callable[[str, dict], None]  # (event, info); events: start, log, sample, warning, checkpoint, end, diverged
 SAMPLE_GRID_SIZE = 64
+# sample_diversity below this fraction of the real images' warns that G may have collapsed. Measured as ratios to
+# the real images' 0.21-0.22 (digits, toonfaces): the bundled checkpoints' grids 0.87-1.07; a fresh G 0.23; the
+# dip while a healthy 32-px run first learns the mean image, 0.13 at its lowest (digits, widths 32; 0.15-0.25 for
+# widths 16 and 64, and for toonfaces); 64 latents jittered by 0.05 around one, near-identical images, 0.04-0.08.
+# A warning, not a stop: a run can come back from a collapse, and this cannot see a collapse onto a few modes.
+DIVERSITY_WARNING_RATIO = 0.1
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or weight became NaN or infinite at ``step``; no checkpoint was written from that state."""
+
+    def __init__(self, step: int, quantity: str, checkpoint_step: int | None, run_dir: Path):
+        self.step, self.quantity, self.checkpoint_step = step, quantity, checkpoint_step
+        kept = (f"the checkpoint of step {checkpoint_step} is kept; continue from it with `ganlib train --resume "
+                f"{run_dir}` (a lower --lr may avoid a repeat)" if checkpoint_step is not None
+                else "no checkpoint had been written yet")
+        super().__init__(f"training diverged at step {step}: {quantity} is NaN or infinite; {kept}")
+
+
+def sample_diversity(images: np.ndarray) -> float:
+    """Per-pixel standard deviation across a batch of uint8 images, averaged over pixels and channels, in units
+    of the pixel range: 0 when every image is the same, about 0.2 for real faces or digits."""
+    return float(images.astype(np.float32).std(axis=0).mean() / 255.0)
+
+
+def data_diversity(dataset: ImageDataset, seed: int, count: int = SAMPLE_GRID_SIZE) -> float:
+    """sample_diversity of ``count`` real images (seeded, apart from the training RNG): the level that G's fixed-noise
+    grid reaches when its images vary as much as the data."""
+    index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
+    return sample_diversity(dataset.images[index].numpy())
 
 
 FAST_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -128,6 +163,10 @@ class Trainer:
         self.elapsed_before = 0.0  # wall seconds spent in earlier sessions of this run
         self.last_stats: dict = {}
         self.stop_requested = False
+        self.checkpoint_step: int | None = None  # the step of the checkpoint on disk, the one a divergence keeps
+        self.data_diversity = data_diversity(self.dataset, config.sample_seed)
+        self.sample_diversity: float | None = None  # of the latest grid; goes into the next stats line
+        self.warning = ""  # for status.json, e.g. samples collapsing to one image
 
     # ------------------------------------------------------------------ public API
     @classmethod
@@ -172,9 +211,13 @@ class Trainer:
         return recalibrate_batchnorm(self.generator, seed=self.config.sample_seed)
 
     def run(self) -> Path:
+        """Train to config.steps (or until request_stop) and return the generator file. Raises TrainingDiverged
+        when a loss or weight turns NaN or infinite, leaving the last good checkpoint in place."""
         config = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
+        remove_orphans(self.run_dir)
+        self._truncate_stats()
         self._write_config()
         self._emit("start", {"step": self.step, "steps": config.steps, "device": describe_device(self.device),
                              "precision": self.precision, "dataset": self.dataset.name, "num_images": len(self.dataset)})
@@ -184,30 +227,45 @@ class Trainer:
         window = _StatsWindow()
         try:
             while self.step < config.steps and not self.stop_requested:
-                window.add(self._train_step())
+                values = self._train_step()
                 self.step += 1
+                # Every step, because it is free: _train_step has already brought these numbers to the host for
+                # the stats. NaN weights make the next step's losses NaN, so this stops a run one step after it
+                # breaks, before the NaN reaches a stats line or a sample grid. What the losses cannot show (a
+                # BatchNorm running statistic, an Adam moment) _checkpoint checks before each write.
+                bad = next((name for name, value in values.items() if not math.isfinite(value)), None)
+                if bad is not None:
+                    raise TrainingDiverged(self.step, bad, self.checkpoint_step, self.run_dir)
+                window.add(values)
+                if self.step % config.sample_every == 0 or self.step == config.steps:
+                    self._save_samples()  # before the stats line, which then carries its sample_diversity
                 if self.step % config.log_every == 0 or self.step == config.steps:
                     elapsed = self.elapsed_before + time.perf_counter() - started
                     self.last_stats = window.summary(self, elapsed)
+                    if self.sample_diversity is not None:
+                        self.last_stats["sample_diversity"], self.sample_diversity = self.sample_diversity, None
                     self._append_stats(self.last_stats)
                     self._emit("log", self.last_stats)
                     self._write_status("running")
-                if self.step % config.sample_every == 0:
-                    self._save_samples()
                 due = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
                 if (self.step % config.checkpoint_every == 0 or due) and self.step < config.steps:
                     self.elapsed_before += time.perf_counter() - started
                     started = time.perf_counter()
                     self._checkpoint(finished=False)
                     last_checkpoint = time.monotonic()
+            self.elapsed_before += time.perf_counter() - started
+            finished = self.step >= config.steps
+            if not finished and self.step % config.sample_every != 0:
+                self._save_samples()
+            path = self._checkpoint(finished=finished)
+        except TrainingDiverged as error:
+            self._write_status("diverged", message=str(error))
+            self._emit("diverged", {"step": error.step, "quantity": error.quantity,
+                                    "checkpoint_step": error.checkpoint_step, "message": str(error)})
+            raise
         except BaseException as error:
             self._write_status("failed", message=f"{type(error).__name__}: {error}")
             raise
-        self.elapsed_before += time.perf_counter() - started
-        finished = self.step >= config.steps
-        if self.step % config.sample_every != 0:
-            self._save_samples()
-        path = self._checkpoint(finished=finished)
         self._write_status("finished" if finished else "stopped")
         self._emit("end", {"step": self.step, "path": str(path), "finished": finished})
         return path
@@ -291,16 +349,47 @@ class Trainer:
         write_json(self.run_dir / STATUS_FILE, {
             "state": state, "step": self.step, "steps": self.config.steps, "pid": os.getpid(),
             "elapsed": stats.get("elapsed", self.elapsed_before), "eta_seconds": eta, "message": message,
-            "updated": time.time()})
+            "warning": self.warning, "checkpoint_step": self.checkpoint_step, "updated": time.time()})
 
     def _append_stats(self, stats: dict) -> None:
         with open(self.run_dir / STATS_FILE, "a") as handle:
             handle.write(json.dumps(stats) + "\n")
 
+    def _truncate_stats(self) -> None:
+        """Drop stats lines past the step this session starts from: a run resumed after a kill or a divergence
+        repeats those steps, and its curves must not run back in time (or show the NaN window)."""
+        path = self.run_dir / STATS_FILE
+        try:
+            lines = path.read_text().splitlines(keepends=True)
+        except OSError:
+            return
+        kept = []
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a half-written last line from a killed run
+            if isinstance(row, dict) and row.get("step", 0) <= self.step:
+                kept.append(line if line.endswith("\n") else line + "\n")
+        if kept != lines:
+            temporary = temporary_path(path)
+            temporary.write_text("".join(kept))
+            commit(temporary, path)
+
     def _save_samples(self) -> Path:
         images = generate(self.sampling_generator(), self.fixed_noise)
         path = save_png(make_grid(images, columns=8), self.run_dir / SAMPLES_DIR / f"step_{self.step:06d}.png")
         self._emit("sample", {"step": self.step, "path": str(path)})
+        # A collapsed G maps every latent to (nearly) one image; on the 64-image grid that costs one std over
+        # numbers already in memory, against seconds for the grid itself.
+        self.sample_diversity = round(sample_diversity(images), 4)
+        warning = ""
+        if self.sample_diversity < DIVERSITY_WARNING_RATIO * self.data_diversity:
+            warning = (f"samples look alike at step {self.step}: sample_diversity {self.sample_diversity:.3f}, "
+                       f"against {self.data_diversity:.3f} for real images; G may have collapsed to one output")
+            if not self.warning:
+                self._emit("warning", {"step": self.step, "message": warning})
+        self.warning = warning
         return path
 
     def _summary(self, finished: bool) -> dict:
@@ -311,20 +400,41 @@ class Trainer:
                 "torch_version": torch.__version__}
 
     def _checkpoint(self, finished: bool) -> Path:
+        sampling = self.sampling_generator()
+        self._check_weights(sampling)  # both files or neither: a state and generator from different steps confuse
         summary = self._summary(finished)
         save_training_state(self.run_dir / STATE_FILE, generator=self.generator, discriminator=self.discriminator,
                             ema_generator=self.ema.model if self.ema else None, optimizer_g=self.optimizer_g,
                             optimizer_d=self.optimizer_d, rng=self.rng,
                             metadata={"training": summary, "dataset": self.dataset.describe()})
-        path = save_generator(self.run_dir / GENERATOR_FILE, self.sampling_generator(),
+        path = save_generator(self.run_dir / GENERATOR_FILE, sampling,
                               {"dataset": self.dataset.describe(), "training": summary,
                                "sample_seed": self.config.sample_seed}, discriminator=self.discriminator)
+        self.checkpoint_step = self.step
         if self.config.keep_checkpoints:  # a run's best moment is often not its last: keep each one to compare
             kept = self.run_dir / KEPT_CHECKPOINTS_DIR / f"step_{self.step:06d}.safetensors"
             kept.parent.mkdir(exist_ok=True)
-            shutil.copyfile(path, kept)
+            temporary = temporary_path(kept)
+            shutil.copyfile(path, temporary)
+            commit(temporary, kept)
         self._emit("checkpoint", {"step": self.step, "path": str(path)})
         return path
+
+    def _check_weights(self, sampling: Generator) -> None:
+        """Raise TrainingDiverged if anything a checkpoint would hold is NaN or infinite. Once per checkpoint, so
+        its one host sync is lost in the file writes; the per-step loss check in run() catches most divergences
+        sooner, this catches what never reaches a loss (BatchNorm statistics, Adam's moments)."""
+        tensors = {}
+        for prefix, module in (("generator", self.generator), ("discriminator", self.discriminator),
+                               ("EMA generator", self.ema.model if self.ema else None), ("sampling generator", sampling)):
+            if module is not None:
+                tensors.update({f"{prefix} {name}": tensor for name, tensor in module.state_dict().items()})
+        for prefix, optimizer in (("G's Adam", self.optimizer_g), ("D's Adam", self.optimizer_d)):
+            for index, values in optimizer.state_dict()["state"].items():
+                tensors.update({f"{prefix} {index}.{key}": value for key, value in values.items() if torch.is_tensor(value)})
+        bad = first_non_finite(tensors)
+        if bad is not None:
+            raise TrainingDiverged(self.step, bad, self.checkpoint_step, self.run_dir)
 
     def _load_state(self) -> None:
         metadata = load_training_state(self.run_dir / STATE_FILE, generator=self.generator,
@@ -335,7 +445,7 @@ class Trainer:
             for group in optimizer.param_groups:
                 group["lr"] = self.config.lr
         training = metadata["training"]
-        self.step = training["steps"]
+        self.step = self.checkpoint_step = training["steps"]
         self.images_seen = training["images_seen"]
         self.elapsed_before = training["wall_seconds"]
         self.last_stats = training.get("final_stats") or {}

@@ -155,3 +155,17 @@ def test_training_page_explains_a_failed_run(app_env, tmp_path):
     assert not at.exception
     [error] = at.main.error
     assert "broken-run" in error.value and "could be read" in error.value
+
+
+def test_training_page_shows_a_diverged_run_and_a_collapse_warning(app_env, finished_run):
+    run_dir = copy_run(finished_run, app_env)
+    status = json.loads((run_dir / "status.json").read_text())
+    status.update(state="diverged", step=11, checkpoint_step=9, warning="samples look alike at step 9",
+                  message="training diverged at step 11: loss_g is NaN or infinite; the checkpoint of step 9 is kept")
+    (run_dir / "status.json").write_text(json.dumps(status))
+    at = run_app("views/training.py")
+    assert not at.exception
+    [error] = at.main.error
+    assert "tiny-run" in error.value and "diverged at step 11" in error.value and "step 9 is kept" in error.value
+    assert [w.value for w in at.main.warning] == ["samples look alike at step 9"]
+    assert at.button(key="training_open")  # the kept checkpoint opens in the explorer

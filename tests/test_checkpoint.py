@@ -131,3 +131,14 @@ def test_explorer_scores_images_with_the_stored_discriminator(tiny_checkpoint):
     assert (explorer.discriminator_scores(z) == scores).all()
     assert (explorer.images(z) == images).all()
     assert explorer.discriminator_scores(z[:0]).shape == (0,)
+
+
+def test_nan_weights_are_never_written_over_a_good_file(tiny_checkpoint, tiny_config):
+    diverged = ganlib.Generator(tiny_config).eval()
+    with torch.no_grad():
+        next(diverged.parameters()).fill_(float("nan"))
+    before = tiny_checkpoint.read_bytes()
+    with pytest.raises(CheckpointError, match="not written: tensor generator.* NaN"):
+        save_generator(tiny_checkpoint, diverged, {})
+    assert tiny_checkpoint.read_bytes() == before and load_generator(tiny_checkpoint)
+    assert sorted(p.name for p in tiny_checkpoint.parent.iterdir()) == [tiny_checkpoint.name]  # no temp file left

@@ -178,3 +178,16 @@ def test_a_just_launched_trainer_is_not_declared_failed_before_it_writes_a_statu
     assert runs.read_progress(run_dir).state == "starting"
     (run_dir / runs.LAUNCH_FILE).write_text(json.dumps({"pid": os.getpid(), "started": time.time() - 600, "command": []}))
     assert runs.read_progress(run_dir).state == "failed"
+
+
+def test_a_diverged_run_reads_as_diverged_with_its_message_and_warning(tmp_path):
+    run_dir = tmp_path / "nan-run"
+    run_dir.mkdir()
+    message = "training diverged at step 26: loss_g is NaN or infinite; the checkpoint of step 20 is kept"
+    (run_dir / "status.json").write_text(json.dumps({
+        "state": "diverged", "step": 26, "steps": 100, "pid": os.getpid(), "elapsed": 3.0, "eta_seconds": None,
+        "message": message, "warning": "samples look alike at step 25", "checkpoint_step": 20}))
+    progress = runs.read_progress(run_dir)
+    assert (progress.state, progress.step, progress.checkpoint_step) == ("diverged", 26, 20)
+    assert progress.failure == message and progress.warning == "samples look alike at step 25"
+    assert progress.eta_seconds is None and not progress.log_tail

@@ -5,7 +5,7 @@ import torch
 
 import ganlib
 from ganlib.config import TrainConfig
-from ganlib.train import Trainer
+from ganlib.train import Trainer, TrainingDiverged
 
 from conftest import random_dataset
 
@@ -188,3 +188,89 @@ def test_auto_precision_on_cpu_follows_the_bf16_instruction_flags(monkeypatch, f
     monkeypatch.setattr(train, "_cpuinfo_lines", lambda: lines)
     assert train.resolve_precision("auto", torch.device("cpu")) == expected
     assert train.resolve_precision("fp32", torch.device("cpu")) == "fp32"
+
+
+def poison_before(trainer, step, poison):
+    """Make ``poison(trainer)`` happen right before the given step, as a blow-up inside that step would."""
+    train_step = trainer._train_step
+
+    def step_then_maybe_poison():
+        if trainer.step + 1 == step:
+            poison(trainer)
+        return train_step()
+
+    trainer._train_step = step_then_maybe_poison
+
+
+def nan_weights(trainer):
+    with torch.no_grad():
+        for parameter in trainer.generator.parameters():
+            parameter.fill_(float("nan"))
+
+
+def nan_running_variance(trainer):  # train-mode BatchNorm ignores it, so no loss shows it
+    next(m for m in trainer.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)).running_var.fill_(float("nan"))
+
+
+@pytest.mark.parametrize("poison, caught_at, quantity", [(nan_weights, 8, "loss_d"),
+                                                          (nan_running_variance, 10, "running_var")])
+def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, poison, caught_at, quantity):
+    """NaN weights show in the very next losses; a NaN no loss shows is caught before the next checkpoint write.
+    Either way the step-5 checkpoint stays, loads, and resumes to the end."""
+    out = tmp_path / "run"
+    trainer = Trainer(TrainConfig(out=str(out), steps=12, checkpoint_every=5, **TINY))
+    poison_before(trainer, 8, poison)
+    with pytest.raises(TrainingDiverged, match=f"at step {caught_at}: .*{quantity}") as diverged:
+        trainer.run()
+    assert diverged.value.checkpoint_step == 5
+    status = json.loads((out / "status.json").read_text())
+    assert status["state"] == "diverged" and status["step"] == caught_at and status["checkpoint_step"] == 5
+    assert f"step {caught_at}" in status["message"] and "--resume" in status["message"]
+    assert ganlib.load_generator(out / "generator.safetensors").metadata["training"]["steps"] == 5
+    assert not [p for p in out.rglob("*.tmp*")]
+
+    resumed = Trainer.resume(out)
+    assert resumed.step == 5
+    resumed.run()
+    assert json.loads((out / "status.json").read_text())["state"] == "finished"
+    assert ganlib.load_generator(out / "generator.safetensors").metadata["training"]["steps"] == 12
+    steps = [json.loads(line)["step"] for line in (out / "stats.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6, 8, 10, 12]  # the lines past step 5 were dropped, then written again once
+
+
+def test_the_cli_reports_divergence_in_one_line_and_exits_non_zero(tmp_path, monkeypatch, capsys):
+    from ganlib.cli import main
+
+    train_step = Trainer._train_step
+
+    def diverging_step(self):
+        if self.step == 3:
+            nan_weights(self)
+        return train_step(self)
+
+    monkeypatch.setattr(Trainer, "_train_step", diverging_step)
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "digits", "--image-size", "32", "--latent-dim", "8", "--generator-width", "8",
+                 "--discriminator-width", "8", "--batch-size", "8", "--steps", "6", "--checkpoint-every", "2",
+                 "--precision", "fp32", "--device", "cpu", "--quiet", "--out", str(out)])
+    error = capsys.readouterr().err.strip()
+    assert code != 0 and "\n" not in error
+    assert error.startswith("error: training diverged at step 4") and "checkpoint of step 2 is kept" in error
+    assert json.loads((out / "status.json").read_text())["state"] == "diverged"
+
+
+def test_collapsed_samples_warn_and_healthy_ones_do_not(tmp_path):
+    events = []
+    healthy = Trainer(TrainConfig(out=str(tmp_path / "healthy"), steps=2, **TINY))
+    healthy.run()
+    collapsed = Trainer(TrainConfig(out=str(tmp_path / "collapsed"), steps=2, **TINY),
+                        callbacks=[lambda event, info: events.append((event, info))])
+    collapsed.fixed_noise = collapsed.fixed_noise[:1].repeat(len(collapsed.fixed_noise), 1)  # 64 times one image
+    collapsed.run()
+    for trainer, diverse in ((healthy, True), (collapsed, False)):
+        last = json.loads((trainer.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+        assert (last["sample_diversity"] > 0.02) == diverse
+        warning = json.loads((trainer.run_dir / "status.json").read_text())["warning"]
+        assert bool(warning) != diverse
+    assert "samples look alike at step 2" in warning
+    assert [info["message"] for event, info in events if event == "warning"] == [warning]

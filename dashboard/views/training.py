@@ -17,7 +17,7 @@ from ganlib import runs
 
 LOG_2, LOG_4 = math.log(2), math.log(4)
 LIVE_STATES = ("starting", "running")
-STATE_ICONS = {"starting": "◌", "running": "●", "finished": "✓", "stopped": "■", "failed": "✗"}
+STATE_ICONS = {"starting": "◌", "running": "●", "finished": "✓", "stopped": "■", "failed": "✗", "diverged": "↯"}
 GRID_PIXELS = 512  # on-screen width of the sample grid; enlarged with nearest neighbour, never blurred
 PRESENTATION_GRID_PIXELS = 768
 EXPLANATION = f"""
@@ -154,6 +154,8 @@ def _show_run(run_dir: Path, live: bool) -> None:
 
 
 def _status(progress: runs.Progress, presenting: bool) -> None:
+    if progress.warning:
+        st.warning(progress.warning, icon=":material/warning:")
     if progress.state in LIVE_STATES:
         st.progress(progress.fraction, text=describe_progress(progress))
         if progress.state == "running":
@@ -174,7 +176,10 @@ def _status(progress: runs.Progress, presenting: bool) -> None:
             with st.expander("End of train.log"):
                 st.code(progress.log_tail, language=None)
         return
-    if progress.state == "finished":
+    if progress.state == "diverged":
+        # the message names the step and the checkpoint kept, which the button below opens
+        st.error(f"**{progress.name}** stopped: {progress.failure}", icon=":material/error:")
+    elif progress.state == "finished":
         st.success(f"**{progress.name}** finished: {progress.steps:,} steps in {format_duration(progress.elapsed)}. "
                    f"Its model is in the sidebar's checkpoint picker as “run: {progress.name}”.",
                    icon=":material/check_circle:")
