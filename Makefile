@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: setup run test test-fast lint format browser-deps bench clean
+.PHONY: setup run test test-fast test-soak lint format browser-deps bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,15 @@ browser-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
 test: setup browser-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not soak"
+
+# The endurance variants: 20 SIGKILLs during checkpoint writes, 20 browser sessions for a minute (several minutes).
+test-soak: setup browser-deps
+	$(PY) -m pytest -q -m soak
 
 # Unit and AppTest tests only: no browser, nothing marked slow (under a minute).
 test-fast: setup
-	$(PY) -m pytest -q -m "not browser and not slow"
+	$(PY) -m pytest -q -m "not browser and not slow and not soak"
 
 # ruff: lint and formatting, configured in pyproject.toml. CI runs this before the tests.
 lint: setup

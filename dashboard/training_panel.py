@@ -4,6 +4,7 @@ Only one run trains at a time on this machine, whichever browser session started
 active run here. The settings are plain session values kept alive across pages; they are not in the URL
 (a shared link shows a view, it should not carry someone's half-typed training settings).
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -27,9 +28,14 @@ def _key(name: str) -> str:
 
 
 def render() -> None:
-    defaults = {DATASET_KEY: config.TrainConfig.dataset, FOLDER_KEY: "",
-                **{_key(name): field.default if spec.form_default is None else spec.form_default
-                   for name, (field, spec) in _form_settings().items()}}
+    defaults = {
+        DATASET_KEY: config.TrainConfig.dataset,
+        FOLDER_KEY: "",
+        **{
+            _key(name): field.default if spec.form_default is None else spec.form_default
+            for name, (field, spec) in _form_settings().items()
+        },
+    }
     for key, default in defaults.items():  # re-assigning keeps a widget's value while the form is hidden
         st.session_state[key] = st.session_state.get(key, default)
     if services.active_run() is not None:
@@ -39,8 +45,16 @@ def render() -> None:
     error = st.session_state.get("_train_error", "")
     with st.expander("Train a model", icon=":material/model_training:", expanded=bool(error)):
         settings, problems = _settings()
-        st.button("Start training", key="training_start", type="primary", icon=":material/play_arrow:",
-                  width="stretch", on_click=_start, args=(settings,), disabled=bool(problems))
+        st.button(
+            "Start training",
+            key="training_start",
+            type="primary",
+            icon=":material/play_arrow:",
+            width="stretch",
+            on_click=_start,
+            args=(settings,),
+            disabled=bool(problems),
+        )
         if error:
             st.error(error, icon=":material/error:")
 
@@ -50,9 +64,13 @@ def _settings() -> tuple[config.TrainConfig | None, list[str]]:
     problems, each also shown beside its field."""
     st.radio("Data set", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key=DATASET_KEY, horizontal=True)
     if st.session_state[DATASET_KEY] == "folder":
-        st.text_input("Folder of images", key=FOLDER_KEY, placeholder="/path/to/images",
-                      help="Any folder of PNG/JPEG images (subfolders become class labels). "
-                           "Images are centre-cropped to squares.")
+        st.text_input(
+            "Folder of images",
+            key=FOLDER_KEY,
+            placeholder="/path/to/images",
+            help="Any folder of PNG/JPEG images (subfolders become class labels). "
+            "Images are centre-cropped to squares.",
+        )
     values, problems = {}, []
     form = _form_settings()
     choices = [name for name, (_, spec) in form.items() if spec.choices is not None]
@@ -64,8 +82,14 @@ def _settings() -> tuple[config.TrainConfig | None, list[str]]:
         labels = spec.choice_labels or {}
         widget = st.radio if all(isinstance(choice, int) for choice in spec.choices) else st.selectbox
         options = {"horizontal": True} if widget is st.radio else {}
-        widget(spec.label, spec.choices, format_func=lambda c, labels=labels: labels.get(c, str(c)), key=_key(name),
-               help=spec.help, **options)
+        widget(
+            spec.label,
+            spec.choices,
+            format_func=lambda c, labels=labels: labels.get(c, str(c)),
+            key=_key(name),
+            help=spec.help,
+            **options,
+        )
     pair = st.columns(2)
     for position, name in enumerate(numbers):
         spec = form[name][1]
@@ -90,11 +114,16 @@ def _settings() -> tuple[config.TrainConfig | None, list[str]]:
     except ValueError as error:
         st.error(str(error), icon=":material/error:")
         return None, [str(error)]
-    first_time = " The first toon-faces run at a new size renders the faces first (about a minute)." \
-        if settings.dataset == "toonfaces" else ""
-    st.caption(f"About **{format_duration(services.estimate_seconds(settings))}** on this CPU (one thread; measured "
-               f"≈ 2 steps/s for 32 px at batch 64, 64 px is ≈ 4× slower; longer while other work shares the "
-               f"CPU).{first_time}")
+    first_time = (
+        " The first toon-faces run at a new size renders the faces first (about a minute)."
+        if settings.dataset == "toonfaces"
+        else ""
+    )
+    st.caption(
+        f"About **{format_duration(services.estimate_seconds(settings))}** on this CPU (one thread; measured "
+        f"≈ 2 steps/s for 32 px at batch 64, 64 px is ≈ 4× slower; longer while other work shares the "
+        f"CPU).{first_time}"
+    )
     return settings, []
 
 
@@ -141,8 +170,8 @@ def _last_run_note() -> None:
     if not name or not (services.runs_dir() / name).is_dir():
         return
     progress = services.run_progress(name)
-    if progress.state == "failed":
-        st.error(f"**{plain(name)}** failed: {plain(progress.failure)}", icon=":material/error:")
+    if progress.state in ("failed", "diverged"):
+        st.error(f"**{plain(name)}** {progress.state}: {plain(progress.failure)}", icon=":material/error:")
     elif progress.state in ("finished", "stopped"):
         if progress.state == "finished":
             st.success(f"**{plain(name)}** finished.", icon=":material/check_circle:")

@@ -9,10 +9,10 @@ The JSON sits under the safetensors metadata key ``"ganlib"`` and describes the 
 data set, training summary, fixed-noise seed, creation time. Every problem raises ``CheckpointError`` with a
 one-line message that names the file.
 """
+
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 from .checkpoint_schema import MAX_METADATA_BYTES, SCHEMA, SchemaError, check_metadata
 from .config import ModelConfig
 from .models import Discriminator, Generator
+from .run_directory import commit, temporary_path
 from .version import __version__
 
 FORMAT_VERSION = 1
@@ -41,13 +42,37 @@ class CheckpointError(ValueError):
         self.problem = problem
 
 
+def first_non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding NaN or an infinity, else None. One host sync per
+    device, however many tensors."""
+    flags: dict[torch.device, list[tuple[str, torch.Tensor]]] = {}
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point():
+            flags.setdefault(tensor.device, []).append((name, torch.isfinite(tensor).all()))
+    for entries in flags.values():
+        finite = torch.stack([flag for _, flag in entries]).cpu()
+        if not bool(finite.all()):
+            return entries[int((~finite).nonzero()[0])][0]
+    return None
+
+
 def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
-    """Write to a temp file beside the target, then rename: a crash never leaves a half-written checkpoint."""
+    """Write to a temp file beside the target, then rename (run_directory.commit): a crash never leaves a
+    half-written checkpoint. Tensors with NaN or infinite values are refused before anything is written, so a
+    diverged model never replaces a good file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + f".tmp{os.getpid()}")
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
-    save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(metadata)})
-    os.replace(temporary, path)
+    bad = first_non_finite(tensors)
+    if bad is not None:
+        raise CheckpointError(
+            path, f"not written: tensor {bad} contains NaN or infinite values (the file on disk is unchanged)"
+        )
+    temporary = temporary_path(path)
+    try:
+        save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(metadata)})
+        commit(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # left only by a failed write (a full disk); gone after a commit
 
 
 def read_metadata(path) -> dict:
@@ -66,8 +91,11 @@ def read_metadata(path) -> dict:
     if raw is None:
         raise CheckpointError(path, "a safetensors file, but without ganlib metadata (not a ganlib checkpoint)")
     if len(raw) > MAX_METADATA_BYTES:
-        raise CheckpointError(path, f"its metadata is {len(raw) / 2**20:.1f} MB, more than the "
-                                    f"{MAX_METADATA_BYTES >> 10} KB a checkpoint needs")
+        raise CheckpointError(
+            path,
+            f"its metadata is {len(raw) / 2**20:.1f} MB, more than the "
+            f"{MAX_METADATA_BYTES >> 10} KB a checkpoint needs",
+        )
     try:
         metadata = json.loads(raw)
     except RecursionError:
@@ -81,7 +109,9 @@ def read_metadata(path) -> dict:
         raise CheckpointError(path, str(error)) from None
     version = metadata["format_version"]
     if version > FORMAT_VERSION:
-        raise CheckpointError(path, f"format version {version!r} is not supported by this ganlib (reads up to {FORMAT_VERSION})")
+        raise CheckpointError(
+            path, f"format version {version!r} is not supported by this ganlib (reads up to {FORMAT_VERSION})"
+        )
     return metadata
 
 
@@ -108,10 +138,10 @@ def check_header(path, expected: dict[str, tuple[tuple[int, ...], torch.dtype]],
     try:
         with safe_open(str(path), framework="pt") as handle:
             found = {}
-            for name in handle.keys():
+            for name in handle.keys():  # noqa: SIM118 (a safetensors handle, not a dict)
                 if name.startswith(prefix):
                     tensor = handle.get_slice(name)
-                    found[name[len(prefix):]] = (tuple(tensor.get_shape()), tensor.get_dtype())
+                    found[name[len(prefix) :]] = (tuple(tensor.get_shape()), tensor.get_dtype())
     except Exception as error:
         raise CheckpointError(path, f"tensors cannot be read ({type(error).__name__})") from None
     missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
@@ -129,7 +159,7 @@ def check_header(path, expected: dict[str, tuple[tuple[int, ...], torch.dtype]],
 
 def _has_tensors(path, prefix: str) -> bool:
     with safe_open(str(path), framework="pt") as handle:
-        return any(name.startswith(prefix) for name in handle.keys())
+        return any(name.startswith(prefix) for name in handle.keys())  # noqa: SIM118
 
 
 def _load_tensors(path) -> dict[str, torch.Tensor]:
@@ -140,7 +170,7 @@ def _load_tensors(path) -> dict[str, torch.Tensor]:
 
 
 def _take(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {name[len(prefix):]: tensor for name, tensor in tensors.items() if name.startswith(prefix)}
+    return {name[len(prefix) :]: tensor for name, tensor in tensors.items() if name.startswith(prefix)}
 
 
 def load_module_state(path, module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
@@ -154,8 +184,12 @@ def load_module_state(path, module: torch.nn.Module, state: dict[str, torch.Tens
     for name, tensor in state.items():
         reference = expected[name]
         if tuple(tensor.shape) != tuple(reference.shape):
-            raise CheckpointError(path, f"{what} tensor {name} has shape {tuple(tensor.shape)}, expected {tuple(reference.shape)}")
-        allowed = (torch.float32, torch.float16, torch.bfloat16) if reference.is_floating_point() else (reference.dtype,)
+            raise CheckpointError(
+                path, f"{what} tensor {name} has shape {tuple(tensor.shape)}, expected {tuple(reference.shape)}"
+            )
+        allowed = (
+            (torch.float32, torch.float16, torch.bfloat16) if reference.is_floating_point() else (reference.dtype,)
+        )
         if tensor.dtype not in allowed:
             raise CheckpointError(path, f"{what} tensor {name} has dtype {tensor.dtype}, expected {reference.dtype}")
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
@@ -175,8 +209,9 @@ def descriptive_metadata(metadata: dict) -> dict:
     return {key: value for key, value in metadata.items() if key not in STRUCTURAL_KEYS}
 
 
-def save_generator(path, generator: Generator, metadata: dict, discriminator: Discriminator | None = None,
-                   half: bool = False) -> Path:
+def save_generator(
+    path, generator: Generator, metadata: dict, discriminator: Discriminator | None = None, half: bool = False
+) -> Path:
     """Write a generator file. ``metadata`` holds dataset/training/sample_seed (see ganlib.train); the
     architecture, format fields and creation time are added here. ``half`` stores fp16 to halve the size."""
     path = Path(path)
@@ -205,8 +240,11 @@ def save_generator(path, generator: Generator, metadata: dict, discriminator: Di
 def _read_generator_file(path):
     metadata = read_metadata(path)
     if metadata["format"] == TRAINING_STATE_FORMAT:
-        raise CheckpointError(path, "this is a training-state file (for --resume); open the generator file "
-                                    "(final.safetensors or generator_*.safetensors) in the same run directory")
+        raise CheckpointError(
+            path,
+            "this is a training-state file (for --resume); open the generator file "
+            "(final.safetensors or generator_*.safetensors) in the same run directory",
+        )
     if metadata["format"] != GENERATOR_FORMAT:
         raise CheckpointError(path, f"unknown checkpoint format {metadata['format']!r}")
     config = _model_config(path, metadata)
@@ -240,6 +278,7 @@ def load_discriminator(path) -> Discriminator | None:
 
 # ---------------------------------------------------------------- training state (resume)
 
+
 def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict) -> dict:
     """Adam's per-parameter tensors go into the safetensors dict; its hyperparameters into JSON."""
     state = optimizer.state_dict()
@@ -264,28 +303,40 @@ def _unflatten_optimizer(prefix: str, saved: dict, tensors: dict) -> dict:
     return {"state": state, "param_groups": saved["param_groups"]}
 
 
-def save_training_state(path, *, generator, discriminator, ema_generator, optimizer_g, optimizer_d,
-                        rng: torch.Generator, metadata: dict) -> Path:
+def save_training_state(
+    path, *, generator, discriminator, ema_generator, optimizer_g, optimizer_d, rng: torch.Generator, metadata: dict
+) -> Path:
     tensors: dict[str, torch.Tensor] = {}
     for prefix, module in (("generator", generator), ("discriminator", discriminator), ("ema", ema_generator)):
         if module is not None:
             tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
-    optimizers = {"g": _flatten_optimizer("optim_g", optimizer_g, tensors),
-                  "d": _flatten_optimizer("optim_d", optimizer_d, tensors)}
+    optimizers = {
+        "g": _flatten_optimizer("optim_g", optimizer_g, tensors),
+        "d": _flatten_optimizer("optim_d", optimizer_d, tensors),
+    }
     tensors["rng.batches"] = rng.get_state()
-    full = {**metadata, "format": TRAINING_STATE_FORMAT, "format_version": FORMAT_VERSION,
-            "ganlib_version": __version__, "model": generator.config.to_dict(), "optimizers": optimizers,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    full = {
+        **metadata,
+        "format": TRAINING_STATE_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "ganlib_version": __version__,
+        "model": generator.config.to_dict(),
+        "optimizers": optimizers,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     write_atomically(Path(path), tensors, full)
     return Path(path)
 
 
-def load_training_state(path, *, generator, discriminator, ema_generator, optimizer_g, optimizer_d,
-                        rng: torch.Generator) -> dict:
+def load_training_state(
+    path, *, generator, discriminator, ema_generator, optimizer_g, optimizer_d, rng: torch.Generator
+) -> dict:
     """Restore everything saved by save_training_state into the given objects; return the metadata."""
     metadata = read_metadata(path)
     if metadata["format"] != TRAINING_STATE_FORMAT:
-        raise CheckpointError(path, "not a training-state file; --resume needs the run directory's training_state.safetensors")
+        raise CheckpointError(
+            path, "not a training-state file; --resume needs the run directory's training_state.safetensors"
+        )
     if _model_config(path, metadata) != generator.config:
         raise CheckpointError(path, "its architecture differs from the run's config.json")
     tensors = _load_tensors(path)

@@ -3,6 +3,7 @@
 Every picture the dashboard shows can be reproduced here from its seeds, e.g.
 ``ganlib sample checkpoints/toonfaces32.safetensors --seed 40 --n 16 --out grid.png``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,18 +16,24 @@ from .config import TrainConfig, flag, resume_settings, settings
 from .latent import MAX_SEED, TRUNCATION_RANGE
 from .threads import add_threads_option, apply_threads_option
 
+
 def _add_train(commands) -> None:
     parser = commands.add_parser(
-        "train", help="train a DCGAN and write a run directory",
+        "train",
+        help="train a DCGAN and write a run directory",
         description="Train a DCGAN. Writes OUT/config.json, stats.jsonl, samples/*.png, generator.safetensors "
-                    "and state/ for --resume. Stop with Ctrl-C: it writes a checkpoint first.",
+        "and state/ for --resume. Stop with Ctrl-C: it writes a checkpoint first.",
         epilog="examples:\n  python -m ganlib train --dataset toonfaces --image-size 32 --steps 3000 --out runs/faces32\n"
-               "  python -m ganlib train --dataset ~/photos/cats --image-size 64 --out runs/cats\n"
-               "  python -m ganlib train --resume runs/faces32 --steps 6000",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resume", metavar="RUN_DIR",
-                        help="continue the run in RUN_DIR exactly where it stopped (optionally with more --steps, "
-                             f"and new values of {', '.join(flag(name) for name in resume_settings())})")
+        "  python -m ganlib train --dataset ~/photos/cats --image-size 64 --out runs/cats\n"
+        "  python -m ganlib train --resume runs/faces32 --steps 6000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR exactly where it stopped (optionally with more --steps, "
+        f"and new values of {', '.join(flag(name) for name in resume_settings())})",
+    )
     _add_setting_flags(parser)
     add_threads_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -39,12 +46,23 @@ def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
     for name, (field, spec) in settings().items():
         default = "" if field.default in ("", None) else f" (default {field.default})"
         if isinstance(field.default, bool):
-            parser.add_argument(flag(name), dest=name, action="store_false" if field.default else "store_true",
-                                default=None, help=spec.help)
+            parser.add_argument(
+                flag(name),
+                dest=name,
+                action="store_false" if field.default else "store_true",
+                default=None,
+                help=spec.help,
+            )
             continue
         kind = {"int": int, "float": float, "str": str}[str(field.type)]
-        parser.add_argument(flag(name), dest=name, type=kind, default=None, choices=spec.choices,
-                            help=spec.help + default.replace("%", "%%"))
+        parser.add_argument(
+            flag(name),
+            dest=name,
+            type=kind,
+            default=None,
+            choices=spec.choices,
+            help=spec.help + default.replace("%", "%%"),
+        )
 
 
 def _given_settings(args) -> dict:
@@ -72,26 +90,38 @@ def _resume_overrides(args) -> dict:
 
 
 def _train(args) -> int:
-    from .train import Trainer
+    from .train import Trainer, TrainingDiverged
 
     apply_threads_option(args)
 
-    callbacks = [] if args.quiet else [_ProgressBar()]
+    # warnings go to stderr even with --quiet: the dashboard's runs log it to train.log
+    callbacks = [_print_warning] if args.quiet else [_ProgressBar()]
     if args.resume:
         trainer = Trainer.resume(args.resume, callbacks=callbacks, **_resume_overrides(args))
     else:
         config = train_config_from_args(args)
         if (Path(config.out) / "state").exists():
-            raise ValueError(f"{config.out} already holds a run; continue it with --resume {config.out}, or pick another --out")
+            raise ValueError(
+                f"{config.out} already holds a run; continue it with --resume {config.out}, or pick another --out"
+            )
         trainer = Trainer(config, callbacks)
     for note in trainer.dataset.notes:  # also with --quiet: the dashboard's runs keep them in train.log
         print(f"note: {note}", file=sys.stderr)
     # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: trainer.request_stop())
-    path = trainer.run()
+    try:
+        path = trainer.run()
+    except TrainingDiverged as error:  # status.json says "diverged"; the exit status tells a script
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     print(f"wrote {path}  ({trainer.step} steps, {trainer.images_seen} images seen)")
     return 0
+
+
+def _print_warning(event: str, info: dict) -> None:
+    if event == "warning":
+        print(f"warning: {info['message']}", file=sys.stderr, flush=True)
 
 
 class _ProgressBar:
@@ -104,13 +134,22 @@ class _ProgressBar:
         from tqdm import tqdm
 
         if event == "start":
-            print(f"training on {info['dataset']} ({info['num_images']} images), {info['device']}, {info['precision']}", file=sys.stderr)
+            print(
+                f"training on {info['dataset']} ({info['num_images']} images), {info['device']}, {info['precision']}",
+                file=sys.stderr,
+            )
             self.bar = tqdm(total=info["steps"], initial=info["step"], unit="step", dynamic_ncols=True)
         elif event == "log" and self.bar is not None:
             self.bar.update(info["step"] - self.bar.n)
-            self.bar.set_postfix(D_x=f"{info['d_real']:.2f}", D_G_z=f"{info['d_fake']:.2f}", loss_G=f"{info['loss_g']:.2f}",
-                                 img_s=f"{info['images_per_second']:.0f}")
-        elif event == "end" and self.bar is not None:
+            self.bar.set_postfix(
+                D_x=f"{info['d_real']:.2f}",
+                D_G_z=f"{info['d_fake']:.2f}",
+                loss_G=f"{info['loss_g']:.2f}",
+                img_s=f"{info['images_per_second']:.0f}",
+            )
+        elif event == "warning":
+            (self.bar.write if self.bar is not None else print)(f"warning: {info['message']}", file=sys.stderr)
+        elif event in ("end", "diverged") and self.bar is not None:
             self.bar.close()
 
 
@@ -139,17 +178,25 @@ def _output_file(out: str, suffixes: tuple[str, ...], flag_name: str = "--out") 
 def _check_output_size(height: int, width: int, scale: int) -> None:
     _check_range(scale, 1, MAX_SCALE, "--scale")
     if height * scale * width * scale > MAX_OUTPUT_PIXELS:
-        raise ValueError(f"--scale {scale} makes a {width * scale:,} x {height * scale:,} image; at most "
-                         f"{MAX_OUTPUT_PIXELS // 1_000_000} megapixels")
+        raise ValueError(
+            f"--scale {scale} makes a {width * scale:,} x {height * scale:,} image; at most "
+            f"{MAX_OUTPUT_PIXELS // 1_000_000} megapixels"
+        )
 
 
 def _add_sample(commands) -> None:
-    parser = commands.add_parser("sample", help="write a grid of samples", description="Write a PNG grid of N samples; tile i has seed SEED + i.")
+    parser = commands.add_parser(
+        "sample", help="write a grid of samples", description="Write a PNG grid of N samples; tile i has seed SEED + i."
+    )
     parser.add_argument("checkpoint")
     parser.add_argument("--n", type=int, default=16, help="number of samples (1-1024)")
     parser.add_argument("--seed", type=int, default=0, help=f"seed of the first tile (0-{MAX_SEED})")
-    parser.add_argument("--truncation", type=float, default=1.0,
-                        help=f"scale z toward the mean ({TRUNCATION_RANGE[0]:g}-{TRUNCATION_RANGE[1]:g}; 1 = off)")
+    parser.add_argument(
+        "--truncation",
+        type=float,
+        default=1.0,
+        help=f"scale z toward the mean ({TRUNCATION_RANGE[0]:g}-{TRUNCATION_RANGE[1]:g}; 1 = off)",
+    )
     parser.add_argument("--columns", type=int, default=None)
     parser.add_argument("--scale", type=int, default=1, help=f"nearest-neighbour upscaling factor (1-{MAX_SCALE})")
     parser.add_argument("--out", default="grid.png", help="a .png file")
@@ -176,8 +223,11 @@ def _sample(args) -> int:
 
 
 def _add_interpolate(commands) -> None:
-    parser = commands.add_parser("interpolate", help="write a walk between seeds as GIF or PNG strip",
-                                 description="Walk through the latents of the given seeds in order.")
+    parser = commands.add_parser(
+        "interpolate",
+        help="write a walk between seeds as GIF or PNG strip",
+        description="Walk through the latents of the given seeds in order.",
+    )
     parser.add_argument("checkpoint")
     parser.add_argument("--seeds", type=int, nargs="+", required=True, help="two to 64 seeds to pass through")
     parser.add_argument("--frames", type=int, default=16, help="frames in the whole walk (2-512)")
@@ -217,7 +267,9 @@ def _interpolate(args) -> int:
 
 
 def _add_info(commands) -> None:
-    parser = commands.add_parser("info", help="print a checkpoint's metadata", description="Print what a checkpoint says about itself.")
+    parser = commands.add_parser(
+        "info", help="print a checkpoint's metadata", description="Print what a checkpoint says about itself."
+    )
     parser.add_argument("checkpoint")
     parser.add_argument("--json", action="store_true", help="print the raw JSON metadata")
     parser.set_defaults(handler=_info)
@@ -253,8 +305,10 @@ def format_model_card(metadata: dict) -> list[str]:
         f"on {training.get('device')} ({training.get('precision')}), {'finished' if training.get('finished') else 'not finished'}",
     ]
     if stats:
-        lines.append(f"final stats   D(x) {stats.get('d_real', float('nan')):.3f}  D(G(z)) {stats.get('d_fake', float('nan')):.3f}  "
-                     f"V {stats.get('value', float('nan')):.3f}  JSD estimate {stats.get('js_estimate', float('nan')):.3f}")
+        lines.append(
+            f"final stats   D(x) {stats.get('d_real', float('nan')):.3f}  D(G(z)) {stats.get('d_fake', float('nan')):.3f}  "
+            f"V {stats.get('value', float('nan')):.3f}  JSD estimate {stats.get('js_estimate', float('nan')):.3f}"
+        )
     lines += [f"sample seed   {metadata.get('sample_seed')}", f"created       {metadata.get('created')}"]
     if metadata.get("notes"):
         lines.append(f"notes         {metadata['notes']}")
@@ -262,9 +316,12 @@ def format_model_card(metadata: dict) -> list[str]:
 
 
 def _add_export(commands) -> None:
-    parser = commands.add_parser("export", help="write a compact copy of a generator file (for bundling/sharing)",
-                                 description="Copy a generator file, optionally as fp16 and without the discriminator, "
-                                             "keeping all metadata and adding notes.")
+    parser = commands.add_parser(
+        "export",
+        help="write a compact copy of a generator file (for bundling/sharing)",
+        description="Copy a generator file, optionally as fp16 and without the discriminator, "
+        "keeping all metadata and adding notes.",
+    )
     parser.add_argument("checkpoint")
     parser.add_argument("--out", required=True)
     parser.add_argument("--half", action="store_true", help="store weights as fp16 (half the size)")
@@ -289,31 +346,54 @@ def _export(args) -> int:
 
 def _add_evaluate(commands) -> None:
     parser = commands.add_parser(
-        "evaluate", help="measure sample quality and latent arithmetic",
+        "evaluate",
+        help="measure sample quality and latent arithmetic",
         description="Fréchet distance to real images, attribute frequencies, and how well adding/removing each "
-                    "attribute works (three direction methods, a strength sweep, a random baseline, conditional "
-                    "and per-face edits), direction cosines, and SeFa/GANSpace directions. Takes minutes: "
-                    "G and the judge see about 100 x N images.",
+        "attribute works (three direction methods, a strength sweep, a random baseline, conditional "
+        "and per-face edits), direction cosines, and SeFa/GANSpace directions. Takes minutes: "
+        "G and the judge see about 100 x N images.",
         epilog="example:\n  OMP_NUM_THREADS=1 python -m ganlib evaluate checkpoints/toonfaces32.safetensors --n 2000",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("checkpoint", nargs="?", help="the checkpoint to measure (not needed with --from-json)")
-    parser.add_argument("--n", type=int, default=2000, help="generated images per measurement (32-100000, default %(default)s)")
+    parser.add_argument(
+        "--n", type=int, default=2000, help="generated images per measurement (32-100000, default %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="moves every seed set used (default %(default)s)")
-    parser.add_argument("--strength", type=float, default=1.5, help="edit strength in class-mean distances (default %(default)s)")
+    parser.add_argument(
+        "--strength", type=float, default=1.5, help="edit strength in class-mean distances (default %(default)s)"
+    )
     parser.add_argument("--data", default=None, help="real images to compare with (default: the checkpoint's data set)")
-    parser.add_argument("--classifier", default=None, metavar="FILE",
-                        help="judge with this attribute classifier file (python -m ganlib.classifier writes one) "
-                             "instead of the bundled one")
-    parser.add_argument("--quality-only", action="store_true",
-                        help="only FD and attribute frequencies (seconds, not minutes): rank a run's --keep-checkpoints")
+    parser.add_argument(
+        "--classifier",
+        default=None,
+        metavar="FILE",
+        help="judge with this attribute classifier file (python -m ganlib.classifier writes one) "
+        "instead of the bundled one",
+    )
+    parser.add_argument(
+        "--quality-only",
+        action="store_true",
+        help="only FD and attribute frequencies (seconds, not minutes): rank a run's --keep-checkpoints",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--markdown", action="store_true",
-                        help="print the targets table, as in the README (from this run, or from --from-json)")
-    parser.add_argument("--from-json", default=None, metavar="FILE",
-                        help="format a report saved by --out or --json instead of measuring again")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the targets table, as in the README (from this run, or from --from-json)",
+    )
+    parser.add_argument(
+        "--from-json",
+        default=None,
+        metavar="FILE",
+        help="format a report saved by --out or --json instead of measuring again",
+    )
     parser.add_argument("--out", default=None, help="also write the JSON report to this file")
-    parser.add_argument("--write-metadata", action="store_true",
-                        help="store a summary in the checkpoint's metadata (shown on the dashboard's model card)")
+    parser.add_argument(
+        "--write-metadata",
+        action="store_true",
+        help="store a summary in the checkpoint's metadata (shown on the dashboard's model card)",
+    )
     add_threads_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(handler=_evaluate)
@@ -331,8 +411,16 @@ def _evaluate(args) -> int:
         report = _read_report(args.from_json)
     else:
         log = None if args.quiet else (lambda message: print(f"evaluate: {message}", file=sys.stderr, flush=True))
-        report = evaluate(args.checkpoint, n=args.n, seed=args.seed, strength=args.strength, data=args.data,
-                          classifier=args.classifier, log=log, quality_only=args.quality_only)
+        report = evaluate(
+            args.checkpoint,
+            n=args.n,
+            seed=args.seed,
+            strength=args.strength,
+            data=args.data,
+            classifier=args.classifier,
+            log=log,
+            quality_only=args.quality_only,
+        )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2))

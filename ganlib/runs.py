@@ -9,6 +9,7 @@ any number of viewers, in any process, can follow it. One run at a time per runs
     progress = read_progress(handle.run_dir)   # status, stats columns, latest sample grid, ETA
     stop_run(handle)                           # SIGTERM: the trainer finishes its step and writes a checkpoint
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,6 +33,7 @@ from .config import TrainConfig, to_argv
 from .data import DATASETS, DatasetError
 from .data.folder import MIN_IMAGES, scan_image_folder
 from .run_directory import CONFIG_FILE, GENERATOR_FILE, SAMPLES_DIR, STATS_FILE, STATUS_FILE, read_json, write_json
+from .run_directory import process_alive as _process_alive
 
 ACTIVE_FILE = ".active.json"
 LOCK_FILE = ".active.lock"  # flock'ed while checking and claiming ACTIVE_FILE, so two starts cannot race
@@ -40,8 +42,21 @@ LOG_FILE = "train.log"
 STARTUP_GRACE_SECONDS = 120  # a just-launched pid is trusted without the command-line check
 STOP_TIMEOUT_SECONDS = 15.0
 SAMPLE_GRIDS_PER_RUN = 20
-STATS_COLUMNS = ("step", "epoch", "images_seen", "elapsed", "images_per_second", "steps_per_second",
-                 "loss_d", "loss_g", "d_real", "d_fake", "value", "js_estimate")
+STATS_COLUMNS = (
+    "step",
+    "epoch",
+    "images_seen",
+    "elapsed",
+    "images_per_second",
+    "steps_per_second",
+    "loss_d",
+    "loss_g",
+    "d_real",
+    "d_fake",
+    "value",
+    "js_estimate",
+    "sample_diversity",
+)
 # Measured here: 32-px toonfaces, batch 64, one thread, default widths -> about 2 generator steps per second.
 # Cost grows with the pixels (64 px is ~4x slower), the batch, and the k discriminator steps per G step.
 MEASURED_STEPS_PER_SECOND = 2.0
@@ -63,7 +78,7 @@ class RunHandle:
 class Progress:
     run_dir: Path
     name: str
-    state: str  # starting | running | finished | stopped | failed
+    state: str  # starting | running | finished | stopped | failed | diverged (a loss or weight went NaN)
     step: int
     steps: int
     fraction: float  # step / steps in [0, 1]
@@ -74,7 +89,9 @@ class Progress:
     samples: list[Path] = field(default_factory=list)  # sample grids, oldest first
     has_generator: bool = False
     log_tail: str = ""  # last lines of train.log when the run failed
-    failure: str = ""  # one line saying why it failed
+    failure: str = ""  # one line saying why it failed or diverged
+    warning: str = ""  # the trainer's current warning (samples collapsing to one image), "" if none
+    checkpoint_step: int | None = None  # the step of the checkpoint on disk, where --resume continues
     config: dict = field(default_factory=dict)  # the run's TrainConfig as a dict, once the trainer wrote it
 
     @property
@@ -138,30 +155,15 @@ def _check_dataset(dataset: str) -> str:
     except DatasetError as error:
         raise RunError(str(error)) from None
     if len(files) < MIN_IMAGES:
-        raise RunError(f"image folder {dataset!r} holds only {len(files)} image file{'' if len(files) == 1 else 's'}; "
-                       f"training needs at least {MIN_IMAGES}")
+        raise RunError(
+            f"image folder {dataset!r} holds only {len(files)} image file{'' if len(files) == 1 else 's'}; "
+            f"training needs at least {MIN_IMAGES}"
+        )
     folder = Path(dataset).expanduser()
     return str(folder.resolve())
 
 
 # ---------------------------------------------------------------------------------------------- processes
-def _process_alive(pid: int) -> bool:
-    """True for a running process; a zombie (exited, not yet reaped) counts as gone."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): os.kill said it exists
-
-
 def _is_training_process(pid: int, run_dir: Path | None = None) -> bool:
     """A live ``ganlib train`` process (writing ``run_dir`` if given), not some later process with a reused pid."""
     if not _process_alive(pid):
@@ -215,8 +217,9 @@ def _active_unlocked(runs_dir: Path) -> RunHandle | None:
             path.unlink(missing_ok=True)  # unreadable lock: nothing can be running under it
         return None
     try:
-        handle = RunHandle(Path(record["run_dir"]).name, Path(record["run_dir"]), int(record["pid"]),
-                           float(record.get("started", 0)))
+        handle = RunHandle(
+            Path(record["run_dir"]).name, Path(record["run_dir"]), int(record["pid"]), float(record.get("started", 0))
+        )
     except (KeyError, TypeError, ValueError):
         path.unlink(missing_ok=True)
         return None
@@ -250,10 +253,14 @@ def start_run(runs_dir, config: TrainConfig, name: str | None = None, extra_args
     run_dir = runs_dir / name
     defaults = TrainConfig()
     config = dataclasses.replace(
-        config, dataset=dataset, out=str(run_dir),
+        config,
+        dataset=dataset,
+        out=str(run_dir),
         log_every=log_interval(config.steps) if config.log_every == defaults.log_every else config.log_every,
-        sample_every=sample_interval(config.steps) if config.sample_every == defaults.sample_every
-        else config.sample_every)
+        sample_every=sample_interval(config.steps)
+        if config.sample_every == defaults.sample_every
+        else config.sample_every,
+    )
     threads = [] if "--threads" in extra_args else ["--threads", "1"]
     argv = ["train", *to_argv(config), *threads, "--quiet", *map(str, extra_args)]
 
@@ -267,14 +274,21 @@ def start_run(runs_dir, config: TrainConfig, name: str | None = None, extra_args
         environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
         with open(run_dir / LOG_FILE, "wb") as log:
             # A new session: the trainer outlives a Streamlit rerun or restart, and Stop signals its whole group.
-            process = subprocess.Popen([sys.executable, "-m", "ganlib", *argv], stdin=subprocess.DEVNULL,
-                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                       env=environment)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "ganlib", *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=environment,
+            )
         # Reap the child when it exits, so it does not linger as a zombie that looks alive to os.kill.
         threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
         started = time.time()
-        write_json(run_dir / LAUNCH_FILE, {"pid": process.pid, "started": started,
-                                            "command": [sys.executable, "-m", "ganlib", *argv]})
+        write_json(
+            run_dir / LAUNCH_FILE,
+            {"pid": process.pid, "started": started, "command": [sys.executable, "-m", "ganlib", *argv]},
+        )
         write_json(runs_dir / ACTIVE_FILE, {"pid": process.pid, "run_dir": str(run_dir), "started": started})
     return RunHandle(name, run_dir, process.pid, started)
 
@@ -385,13 +399,24 @@ def read_progress(run_dir) -> Progress:
     tail = log_tail(run_dir) if state == "failed" else ""
     samples = sorted((run_dir / SAMPLES_DIR).glob("step_*.png"))
     return Progress(
-        run_dir=run_dir, name=run_dir.name, state=state, step=step, steps=steps,
+        run_dir=run_dir,
+        name=run_dir.name,
+        state=state,
+        step=step,
+        steps=steps,
         fraction=min(1.0, step / steps) if steps else 0.0,
         eta_seconds=(status or {}).get("eta_seconds") if state == "running" else None,
-        elapsed=float((status or {}).get("elapsed") or 0.0), message=message, stats=read_stats(run_dir),
-        samples=samples, has_generator=(run_dir / GENERATOR_FILE).is_file(), log_tail=tail,
-        failure=_failure_line(tail, message) if state == "failed" else "",
-        config=(read_json(run_dir / CONFIG_FILE) or {}).get("train", {}))
+        elapsed=float((status or {}).get("elapsed") or 0.0),
+        message=message,
+        stats=read_stats(run_dir),
+        samples=samples,
+        has_generator=(run_dir / GENERATOR_FILE).is_file(),
+        log_tail=tail,
+        failure=_failure_line(tail, message) if state in ("failed", "diverged") else "",
+        warning=(status or {}).get("warning", "") or "",
+        checkpoint_step=(status or {}).get("checkpoint_step"),
+        config=(read_json(run_dir / CONFIG_FILE) or {}).get("train", {}),
+    )
 
 
 def read_sample(progress: Progress, index: int = -1) -> tuple[int, np.ndarray] | None:
@@ -419,7 +444,16 @@ def list_runs(runs_dir) -> list[RunSummary]:
         if not run_dir.is_dir() or not any((run_dir / f).exists() for f in (STATUS_FILE, LAUNCH_FILE, CONFIG_FILE)):
             continue
         progress = read_progress(run_dir)
-        marker = next((run_dir / f for f in (STATUS_FILE, LAUNCH_FILE, CONFIG_FILE) if (run_dir / f).exists()))
-        summaries.append(RunSummary(run_dir.name, run_dir, progress.state, progress.step, progress.steps,
-                                    progress.has_generator, marker.stat().st_mtime))
+        marker = next(run_dir / f for f in (STATUS_FILE, LAUNCH_FILE, CONFIG_FILE) if (run_dir / f).exists())
+        summaries.append(
+            RunSummary(
+                run_dir.name,
+                run_dir,
+                progress.state,
+                progress.step,
+                progress.steps,
+                progress.has_generator,
+                marker.stat().st_mtime,
+            )
+        )
     return sorted(summaries, key=lambda s: s.updated, reverse=True)

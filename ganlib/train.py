@@ -4,7 +4,8 @@ A run directory (names in run_directory.py) holds everything a later tool needs,
 wrote it:
 
     config.json                      the TrainConfig plus data set description
-    status.json                      running | finished | stopped | failed, step, ETA (for followers like the dashboard)
+    status.json                      running | finished | stopped | failed | diverged, step, ETA, message, warning
+                                     (for followers like the dashboard)
     stats.jsonl                      one JSON line every log_every steps (averaged over those steps)
     samples/step_000200.png          grids of the same fixed noise, so progress is comparable frame to frame
     checkpoints/step_001000.safetensors  with keep_checkpoints: a copy of every generator checkpoint
@@ -13,7 +14,11 @@ wrote it:
 
 Batches and noise come from one seeded torch.Generator that is saved with the state, so on a CPU
 "10 steps" and "5 steps, resume, 5 steps" produce the same weights.
+
+A loss or weight that turns NaN or infinite ends the run as "diverged" (``TrainingDiverged``) without writing a
+checkpoint, so the last good one stays in place and ``--resume`` continues from it.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,12 +27,13 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+import numpy as np
 import torch
 
-from .checkpoint import load_training_state, save_generator, save_training_state
+from .checkpoint import first_non_finite, load_training_state, save_generator, save_training_state
 from .config import RECORDED, TrainConfig, resume_settings
 from .data import ImageDataset, load_dataset
 from .ema import GeneratorEMA, recalibrate_batchnorm
@@ -35,11 +41,55 @@ from .images import generate, make_grid, save_png
 from .latent import sample_latents
 from .losses import discriminator_loss, generator_loss, js_divergence_estimate, value_function
 from .models import Discriminator, Generator
-from .run_directory import (CONFIG_FILE, GENERATOR_FILE, KEPT_CHECKPOINTS_DIR, SAMPLES_DIR, STATE_FILE, STATS_FILE,
-                            STATUS_FILE, write_json)
+from .run_directory import (
+    CONFIG_FILE,
+    GENERATOR_FILE,
+    KEPT_CHECKPOINTS_DIR,
+    SAMPLES_DIR,
+    STATE_FILE,
+    STATS_FILE,
+    STATUS_FILE,
+    commit,
+    remove_orphans,
+    temporary_path,
+    write_json,
+)
 
-Callback = Callable[[str, dict], None]  # (event, info); events: start, log, sample, checkpoint, end
+Callback = Callable[[str, dict], None]  # (event, info); events: start, log, sample, warning, checkpoint, end, diverged
 SAMPLE_GRID_SIZE = 64
+# sample_diversity below this fraction of the real images' warns that G may have collapsed. Measured as ratios to
+# the real images' 0.21-0.22 (digits, toonfaces): the bundled checkpoints' grids 0.87-1.07; a fresh G 0.23; the
+# dip while a healthy 32-px run first learns the mean image, 0.13 at its lowest (digits, widths 32; 0.15-0.25 for
+# widths 16 and 64, and for toonfaces); 64 latents jittered by 0.05 around one, near-identical images, 0.04-0.08.
+# A warning, not a stop: a run can come back from a collapse, and this cannot see a collapse onto a few modes.
+DIVERSITY_WARNING_RATIO = 0.1
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or weight became NaN or infinite at ``step``; no checkpoint was written from that state."""
+
+    def __init__(self, step: int, quantity: str, checkpoint_step: int | None, run_dir: Path):
+        self.step, self.quantity, self.checkpoint_step = step, quantity, checkpoint_step
+        kept = (
+            f"the checkpoint of step {checkpoint_step} is kept; continue from it with `ganlib train --resume "
+            f"{run_dir}` (a lower --lr may avoid a repeat)"
+            if checkpoint_step is not None
+            else "no checkpoint had been written yet"
+        )
+        super().__init__(f"training diverged at step {step}: {quantity} is NaN or infinite; {kept}")
+
+
+def sample_diversity(images: np.ndarray) -> float:
+    """Per-pixel standard deviation across a batch of uint8 images, averaged over pixels and channels, in units
+    of the pixel range: 0 when every image is the same, about 0.2 for real faces or digits."""
+    return float(images.astype(np.float32).std(axis=0).mean() / 255.0)
+
+
+def data_diversity(dataset: ImageDataset, seed: int, count: int = SAMPLE_GRID_SIZE) -> float:
+    """sample_diversity of ``count`` real images (seeded, apart from the training RNG): the level that G's fixed-noise
+    grid reaches when its images vary as much as the data."""
+    index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:count]
+    return sample_diversity(dataset.images[index].numpy())
 
 
 FAST_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -82,7 +132,10 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        model = next((line.split(":", 1)[1].strip() for line in _cpuinfo_lines() if line.startswith("model name")), platform.processor())
+        model = next(
+            (line.split(":", 1)[1].strip() for line in _cpuinfo_lines() if line.startswith("model name")),
+            platform.processor(),
+        )
         return f"cpu ({model}, {os.cpu_count()} cores)"
     return device.type
 
@@ -103,10 +156,13 @@ class Trainer:
         self.precision = resolve_precision(config.precision, self.device)
         if self.precision == "bf16" and self.device.type == "mps":
             raise ValueError("bf16 autocast is not supported on MPS here; use --precision fp32")
-        self.dataset = dataset or load_dataset(config.dataset, config.image_size, config.data_root,
-                                               config.num_images, seed=config.seed)
+        self.dataset = dataset or load_dataset(
+            config.dataset, config.image_size, config.data_root, config.num_images, seed=config.seed
+        )
         if self.dataset.image_size != config.image_size:
-            raise ValueError(f"data set images are {self.dataset.image_size} px but the config asks for {config.image_size}")
+            raise ValueError(
+                f"data set images are {self.dataset.image_size} px but the config asks for {config.image_size}"
+            )
         self.model_config = config.model_config(self.dataset.channels)
 
         # channels_last lets oneDNN (CPU) and cuDNN (CUDA) pick faster convolution kernels: 1.37x for a 64-px
@@ -128,10 +184,14 @@ class Trainer:
         self.elapsed_before = 0.0  # wall seconds spent in earlier sessions of this run
         self.last_stats: dict = {}
         self.stop_requested = False
+        self.checkpoint_step: int | None = None  # the step of the checkpoint on disk, the one a divergence keeps
+        self.data_diversity = data_diversity(self.dataset, config.sample_seed)
+        self.sample_diversity: float | None = None  # of the latest grid; goes into the next stats line
+        self.warning = ""  # for status.json, e.g. samples collapsing to one image
 
     # ------------------------------------------------------------------ public API
     @classmethod
-    def resume(cls, run_dir, steps: int | None = None, callbacks: list[Callback] = (), **overrides) -> "Trainer":
+    def resume(cls, run_dir, steps: int | None = None, callbacks: list[Callback] = (), **overrides) -> Trainer:
         """Continue a run from its directory; ``steps`` may extend it. ``overrides`` may set the settings that
         ``config.resume_settings()`` names: OVERRIDE ones leave G and D's training unchanged (the EMA only reads G),
         RECORDED ones change it on purpose (a lower lr for a run's last phase damps its oscillation) and are
@@ -172,42 +232,77 @@ class Trainer:
         return recalibrate_batchnorm(self.generator, seed=self.config.sample_seed)
 
     def run(self) -> Path:
+        """Train to config.steps (or until request_stop) and return the generator file. Raises TrainingDiverged
+        when a loss or weight turns NaN or infinite, leaving the last good checkpoint in place."""
         config = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
+        remove_orphans(self.run_dir)
+        self._truncate_stats()
         self._write_config()
-        self._emit("start", {"step": self.step, "steps": config.steps, "device": describe_device(self.device),
-                             "precision": self.precision, "dataset": self.dataset.name, "num_images": len(self.dataset)})
+        self._emit(
+            "start",
+            {
+                "step": self.step,
+                "steps": config.steps,
+                "device": describe_device(self.device),
+                "precision": self.precision,
+                "dataset": self.dataset.name,
+                "num_images": len(self.dataset),
+            },
+        )
         self._write_status("running")
         started = time.perf_counter()
         last_checkpoint = time.monotonic()
         window = _StatsWindow()
         try:
             while self.step < config.steps and not self.stop_requested:
-                window.add(self._train_step())
+                values = self._train_step()
                 self.step += 1
+                # Every step, because it is free: _train_step has already brought these numbers to the host for
+                # the stats. NaN weights make the next step's losses NaN, so this stops a run one step after it
+                # breaks, before the NaN reaches a stats line or a sample grid. What the losses cannot show (a
+                # BatchNorm running statistic, an Adam moment) _checkpoint checks before each write.
+                bad = next((name for name, value in values.items() if not math.isfinite(value)), None)
+                if bad is not None:
+                    raise TrainingDiverged(self.step, bad, self.checkpoint_step, self.run_dir)
+                window.add(values)
+                if self.step % config.sample_every == 0 or self.step == config.steps:
+                    self._save_samples()  # before the stats line, which then carries its sample_diversity
                 if self.step % config.log_every == 0 or self.step == config.steps:
                     elapsed = self.elapsed_before + time.perf_counter() - started
                     self.last_stats = window.summary(self, elapsed)
+                    if self.sample_diversity is not None:
+                        self.last_stats["sample_diversity"], self.sample_diversity = self.sample_diversity, None
                     self._append_stats(self.last_stats)
                     self._emit("log", self.last_stats)
                     self._write_status("running")
-                if self.step % config.sample_every == 0:
-                    self._save_samples()
                 due = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
                 if (self.step % config.checkpoint_every == 0 or due) and self.step < config.steps:
                     self.elapsed_before += time.perf_counter() - started
                     started = time.perf_counter()
                     self._checkpoint(finished=False)
                     last_checkpoint = time.monotonic()
+            self.elapsed_before += time.perf_counter() - started
+            finished = self.step >= config.steps
+            if not finished and self.step % config.sample_every != 0:
+                self._save_samples()
+            path = self._checkpoint(finished=finished)
+        except TrainingDiverged as error:
+            self._write_status("diverged", message=str(error))
+            self._emit(
+                "diverged",
+                {
+                    "step": error.step,
+                    "quantity": error.quantity,
+                    "checkpoint_step": error.checkpoint_step,
+                    "message": str(error),
+                },
+            )
+            raise
         except BaseException as error:
             self._write_status("failed", message=f"{type(error).__name__}: {error}")
             raise
-        self.elapsed_before += time.perf_counter() - started
-        finished = self.step >= config.steps
-        if self.step % config.sample_every != 0:
-            self._save_samples()
-        path = self._checkpoint(finished=finished)
         self._write_status("finished" if finished else "stopped")
         self._emit("end", {"step": self.step, "path": str(path), "finished": finished})
         return path
@@ -270,10 +365,13 @@ class Trainer:
             self.ema.update(self.generator, self.step)
 
         with torch.no_grad():  # V is measured on what D saw, so with instance noise it is the noised game's V
-            return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                    "d_real": torch.sigmoid(real_logits).mean().item(),
-                    "d_fake": torch.sigmoid(fake_logits).mean().item(),
-                    "value": value_function(real_logits, fake_logits).item()}
+            return {
+                "loss_d": loss_d.item(),
+                "loss_g": loss_g.item(),
+                "d_real": torch.sigmoid(real_logits).mean().item(),
+                "d_fake": torch.sigmoid(fake_logits).mean().item(),
+                "value": value_function(real_logits, fake_logits).item(),
+            }
 
     # ------------------------------------------------------------------ files
     def _emit(self, event: str, info: dict) -> None:
@@ -281,61 +379,161 @@ class Trainer:
             callback(event, info)
 
     def _write_config(self) -> None:
-        write_json(self.run_dir / CONFIG_FILE, {"train": self.config.to_dict(), "model": self.model_config.to_dict(),
-                                                   "dataset": self.dataset.describe(), "history": self.history})
+        write_json(
+            self.run_dir / CONFIG_FILE,
+            {
+                "train": self.config.to_dict(),
+                "model": self.model_config.to_dict(),
+                "dataset": self.dataset.describe(),
+                "history": self.history,
+            },
+        )
 
     def _write_status(self, state: str, message: str = "") -> None:
         stats = self.last_stats
         rate = stats.get("steps_per_second") or 0
         eta = (self.config.steps - self.step) / rate if rate and state == "running" else None
-        write_json(self.run_dir / STATUS_FILE, {
-            "state": state, "step": self.step, "steps": self.config.steps, "pid": os.getpid(),
-            "elapsed": stats.get("elapsed", self.elapsed_before), "eta_seconds": eta, "message": message,
-            "updated": time.time()})
+        write_json(
+            self.run_dir / STATUS_FILE,
+            {
+                "state": state,
+                "step": self.step,
+                "steps": self.config.steps,
+                "pid": os.getpid(),
+                "elapsed": stats.get("elapsed", self.elapsed_before),
+                "eta_seconds": eta,
+                "message": message,
+                "warning": self.warning,
+                "checkpoint_step": self.checkpoint_step,
+                "updated": time.time(),
+            },
+        )
 
     def _append_stats(self, stats: dict) -> None:
         with open(self.run_dir / STATS_FILE, "a") as handle:
             handle.write(json.dumps(stats) + "\n")
 
+    def _truncate_stats(self) -> None:
+        """Drop stats lines past the step this session starts from: a run resumed after a kill or a divergence
+        repeats those steps, and its curves must not run back in time (or show the NaN window)."""
+        path = self.run_dir / STATS_FILE
+        try:
+            lines = path.read_text().splitlines(keepends=True)
+        except OSError:
+            return
+        kept = []
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a half-written last line from a killed run
+            if isinstance(row, dict) and row.get("step", 0) <= self.step:
+                kept.append(line if line.endswith("\n") else line + "\n")
+        if kept != lines:
+            temporary = temporary_path(path)
+            temporary.write_text("".join(kept))
+            commit(temporary, path)
+
     def _save_samples(self) -> Path:
         images = generate(self.sampling_generator(), self.fixed_noise)
         path = save_png(make_grid(images, columns=8), self.run_dir / SAMPLES_DIR / f"step_{self.step:06d}.png")
         self._emit("sample", {"step": self.step, "path": str(path)})
+        # A collapsed G maps every latent to (nearly) one image; on the 64-image grid that costs one std over
+        # numbers already in memory, against seconds for the grid itself.
+        self.sample_diversity = round(sample_diversity(images), 4)
+        warning = ""
+        if self.sample_diversity < DIVERSITY_WARNING_RATIO * self.data_diversity:
+            warning = (
+                f"samples look alike at step {self.step}: sample_diversity {self.sample_diversity:.3f}, "
+                f"against {self.data_diversity:.3f} for real images; G may have collapsed to one output"
+            )
+            if not self.warning:
+                self._emit("warning", {"step": self.step, "message": warning})
+        self.warning = warning
         return path
 
     def _summary(self, finished: bool) -> dict:
-        return {"steps": self.step, "images_seen": self.images_seen, "device": describe_device(self.device),
-                "precision": self.precision, "wall_seconds": round(self.elapsed_before, 1), "finished": finished,
-                "final_stats": self.last_stats, "config": self.config.to_dict(), "history": self.history,
-                "ema": self.ema is not None,
-                "torch_version": torch.__version__}
+        return {
+            "steps": self.step,
+            "images_seen": self.images_seen,
+            "device": describe_device(self.device),
+            "precision": self.precision,
+            "wall_seconds": round(self.elapsed_before, 1),
+            "finished": finished,
+            "final_stats": self.last_stats,
+            "config": self.config.to_dict(),
+            "history": self.history,
+            "ema": self.ema is not None,
+            "torch_version": torch.__version__,
+        }
 
     def _checkpoint(self, finished: bool) -> Path:
+        sampling = self.sampling_generator()
+        self._check_weights(sampling)  # both files or neither: a state and generator from different steps confuse
         summary = self._summary(finished)
-        save_training_state(self.run_dir / STATE_FILE, generator=self.generator, discriminator=self.discriminator,
-                            ema_generator=self.ema.model if self.ema else None, optimizer_g=self.optimizer_g,
-                            optimizer_d=self.optimizer_d, rng=self.rng,
-                            metadata={"training": summary, "dataset": self.dataset.describe()})
-        path = save_generator(self.run_dir / GENERATOR_FILE, self.sampling_generator(),
-                              {"dataset": self.dataset.describe(), "training": summary,
-                               "sample_seed": self.config.sample_seed}, discriminator=self.discriminator)
+        save_training_state(
+            self.run_dir / STATE_FILE,
+            generator=self.generator,
+            discriminator=self.discriminator,
+            ema_generator=self.ema.model if self.ema else None,
+            optimizer_g=self.optimizer_g,
+            optimizer_d=self.optimizer_d,
+            rng=self.rng,
+            metadata={"training": summary, "dataset": self.dataset.describe()},
+        )
+        path = save_generator(
+            self.run_dir / GENERATOR_FILE,
+            sampling,
+            {"dataset": self.dataset.describe(), "training": summary, "sample_seed": self.config.sample_seed},
+            discriminator=self.discriminator,
+        )
+        self.checkpoint_step = self.step
         if self.config.keep_checkpoints:  # a run's best moment is often not its last: keep each one to compare
             kept = self.run_dir / KEPT_CHECKPOINTS_DIR / f"step_{self.step:06d}.safetensors"
             kept.parent.mkdir(exist_ok=True)
-            shutil.copyfile(path, kept)
+            temporary = temporary_path(kept)
+            shutil.copyfile(path, temporary)
+            commit(temporary, kept)
         self._emit("checkpoint", {"step": self.step, "path": str(path)})
         return path
 
+    def _check_weights(self, sampling: Generator) -> None:
+        """Raise TrainingDiverged if anything a checkpoint would hold is NaN or infinite. Once per checkpoint, so
+        its one host sync is lost in the file writes; the per-step loss check in run() catches most divergences
+        sooner, this catches what never reaches a loss (BatchNorm statistics, Adam's moments)."""
+        tensors = {}
+        for prefix, module in (
+            ("generator", self.generator),
+            ("discriminator", self.discriminator),
+            ("EMA generator", self.ema.model if self.ema else None),
+            ("sampling generator", sampling),
+        ):
+            if module is not None:
+                tensors.update({f"{prefix} {name}": tensor for name, tensor in module.state_dict().items()})
+        for prefix, optimizer in (("G's Adam", self.optimizer_g), ("D's Adam", self.optimizer_d)):
+            for index, values in optimizer.state_dict()["state"].items():
+                tensors.update(
+                    {f"{prefix} {index}.{key}": value for key, value in values.items() if torch.is_tensor(value)}
+                )
+        bad = first_non_finite(tensors)
+        if bad is not None:
+            raise TrainingDiverged(self.step, bad, self.checkpoint_step, self.run_dir)
+
     def _load_state(self) -> None:
-        metadata = load_training_state(self.run_dir / STATE_FILE, generator=self.generator,
-                                       discriminator=self.discriminator,
-                                       ema_generator=self.ema.model if self.ema else None,
-                                       optimizer_g=self.optimizer_g, optimizer_d=self.optimizer_d, rng=self.rng)
+        metadata = load_training_state(
+            self.run_dir / STATE_FILE,
+            generator=self.generator,
+            discriminator=self.discriminator,
+            ema_generator=self.ema.model if self.ema else None,
+            optimizer_g=self.optimizer_g,
+            optimizer_d=self.optimizer_d,
+            rng=self.rng,
+        )
         for optimizer in (self.optimizer_g, self.optimizer_d):  # Adam's saved param_groups carry the saved lr
             for group in optimizer.param_groups:
                 group["lr"] = self.config.lr
         training = metadata["training"]
-        self.step = training["steps"]
+        self.step = self.checkpoint_step = training["steps"]
         self.images_seen = training["images_seen"]
         self.elapsed_before = training["wall_seconds"]
         self.last_stats = training.get("final_stats") or {}
@@ -358,13 +556,21 @@ class _StatsWindow:
     def summary(self, trainer: Trainer, elapsed: float) -> dict:
         now = time.perf_counter()
         seconds = max(now - self.window_started, 1e-9)
-        images = trainer.images_seen - (self.images_at_start if self.images_at_start is not None
-                                        else trainer.images_seen - self.count * trainer.config.batch_size * trainer.config.d_steps)
+        images = trainer.images_seen - (
+            self.images_at_start
+            if self.images_at_start is not None
+            else trainer.images_seen - self.count * trainer.config.batch_size * trainer.config.d_steps
+        )
         means = {key: total / max(self.count, 1) for key, total in self.totals.items()}
-        stats = {"step": trainer.step, "epoch": round(trainer.images_seen / len(trainer.dataset), 4),
-                 "images_seen": trainer.images_seen, "elapsed": round(elapsed, 3),
-                 "images_per_second": round(images / seconds, 1), "steps_per_second": round(self.count / seconds, 3),
-                 **{key: round(value, 6) for key, value in means.items()},
-                 "js_estimate": round(js_divergence_estimate(means.get("value", -math.log(4))), 6)}
+        stats = {
+            "step": trainer.step,
+            "epoch": round(trainer.images_seen / len(trainer.dataset), 4),
+            "images_seen": trainer.images_seen,
+            "elapsed": round(elapsed, 3),
+            "images_per_second": round(images / seconds, 1),
+            "steps_per_second": round(self.count / seconds, 3),
+            **{key: round(value, 6) for key, value in means.items()},
+            "js_estimate": round(js_divergence_estimate(means.get("value", -math.log(4))), 6),
+        }
         self.totals, self.count, self.window_started, self.images_at_start = {}, 0, now, trainer.images_seen
         return stats

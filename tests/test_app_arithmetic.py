@@ -111,6 +111,7 @@ def _bundled_toonfaces() -> Path | None:
 
 
 @pytest.mark.skipif(_bundled_toonfaces() is None, reason="needs the bundled classifier and a ToonFaces checkpoint")
+@pytest.mark.slow
 def test_add_sunglasses_demo_is_one_click(tmp_path, monkeypatch):
     isolate_app(tmp_path, monkeypatch, _bundled_toonfaces())
     at = run_page(timeout=300)
@@ -128,6 +129,7 @@ def test_add_sunglasses_demo_is_one_click(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(_bundled_toonfaces() is None, reason="needs the bundled classifier and a ToonFaces checkpoint")
+@pytest.mark.slow
 def test_per_face_strength_moves_each_face_until_the_classifier_sees_it(tmp_path, monkeypatch):
     isolate_app(tmp_path, monkeypatch, _bundled_toonfaces())
     at = run_page(timeout=300, mode="Directions", dir="sunglasses", perface="1")

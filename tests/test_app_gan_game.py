@@ -85,6 +85,7 @@ def test_presentation_keeps_the_game_controls_only():
     assert at.session_state["toy_game"].config.d_steps == 3  # ... but still set the game
 
 
+@pytest.mark.slow
 def test_far_apart_names_the_abandoned_mode():
     at = run_page(game_preset="far apart")
     at.session_state["toy_game"].step(300)  # what ~10 s of play does; the toy GAN is deterministic per seed

@@ -1,4 +1,5 @@
 """AppTest of the sidebar's "Train a model" panel and the Training page (real, tiny training processes)."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from app_support import isolate_app
 from streamlit.testing.v1 import AppTest
 
-from app_support import isolate_app
 from ganlib import runs
 from ganlib.config import TrainConfig
 
@@ -32,11 +33,39 @@ def app_env(tmp_path, monkeypatch, tiny_checkpoint):
 def finished_run(tmp_path_factory) -> Path:
     """A finished 12-step run directory, written by the real CLI."""
     run_dir = tmp_path_factory.mktemp("trained") / "tiny-run"
-    subprocess.run([sys.executable, "-m", "ganlib", "train", "--dataset", "digits", "--image-size", "32", "--steps", "12",
-                    "--batch-size", "8", *TINY, "--threads", "1", "--quiet", "--log-every", "1", "--sample-every", "3",
-                    "--out", str(run_dir)], check=True, capture_output=True,
-                   env={**os.environ, "OMP_NUM_THREADS": "1",
-                        "GANLIB_CACHE": str(tmp_path_factory.getbasetemp() / "ganlib-cache")})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ganlib",
+            "train",
+            "--dataset",
+            "digits",
+            "--image-size",
+            "32",
+            "--steps",
+            "12",
+            "--batch-size",
+            "8",
+            *TINY,
+            "--threads",
+            "1",
+            "--quiet",
+            "--log-every",
+            "1",
+            "--sample-every",
+            "3",
+            "--out",
+            str(run_dir),
+        ],
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "GANLIB_CACHE": str(tmp_path_factory.getbasetemp() / "ganlib-cache"),
+        },
+    )
     return run_dir
 
 
@@ -63,9 +92,14 @@ def test_panel_renders_with_defaults_and_estimate(app_env):
     assert any("on this CPU" in c.value for c in at.sidebar.caption)
 
 
-@pytest.mark.parametrize("key, value, words", [("train_steps", 0, "steps must be from 1"),
-                                               ("train_instance_noise", 3.0, "instance_noise must be from 0 to 2"),
-                                               ("train_lr", 0.0, "lr must be in (0, 0.1]")])
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("train_steps", 0, "steps must be from 1"),
+        ("train_instance_noise", 3.0, "instance_noise must be from 0 to 2"),
+        ("train_lr", 0.0, "lr must be in (0, 0.1]"),
+    ],
+)
 def test_out_of_range_value_is_shown_beside_its_field_and_start_refuses(app_env, key, value, words):
     """The form's bounds are TrainConfig's: the value stays as typed, the reason shows, and Start is disabled."""
     at = run_app()
@@ -89,6 +123,7 @@ def test_start_error_is_one_line_and_starts_nothing(app_env):
     assert not [p for p in app_env.glob("*") if not p.name.startswith(".")]
 
 
+@pytest.mark.slow
 def test_start_from_the_panel_then_stop(app_env):
     at = run_app()
     at.sidebar.radio(key="train_dataset").set_value("digits").run()
@@ -115,6 +150,7 @@ def test_start_from_the_panel_then_stop(app_env):
     assert any(b.key == "training_start" for b in at.sidebar.button)  # idle again
 
 
+@pytest.mark.slow
 def test_training_page_shows_a_finished_run(app_env, finished_run):
     copy_run(finished_run, app_env)
     at = run_app("views/training.py")
@@ -141,14 +177,25 @@ def test_training_page_without_runs_explains(app_env):
     assert any("No training runs yet" in i.value for i in at.main.info)
 
 
+@pytest.mark.slow
 def test_training_page_explains_a_failed_run(app_env, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     for index in range(16):
         (broken / f"face{index}.png").write_bytes(b"not a png")
-    handle = runs.start_run(app_env, TrainConfig(dataset=str(broken), image_size=32, steps=10, batch_size=8,
-                                                 latent_dim=8, generator_width=8, discriminator_width=8),
-                            name="broken-run")
+    handle = runs.start_run(
+        app_env,
+        TrainConfig(
+            dataset=str(broken),
+            image_size=32,
+            steps=10,
+            batch_size=8,
+            latent_dim=8,
+            generator_width=8,
+            discriminator_width=8,
+        ),
+        name="broken-run",
+    )
     deadline = time.monotonic() + 120
     while runs.read_progress(handle.run_dir).state != "failed" and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -157,3 +204,24 @@ def test_training_page_explains_a_failed_run(app_env, tmp_path):
     [error] = at.main.error
     shown = error.value.replace("\\", "")  # as the browser shows it, without markdown escapes
     assert "broken-run" in shown and "could be read" in shown
+
+
+@pytest.mark.slow
+def test_training_page_shows_a_diverged_run_and_a_collapse_warning(app_env, finished_run):
+    run_dir = copy_run(finished_run, app_env)
+    status = json.loads((run_dir / "status.json").read_text())
+    status.update(
+        state="diverged",
+        step=11,
+        checkpoint_step=9,
+        warning="samples look alike at step 9",
+        message="training diverged at step 11: loss_g is NaN or infinite; the checkpoint of step 9 is kept",
+    )
+    (run_dir / "status.json").write_text(json.dumps(status))
+    at = run_app("views/training.py")
+    assert not at.exception
+    [error] = at.main.error
+    shown = error.value.replace("\\", "")  # as the browser shows it, without markdown escapes
+    assert "tiny-run" in shown and "diverged at step 11" in shown and "step 9 is kept" in shown
+    assert [w.value for w in at.main.warning] == ["samples look alike at step 9"]
+    assert at.button(key="training_open")  # the kept checkpoint opens in the explorer

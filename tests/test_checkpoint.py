@@ -101,6 +101,7 @@ def test_nan_weights(tiny_checkpoint, tmp_path):
     def poison(tensors):
         name = next(k for k in tensors if k.startswith("generator.") and tensors[k].is_floating_point())
         tensors[name] = torch.full_like(tensors[name], float("nan"))
+
     _expect_error(_rewrite(tiny_checkpoint, tmp_path, change_tensors=poison), "NaN")
 
 
@@ -108,12 +109,14 @@ def test_wrong_dtype(tiny_checkpoint, tmp_path):
     def to_int(tensors):
         name = next(k for k in tensors if k.endswith("net.0.weight"))
         tensors[name] = tensors[name].to(torch.int32)
+
     _expect_error(_rewrite(tiny_checkpoint, tmp_path, change_tensors=to_int), "dtype")
 
 
 def test_missing_tensor(tiny_checkpoint, tmp_path):
-    _expect_error(_rewrite(tiny_checkpoint, tmp_path, change_tensors=lambda t: t.pop("generator.net.0.weight")),
-                  "do not match")
+    _expect_error(
+        _rewrite(tiny_checkpoint, tmp_path, change_tensors=lambda t: t.pop("generator.net.0.weight")), "do not match"
+    )
 
 
 def test_checkpoint_error_is_a_value_error():
@@ -131,3 +134,14 @@ def test_explorer_scores_images_with_the_stored_discriminator(tiny_checkpoint):
     assert (explorer.discriminator_scores(z) == scores).all()
     assert (explorer.images(z) == images).all()
     assert explorer.discriminator_scores(z[:0]).shape == (0,)
+
+
+def test_nan_weights_are_never_written_over_a_good_file(tiny_checkpoint, tiny_config):
+    diverged = ganlib.Generator(tiny_config).eval()
+    with torch.no_grad():
+        next(diverged.parameters()).fill_(float("nan"))
+    before = tiny_checkpoint.read_bytes()
+    with pytest.raises(CheckpointError, match="not written: tensor generator.* NaN"):
+        save_generator(tiny_checkpoint, diverged, {})
+    assert tiny_checkpoint.read_bytes() == before and load_generator(tiny_checkpoint)
+    assert sorted(p.name for p in tiny_checkpoint.parent.iterdir()) == [tiny_checkpoint.name]  # no temp file left

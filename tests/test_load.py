@@ -76,6 +76,7 @@ def _report(result: dict, name: str) -> None:
     print(json.dumps(result))
 
 
+@pytest.mark.slow
 def test_three_sessions_for_twenty_seconds(tmp_path):
     result = _hold(3, 20, tmp_path)
     _report(result, "load_3_sessions")
@@ -83,6 +84,7 @@ def test_three_sessions_for_twenty_seconds(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 def test_twenty_sessions_for_a_minute(tmp_path):
     result = _hold(20, 60, tmp_path)
     _report(result, "load_20_sessions")

@@ -1,4 +1,5 @@
 """ganlib.runs: real (tiny) training processes started, followed, refused and stopped."""
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ def wait_for(run_dir, states, timeout=120.0):
     raise AssertionError(f"{run_dir} never reached {states}; last state {progress.state}\n{runs.log_tail(run_dir)}")
 
 
+@pytest.mark.slow
 def test_tiny_run_finishes_and_reports_progress(tmp_path):
     handle = start_tiny(tmp_path, name="tiny")
     assert handle.run_dir == (tmp_path / "tiny").resolve() and (handle.run_dir / runs.LOG_FILE).exists()
@@ -60,6 +62,7 @@ def test_tiny_run_finishes_and_reports_progress(tmp_path):
     assert (summary.name, summary.state, summary.steps, summary.has_generator) == ("tiny", "finished", 6, True)
 
 
+@pytest.mark.slow
 def test_one_run_at_a_time_and_stop(tmp_path):
     handle = start_tiny(tmp_path, steps=200_000)
     assert handle.name.startswith("digits-32px-")
@@ -96,36 +99,43 @@ def test_stale_lock_is_cleared(tmp_path):
     assert runs.active_run(tmp_path) is None
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (dict(steps=0), "steps must be from 1"),
-    (dict(batch_size=1), "batch_size"),
-    (dict(lr=5.0), "lr"),
-    (dict(d_steps=0), "d_steps"),
-    (dict(loss="wasserstein"), "loss must be one of"),
-    (dict(image_size=48), "image_size must be one of"),
-    (dict(steps="many"), "steps must be an integer"),
-    (dict(latent_dim=0), "latent_dim"),
-    (dict(label_smoothing=0.7), "label_smoothing"),
-    (dict(instance_noise=-0.1), "instance_noise"),
-    (dict(instance_noise="lots"), "instance_noise must be a number"),
-    (dict(dataset=""), "dataset must be a non-empty"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(steps=0), "steps must be from 1"),
+        (dict(batch_size=1), "batch_size"),
+        (dict(lr=5.0), "lr"),
+        (dict(d_steps=0), "d_steps"),
+        (dict(loss="wasserstein"), "loss must be one of"),
+        (dict(image_size=48), "image_size must be one of"),
+        (dict(steps="many"), "steps must be an integer"),
+        (dict(latent_dim=0), "latent_dim"),
+        (dict(label_smoothing=0.7), "label_smoothing"),
+        (dict(instance_noise=-0.1), "instance_noise"),
+        (dict(instance_noise="lots"), "instance_noise must be a number"),
+        (dict(dataset=""), "dataset must be a non-empty"),
+    ],
+)
 def test_bad_settings_are_refused_by_the_config_before_a_process_starts(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message):
         start_tiny(tmp_path, **overrides)
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (dict(dataset="/no/such/folder"), "does not exist"),
-    (dict(name="../escape"), "run name"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(dataset="/no/such/folder"), "does not exist"),
+        (dict(name="../escape"), "run name"),
+    ],
+)
 def test_bad_runs_are_refused_before_a_process_starts(tmp_path, overrides, message):
     with pytest.raises(runs.RunError, match=message):
         start_tiny(tmp_path, **overrides)
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_the_launched_command_rebuilds_the_config(tmp_path):
     """runs writes argv derived from the TrainConfig; the CLI parses it back into the same config."""
     from ganlib.cli import build_parser, train_config_from_args
@@ -133,7 +143,7 @@ def test_the_launched_command_rebuilds_the_config(tmp_path):
     handle = start_tiny(tmp_path, steps=4, lr=1e-4, instance_noise=0.15, ema=False, keep_checkpoints=True, name="r")
     wait_for(handle.run_dir, ("finished", "failed"))
     command = json.loads((handle.run_dir / runs.LAUNCH_FILE).read_text())["command"]
-    args = build_parser().parse_args(command[command.index("train"):])
+    args = build_parser().parse_args(command[command.index("train") :])
     config = train_config_from_args(args)
     written = json.loads((handle.run_dir / "config.json").read_text())["train"]
     assert config.to_dict() == written
@@ -153,6 +163,7 @@ def test_folder_without_images_is_refused(tmp_path):
         start_tiny(tmp_path / "runs", dataset="/proc")
 
 
+@pytest.mark.slow
 def test_failed_run_says_why_in_one_line(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -171,7 +182,8 @@ def test_planning_helpers():
     assert runs.sample_interval(2000) == 100 and runs.sample_interval(6) == 1
     assert runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) == pytest.approx(1000)  # ~2 steps/s here
     assert runs.estimate_seconds(TrainConfig(image_size=64, steps=2000)) == pytest.approx(
-        4 * runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)))
+        4 * runs.estimate_seconds(TrainConfig(image_size=32, steps=2000))
+    )
     assert runs.default_name("/data/My Cats/", 64).startswith("My_Cats-64px-")
 
 
@@ -182,5 +194,32 @@ def test_a_just_launched_trainer_is_not_declared_failed_before_it_writes_a_statu
     run_dir.mkdir()
     (run_dir / runs.LAUNCH_FILE).write_text(json.dumps({"pid": os.getpid(), "started": time.time(), "command": []}))
     assert runs.read_progress(run_dir).state == "starting"
-    (run_dir / runs.LAUNCH_FILE).write_text(json.dumps({"pid": os.getpid(), "started": time.time() - 600, "command": []}))
+    (run_dir / runs.LAUNCH_FILE).write_text(
+        json.dumps({"pid": os.getpid(), "started": time.time() - 600, "command": []})
+    )
     assert runs.read_progress(run_dir).state == "failed"
+
+
+def test_a_diverged_run_reads_as_diverged_with_its_message_and_warning(tmp_path):
+    run_dir = tmp_path / "nan-run"
+    run_dir.mkdir()
+    message = "training diverged at step 26: loss_g is NaN or infinite; the checkpoint of step 20 is kept"
+    (run_dir / "status.json").write_text(
+        json.dumps(
+            {
+                "state": "diverged",
+                "step": 26,
+                "steps": 100,
+                "pid": os.getpid(),
+                "elapsed": 3.0,
+                "eta_seconds": None,
+                "message": message,
+                "warning": "samples look alike at step 25",
+                "checkpoint_step": 20,
+            }
+        )
+    )
+    progress = runs.read_progress(run_dir)
+    assert (progress.state, progress.step, progress.checkpoint_step) == ("diverged", 26, 20)
+    assert progress.failure == message and progress.warning == "samples look alike at step 25"
+    assert progress.eta_seconds is None and not progress.log_tail

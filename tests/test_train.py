@@ -2,15 +2,24 @@ import json
 
 import pytest
 import torch
+from conftest import random_dataset
 
 import ganlib
 from ganlib.config import TrainConfig
-from ganlib.train import Trainer
+from ganlib.train import Trainer, TrainingDiverged
 
-from conftest import random_dataset
-
-TINY = dict(dataset="digits", image_size=32, latent_dim=8, generator_width=8, discriminator_width=8, batch_size=8,
-            log_every=2, sample_every=1000, precision="fp32", device="cpu")
+TINY = dict(
+    dataset="digits",
+    image_size=32,
+    latent_dim=8,
+    generator_width=8,
+    discriminator_width=8,
+    batch_size=8,
+    log_every=2,
+    sample_every=1000,
+    precision="fp32",
+    device="cpu",
+)
 
 
 def test_discriminator_learns_to_separate_real_from_fake(tmp_path):
@@ -37,8 +46,18 @@ def test_run_directory_and_stats(tmp_path):
     assert json.loads((out / "status.json").read_text())["state"] == "finished"
     lines = [json.loads(line) for line in (out / "stats.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [2, 4, 6]
-    for key in ("epoch", "images_seen", "elapsed", "images_per_second", "loss_d", "loss_g", "d_real", "d_fake",
-                "value", "js_estimate"):
+    for key in (
+        "epoch",
+        "images_seen",
+        "elapsed",
+        "images_per_second",
+        "loss_d",
+        "loss_g",
+        "d_real",
+        "d_fake",
+        "value",
+        "js_estimate",
+    ):
         assert key in lines[-1]
     assert lines[-1]["value"] == pytest.approx(-lines[-1]["loss_d"])
     assert lines[-1]["js_estimate"] == pytest.approx(ganlib.js_divergence_estimate(lines[-1]["value"]), abs=1e-5)
@@ -50,6 +69,7 @@ def test_run_directory_and_stats(tmp_path):
 
 def _state(run_dir):
     from safetensors.torch import load_file
+
     return load_file(str(run_dir / "state" / "training_state.safetensors"))
 
 
@@ -69,7 +89,9 @@ def test_resume_with_a_new_ema_decay_changes_only_the_average(tmp_path):
     Trainer(TrainConfig(out=str(tmp_path / "same"), steps=4, **TINY)).run()
     Trainer(TrainConfig(out=str(tmp_path / "shorter"), steps=4, **TINY)).run()
     Trainer.resume(tmp_path / "same", steps=8).run()
-    shorter = Trainer.resume(tmp_path / "shorter", steps=8, ema_decay=0.1)  # below the warm-up decay (t+1)/(t+10), so it takes effect at once
+    shorter = Trainer.resume(
+        tmp_path / "shorter", steps=8, ema_decay=0.1
+    )  # below the warm-up decay (t+1)/(t+10), so it takes effect at once
     assert shorter.ema.decay == 0.1
     shorter.run()
     assert json.loads((tmp_path / "shorter" / "config.json").read_text())["train"]["ema_decay"] == 0.1
@@ -81,8 +103,10 @@ def test_resume_with_a_new_ema_decay_changes_only_the_average(tmp_path):
 
 
 def test_stop_request_writes_a_checkpoint(tmp_path):
-    trainer = Trainer(TrainConfig(out=str(tmp_path / "run"), steps=1000, **TINY),
-                      callbacks=[lambda e, i: trainer.request_stop() if e == "log" else None])
+    trainer = Trainer(
+        TrainConfig(out=str(tmp_path / "run"), steps=1000, **TINY),
+        callbacks=[lambda e, i: trainer.request_stop() if e == "log" else None],
+    )
     trainer.run()
     assert trainer.step == 2
     assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "stopped"
@@ -95,10 +119,23 @@ def test_minimax_loss_and_no_ema_and_injected_data(tmp_path):
     assert ganlib.load_generator(path).config.channels == 3
 
 
-@pytest.mark.parametrize("field, value", [("batch_size", 1), ("lr", -1.0), ("loss", "hinge"), ("d_steps", 0),
-                                          ("steps", 0), ("device", "tpu"), ("image_size", 100), ("latent_dim", 0),
-                                          ("label_smoothing", 0.5), ("label_smoothing", -0.1), ("instance_noise", -1.0),
-                                          ("instance_noise", 3.0)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("batch_size", 1),
+        ("lr", -1.0),
+        ("loss", "hinge"),
+        ("d_steps", 0),
+        ("steps", 0),
+        ("device", "tpu"),
+        ("image_size", 100),
+        ("latent_dim", 0),
+        ("label_smoothing", 0.5),
+        ("label_smoothing", -0.1),
+        ("instance_noise", -1.0),
+        ("instance_noise", 3.0),
+    ],
+)
 def test_nonsense_hyperparameters_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
@@ -163,8 +200,10 @@ def test_instance_noise_anneals_linearly_to_zero_and_resume_stays_exact(tmp_path
 
 
 def test_instance_noise_changes_what_d_sees(tmp_path):
-    runs = {noise: Trainer(TrainConfig(out=str(tmp_path / f"n{noise}"), steps=3, instance_noise=noise, **TINY))
-            for noise in (0.0, 0.5)}
+    runs = {
+        noise: Trainer(TrainConfig(out=str(tmp_path / f"n{noise}"), steps=3, instance_noise=noise, **TINY))
+        for noise in (0.0, 0.5)
+    }
     for trainer in runs.values():
         trainer.run()
     plain, noised = (_state(tmp_path / f"n{noise}") for noise in (0.0, 0.5))
@@ -179,8 +218,10 @@ def test_with_label_smoothing_the_logged_value_is_still_v_not_ds_loss(tmp_path):
     assert last["js_estimate"] == pytest.approx(ganlib.js_divergence_estimate(last["value"]), abs=1e-5)
 
 
-@pytest.mark.parametrize("flags, expected", [("fpu sse avx2", "fp32"), ("fpu avx512f avx512_bf16", "bf16"),
-                                             ("fpu amx_tile amx_bf16", "bf16"), (None, "fp32")])
+@pytest.mark.parametrize(
+    "flags, expected",
+    [("fpu sse avx2", "fp32"), ("fpu avx512f avx512_bf16", "bf16"), ("fpu amx_tile amx_bf16", "bf16"), (None, "fp32")],
+)
 def test_auto_precision_on_cpu_follows_the_bf16_instruction_flags(monkeypatch, flags, expected):
     from ganlib import train
 
@@ -188,3 +229,117 @@ def test_auto_precision_on_cpu_follows_the_bf16_instruction_flags(monkeypatch, f
     monkeypatch.setattr(train, "_cpuinfo_lines", lambda: lines)
     assert train.resolve_precision("auto", torch.device("cpu")) == expected
     assert train.resolve_precision("fp32", torch.device("cpu")) == "fp32"
+
+
+def poison_before(trainer, step, poison):
+    """Make ``poison(trainer)`` happen right before the given step, as a blow-up inside that step would."""
+    train_step = trainer._train_step
+
+    def step_then_maybe_poison():
+        if trainer.step + 1 == step:
+            poison(trainer)
+        return train_step()
+
+    trainer._train_step = step_then_maybe_poison
+
+
+def nan_weights(trainer):
+    with torch.no_grad():
+        for parameter in trainer.generator.parameters():
+            parameter.fill_(float("nan"))
+
+
+def nan_running_variance(trainer):  # train-mode BatchNorm ignores it, so no loss shows it
+    next(m for m in trainer.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)).running_var.fill_(float("nan"))
+
+
+@pytest.mark.parametrize(
+    "poison, caught_at, quantity", [(nan_weights, 8, "loss_d"), (nan_running_variance, 10, "running_var")]
+)
+def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, poison, caught_at, quantity):
+    """NaN weights show in the very next losses; a NaN no loss shows is caught before the next checkpoint write.
+    Either way the step-5 checkpoint stays, loads, and resumes to the end."""
+    out = tmp_path / "run"
+    trainer = Trainer(TrainConfig(out=str(out), steps=12, checkpoint_every=5, **TINY))
+    poison_before(trainer, 8, poison)
+    with pytest.raises(TrainingDiverged, match=f"at step {caught_at}: .*{quantity}") as diverged:
+        trainer.run()
+    assert diverged.value.checkpoint_step == 5
+    status = json.loads((out / "status.json").read_text())
+    assert status["state"] == "diverged" and status["step"] == caught_at and status["checkpoint_step"] == 5
+    assert f"step {caught_at}" in status["message"] and "--resume" in status["message"]
+    assert ganlib.load_generator(out / "generator.safetensors").metadata["training"]["steps"] == 5
+    assert not [p for p in out.rglob("*.tmp*")]
+
+    resumed = Trainer.resume(out)
+    assert resumed.step == 5
+    resumed.run()
+    assert json.loads((out / "status.json").read_text())["state"] == "finished"
+    assert ganlib.load_generator(out / "generator.safetensors").metadata["training"]["steps"] == 12
+    steps = [json.loads(line)["step"] for line in (out / "stats.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6, 8, 10, 12]  # the lines past step 5 were dropped, then written again once
+
+
+def test_the_cli_reports_divergence_in_one_line_and_exits_non_zero(tmp_path, monkeypatch, capsys):
+    from ganlib.cli import main
+
+    train_step = Trainer._train_step
+
+    def diverging_step(self):
+        if self.step == 3:
+            nan_weights(self)
+        return train_step(self)
+
+    monkeypatch.setattr(Trainer, "_train_step", diverging_step)
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--image-size",
+            "32",
+            "--latent-dim",
+            "8",
+            "--generator-width",
+            "8",
+            "--discriminator-width",
+            "8",
+            "--batch-size",
+            "8",
+            "--steps",
+            "6",
+            "--checkpoint-every",
+            "2",
+            "--precision",
+            "fp32",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
+    error = capsys.readouterr().err.strip()
+    assert code != 0 and "\n" not in error
+    assert error.startswith("error: training diverged at step 4") and "checkpoint of step 2 is kept" in error
+    assert json.loads((out / "status.json").read_text())["state"] == "diverged"
+
+
+def test_collapsed_samples_warn_and_healthy_ones_do_not(tmp_path):
+    events = []
+    healthy = Trainer(TrainConfig(out=str(tmp_path / "healthy"), steps=2, **TINY))
+    healthy.run()
+    collapsed = Trainer(
+        TrainConfig(out=str(tmp_path / "collapsed"), steps=2, **TINY),
+        callbacks=[lambda event, info: events.append((event, info))],
+    )
+    collapsed.fixed_noise = collapsed.fixed_noise[:1].repeat(len(collapsed.fixed_noise), 1)  # 64 times one image
+    collapsed.run()
+    for trainer, diverse in ((healthy, True), (collapsed, False)):
+        last = json.loads((trainer.run_dir / "stats.jsonl").read_text().splitlines()[-1])
+        assert (last["sample_diversity"] > 0.02) == diverse
+        warning = json.loads((trainer.run_dir / "status.json").read_text())["warning"]
+        assert bool(warning) != diverse
+    assert "samples look alike at step 2" in warning
+    assert [info["message"] for event, info in events if event == "warning"] == [warning]

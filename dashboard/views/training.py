@@ -3,6 +3,7 @@
 Runs train in their own process (ganlib.runs, reached through services); this page only reads their run
 directories, so any number of viewers can follow one run, and closing the browser does not stop it.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,12 +13,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import services
-from dashboard.services import LOG_2, LOG_4
 from dashboard.run_widgets import describe_progress, format_duration, open_button, stop_button
+from dashboard.services import LOG_2, LOG_4
 from dashboard.text import plain
 
 LIVE_STATES = ("starting", "running")
-STATE_ICONS = {"starting": "◌", "running": "●", "finished": "✓", "stopped": "■", "failed": "✗"}
+STATE_ICONS = {"starting": "◌", "running": "●", "finished": "✓", "stopped": "■", "failed": "✗", "diverged": "↯"}
 GRID_PIXELS = 512  # on-screen width of the sample grid; enlarged with nearest neighbour, never blurred
 PRESENTATION_GRID_PIXELS = 768
 EXPLANATION = f"""
@@ -48,8 +49,11 @@ def render() -> None:
     st.header("Training")
     choices = services.list_runs()
     if not choices:
-        st.info("No training runs yet. Start one from **Train a model** in the sidebar: it trains in its own "
-                "process, and this page follows it live.", icon=":material/model_training:")
+        st.info(
+            "No training runs yet. Start one from **Train a model** in the sidebar: it trains in its own "
+            "process, and this page follows it live.",
+            icon=":material/model_training:",
+        )
         _explain(expanded=True)
         return
     names = [choice.name for choice in choices]
@@ -58,11 +62,19 @@ def render() -> None:
         st.session_state["training_run"] = active.name if active else names[0]
     if not presenting:
         # the live run's numbers would go stale in a label that only updates on a full rerun
-        labels = {c.name: f"{STATE_ICONS['running']} {c.name} · training now" if c.state in LIVE_STATES
-                  else f"{STATE_ICONS.get(c.state, '?')} {c.name} · {c.state} · {c.step:,}/{c.steps:,} steps"
-                  for c in choices}
-        st.selectbox("Run", names, key="training_run", format_func=labels.get,
-                     help="Runs in the runs folder, newest first. The one training now is marked ●.")
+        labels = {
+            c.name: f"{STATE_ICONS['running']} {c.name} · training now"
+            if c.state in LIVE_STATES
+            else f"{STATE_ICONS.get(c.state, '?')} {c.name} · {c.state} · {c.step:,}/{c.steps:,} steps"
+            for c in choices
+        }
+        st.selectbox(
+            "Run",
+            names,
+            key="training_run",
+            format_func=labels.get,
+            help="Runs in the runs folder, newest first. The one training now is marked ●.",
+        )
     name = st.session_state["training_run"]
     if services.run_progress(name).state in LIVE_STATES:
         _follow_live(name)
@@ -100,6 +112,8 @@ def _show_run(name: str, live: bool) -> None:
 
 
 def _status(progress: services.Progress, presenting: bool) -> None:
+    if progress.warning:
+        st.warning(plain(progress.warning), icon=":material/warning:")
     if progress.state in LIVE_STATES:
         st.progress(progress.fraction, text=describe_progress(progress))
         if progress.state == "running":
@@ -120,35 +134,60 @@ def _status(progress: services.Progress, presenting: bool) -> None:
             with st.expander("End of train.log"):
                 st.code(progress.log_tail, language=None)
         return
-    if progress.state == "finished":
-        st.success(f"**{plain(progress.name)}** finished: {progress.steps:,} steps in {format_duration(progress.elapsed)}. "
-                   f"Its model is in the sidebar's checkpoint picker as “run: {progress.name}”.",
-                   icon=":material/check_circle:")
+    if progress.state == "diverged":
+        # the message names the step and the checkpoint kept, which the button below opens
+        st.error(f"**{plain(progress.name)}** stopped: {plain(progress.failure)}", icon=":material/error:")
+    elif progress.state == "finished":
+        st.success(
+            f"**{plain(progress.name)}** finished: {progress.steps:,} steps in {format_duration(progress.elapsed)}. "
+            f"Its model is in the sidebar's checkpoint picker as “run: {progress.name}”.",
+            icon=":material/check_circle:",
+        )
     else:
-        st.info(f"**{plain(progress.name)}** was stopped at step {progress.step:,} of {progress.steps:,}"
-                + (f" ({progress.message})" if progress.message not in ("", "stopped") else "")
-                + (". Its last checkpoint can still be explored." if progress.has_generator else "."),
-                icon=":material/stop_circle:")
+        st.info(
+            f"**{plain(progress.name)}** was stopped at step {progress.step:,} of {progress.steps:,}"
+            + (f" ({progress.message})" if progress.message not in ("", "stopped") else "")
+            + (". Its last checkpoint can still be explored." if progress.has_generator else "."),
+            icon=":material/stop_circle:",
+        )
     if progress.has_generator and not presenting:
         open_button(progress.name, "Open this model in the explorer", key="training_open", type="primary")
 
 
 # ---------------------------------------------------------------------------------------------- charts
-def _figure(progress: services.Progress, traces: list[tuple[str, str, str]], references: list[tuple[float, str]],
-            y_range=None) -> go.Figure:
+def _figure(
+    progress: services.Progress, traces: list[tuple[str, str, str]], references: list[tuple[float, str]], y_range=None
+) -> go.Figure:
     figure = go.Figure()
     steps = progress.stats.get("step", np.array([]))
     for column, label, colour in traces:
         # markers while there are few points: a lone first point drawn as a line would be invisible
-        figure.add_trace(go.Scatter(x=steps, y=progress.stats.get(column, np.array([])), name=label,
-                                    mode="lines" if len(steps) > 30 else "lines+markers",
-                                    line=dict(color=colour, width=2), marker=dict(size=5)))
+        figure.add_trace(
+            go.Scatter(
+                x=steps,
+                y=progress.stats.get(column, np.array([])),
+                name=label,
+                mode="lines" if len(steps) > 30 else "lines+markers",
+                line=dict(color=colour, width=2),
+                marker=dict(size=5),
+            )
+        )
     for value, label in references:
-        figure.add_hline(y=value, line_dash="dash", line_color="#888", annotation_text=label,
-                         annotation_position="right", annotation_font_color="#888")  # beside, not on, the curves
-    figure.update_layout(height=250, margin=dict(l=10, r=50, t=30, b=10),
-                         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
-                         xaxis_title="generator step", hovermode="x unified")
+        figure.add_hline(
+            y=value,
+            line_dash="dash",
+            line_color="#888",
+            annotation_text=label,
+            annotation_position="right",
+            annotation_font_color="#888",
+        )  # beside, not on, the curves
+    figure.update_layout(
+        height=250,
+        margin=dict(l=10, r=50, t=30, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        xaxis_title="generator step",
+        hovermode="x unified",
+    )
     values = [progress.stats.get(column, np.array([])) for column, _, _ in traces]
     figure.update_yaxes(range=y_range or robust_range(np.concatenate(values), [value for value, _ in references]))
     return figure
@@ -170,20 +209,41 @@ def _figures(progress: services.Progress) -> list[tuple[str, go.Figure, str]]:
     """(title, figure, one-line reading) for the four curves."""
     minimax = progress.config.get("loss") == "minimax"
     smoothing = progress.config.get("label_smoothing") or 0.0
-    loss_reading = (f"loss_D is D's BCE with real label {1 - smoothing:g} (label smoothing), so not −V."
-                    if smoothing else "loss_D = −V.")
+    loss_reading = (
+        f"loss_D is D's BCE with real label {1 - smoothing:g} (label smoothing), so not −V."
+        if smoothing
+        else "loss_D = −V."
+    )
     return [
-        ("Losses", _figure(progress, [("loss_d", "loss_D", "#1f77b4"), ("loss_g", "loss_G", "#d62728")],
-                           [(LOG_4, "log 4"), (-LOG_2 if minimax else LOG_2, "−log 2" if minimax else "log 2")]),
-         loss_reading + " At equilibrium loss_D = log 4 and loss_G = " + ("−log 2." if minimax else "log 2.")),
-        ("Discriminator outputs", _figure(progress, [("d_real", "D(x)", "#2ca02c"), ("d_fake", "D(G(z))", "#ff7f0e")],
-                                          [(0.5, "0.5")], y_range=[0, 1]),
-         "D's mean probability of “real” on real and on generated images; both meet at 0.5 at equilibrium."),
-        ("Value of the game V(D, G)", _figure(progress, [("value", "V", "#9467bd")], [(-LOG_4, "−log 4")]),
-         "D maximises V, G minimises it; V = −log 4 at equilibrium."),
-        ("Jensen–Shannon divergence estimate", _figure(progress, [("js_estimate", "(log 4 + V) / 2", "#8c564b")],
-                                                       [(0.0, "0"), (LOG_2, "log 2")]),
-         "Valid only when D is near optimal; otherwise a noisy lower bound."),
+        (
+            "Losses",
+            _figure(
+                progress,
+                [("loss_d", "loss_D", "#1f77b4"), ("loss_g", "loss_G", "#d62728")],
+                [(LOG_4, "log 4"), (-LOG_2 if minimax else LOG_2, "−log 2" if minimax else "log 2")],
+            ),
+            loss_reading + " At equilibrium loss_D = log 4 and loss_G = " + ("−log 2." if minimax else "log 2."),
+        ),
+        (
+            "Discriminator outputs",
+            _figure(
+                progress,
+                [("d_real", "D(x)", "#2ca02c"), ("d_fake", "D(G(z))", "#ff7f0e")],
+                [(0.5, "0.5")],
+                y_range=[0, 1],
+            ),
+            "D's mean probability of “real” on real and on generated images; both meet at 0.5 at equilibrium.",
+        ),
+        (
+            "Value of the game V(D, G)",
+            _figure(progress, [("value", "V", "#9467bd")], [(-LOG_4, "−log 4")]),
+            "D maximises V, G minimises it; V = −log 4 at equilibrium.",
+        ),
+        (
+            "Jensen–Shannon divergence estimate",
+            _figure(progress, [("js_estimate", "(log 4 + V) / 2", "#8c564b")], [(0.0, "0"), (LOG_2, "log 2")]),
+            "Valid only when D is near optimal; otherwise a noisy lower bound.",
+        ),
     ]
 
 
@@ -196,16 +256,22 @@ def _chart(entry: tuple[str, go.Figure, str], index: int) -> None:
 
 def _sample_grid(progress: services.Progress, live: bool, presenting: bool) -> None:
     if not progress.samples:
-        st.caption("Sample grids appear here about every 5% of the run: the same 64 latents each time, "
-                   "so you watch the same images take shape.")
+        st.caption(
+            "Sample grids appear here about every 5% of the run: the same 64 latents each time, "
+            "so you watch the same images take shape."
+        )
         return
     index = -1
     if not live and len(progress.samples) > 1 and not presenting:
         steps = [int(path.stem.split("_")[-1]) for path in progress.samples]
         if st.session_state.get("training_sample_step") not in steps:
             st.session_state["training_sample_step"] = steps[-1]
-        chosen = st.select_slider("Samples at step", options=steps, key="training_sample_step",
-                                  help="Scrub through the run: every grid shows the same fixed noise.")
+        chosen = st.select_slider(
+            "Samples at step",
+            options=steps,
+            key="training_sample_step",
+            help="Scrub through the run: every grid shows the same fixed noise.",
+        )
         index = steps.index(chosen)
     sample = services.run_sample(progress, index)
     if sample is None:
@@ -213,8 +279,11 @@ def _sample_grid(progress: services.Progress, live: bool, presenting: bool) -> N
     step, grid = sample
     target = PRESENTATION_GRID_PIXELS if presenting else GRID_PIXELS
     # enlarge to at least the target width; the browser then only ever shrinks it, which stays crisp enough
-    st.image(services.upscaled(grid, max(1, math.ceil(target / grid.shape[1]))), output_format="PNG",
-             caption=f"The same 64 latents at step {step:,}")
+    st.image(
+        services.upscaled(grid, max(1, math.ceil(target / grid.shape[1]))),
+        output_format="PNG",
+        caption=f"The same 64 latents at step {step:,}",
+    )
 
 
 def _explain(expanded: bool) -> None:

@@ -1,10 +1,12 @@
 """The pixel judge that stands in for an attribute classifier on data sets ganlib ships none for."""
 
 import numpy as np
+import pytest
 
 from ganlib.evaluation import PixelJudge
 
 
+@pytest.mark.slow
 def test_pixel_judge_learns_labels():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 60, (200, 32, 32, 3), dtype=np.uint8)

@@ -79,6 +79,7 @@ def is_rate(value):
     return value is None or 0.0 <= value <= 1.0
 
 
+@pytest.mark.slow
 def test_quality_and_attribute_blocks(toonfaces_report):
     report = toonfaces_report
     json.dumps(report, allow_nan=False)  # strictly JSON: NaN became null
@@ -160,6 +161,7 @@ def test_markdown_table_from_a_saved_report(toonfaces_report, tmp_path, capsys):
     assert "name a checkpoint" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_class_labelled_data_gets_a_fitted_judge(tmp_path):
     """digits: no bundled classifier, so a pixel judge is fitted on real digits; no yes/no attributes to edit."""
     path = tiny_file(tmp_path / "digits.safetensors", "digits", channels=1)
@@ -174,6 +176,7 @@ def test_class_labelled_data_gets_a_fitted_judge(tmp_path):
     assert len(report["unsupervised"]["sefa"]) == 5
 
 
+@pytest.mark.slow
 def test_cli_prints_json_and_writes_the_summary_into_an_fp16_file(tmp_path, capsys):
     path = tiny_file(tmp_path / "digits16.safetensors", "digits", channels=1, half=True)
     before = ganlib.load_generator(path).state_dict()
