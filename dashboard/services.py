@@ -39,7 +39,12 @@ from ganlib.toy import PRESETS as PRESETS
 from ganlib.toy import GeneratorLossCurves, ToyConfig, generator_loss_curves
 from ganlib.toy import ToyGAN as ToyGAN
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+# A clone (make run, pip install -e .) keeps the bundled checkpoints in checkpoints/ and its runs in runs/ at the
+# repository root. Installed from a wheel (`ganlib dashboard`), this folder sits in site-packages: the checkpoints
+# travel as dashboard/checkpoints/ (pyproject.toml) and runs default to ./runs, as `ganlib train` writes them.
+IN_CLONE = (ROOT / "pyproject.toml").is_file()
 
 MAX_UPLOAD_MB = catalog.MAX_UPLOAD_BYTES >> 20
 # Bundled files opened first, in this order of preference: toonfaces is the arithmetic demo the app is built around
@@ -48,12 +53,12 @@ DEFAULT_CHECKPOINTS = ("toonfaces64.safetensors", "toonfaces32.safetensors")
 
 def checkpoint_dir() -> Path:
     """Bundled checkpoints; GANLIB_CHECKPOINTS points elsewhere (tests, a shared model folder)."""
-    return Path(os.environ.get("GANLIB_CHECKPOINTS", ROOT / "checkpoints"))
+    return Path(os.environ.get("GANLIB_CHECKPOINTS", ROOT / "checkpoints" if IN_CLONE else PACKAGE / "checkpoints"))
 
 
 def runs_dir() -> Path:
     """Training runs started from the sidebar or the CLI; GANLIB_RUNS points elsewhere."""
-    return Path(os.environ.get("GANLIB_RUNS", ROOT / "runs"))
+    return Path(os.environ.get("GANLIB_RUNS", (ROOT if IN_CLONE else Path.cwd()) / "runs"))
 
 
 def upload_dir() -> Path:
@@ -82,10 +87,10 @@ def checkpoint_path(key: str) -> Path:
 
 def cli_path(key: str) -> str:
     """The checkpoint's file as the CLI and Python snippets name it: relative to the repository where it lies
-    inside, as the README's commands are run from there."""
+    inside, as the README's commands are run from there (installed: relative to the folder the app was started in)."""
     path = checkpoint_path(key)
     try:
-        return str(path.resolve().relative_to(ROOT))
+        return str(path.resolve().relative_to(ROOT if IN_CLONE else Path.cwd()))
     except ValueError:
         return str(path)
 

@@ -1,4 +1,5 @@
-"""Command line: ``python -m ganlib train|sample|interpolate|info|export|evaluate`` (also installed as ``ganlib``).
+"""Command line: ``python -m ganlib train|sample|interpolate|info|export|evaluate|dashboard`` (also installed as
+``ganlib``).
 
 Every picture the dashboard shows can be reproduced here from its seeds, e.g.
 ``ganlib sample checkpoints/toonfaces32.safetensors --seed 40 --n 16 --out grid.png``.
@@ -12,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from . import dashboard_command
 from .config import TrainConfig, flag, resume_settings, settings
 from .latent import MAX_SEED, TRUNCATION_RANGE
 from .threads import add_threads_option, apply_threads_option
@@ -452,7 +454,8 @@ def _read_report(path: str) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganlib", description="Train DCGANs and explore their latent space.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_sample, _add_interpolate, _add_info, _add_export, _add_evaluate):
+    for add in (_add_train, _add_sample, _add_interpolate, _add_info, _add_export, _add_evaluate,
+                dashboard_command.add_command):
         add(commands)
     return parser
 

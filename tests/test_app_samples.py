@@ -124,7 +124,8 @@ def test_streamlit_upload_ceiling_is_the_limit_the_sidebar_states():
 
     from dashboard import services
 
-    config = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()  # no tomllib on 3.10
+    config_file = Path(__file__).resolve().parent.parent / "dashboard" / ".streamlit" / "config.toml"
+    config = config_file.read_text()  # no tomllib on 3.10
     assert re.findall(r"^maxUploadSize = (\d+)$", config, re.MULTILINE) == [str(services.MAX_UPLOAD_MB)]
 
 
