@@ -454,8 +454,15 @@ def _read_report(path: str) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganlib", description="Train DCGANs and explore their latent space.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_sample, _add_interpolate, _add_info, _add_export, _add_evaluate,
-                dashboard_command.add_command):
+    for add in (
+        _add_train,
+        _add_sample,
+        _add_interpolate,
+        _add_info,
+        _add_export,
+        _add_evaluate,
+        dashboard_command.add_command,
+    ):
         add(commands)
     return parser
 
