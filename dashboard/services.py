@@ -129,7 +129,7 @@ def forget_stale_results(path: str) -> None:
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
 def _load_explorer(path: str, version: float) -> Explorer:
     # One torch thread: the dashboard shares the CPU with the training runs it launches, and oversubscribed
-    # OpenMP threads made inference 2-5x slower on the 2-core machines here. GANLIB_THREADS overrides it.
+    # OpenMP threads slow everyone down several times over (README, "Development"). GANLIB_THREADS overrides it.
     torch.set_num_threads(int(os.environ.get("GANLIB_THREADS", "1")))
     return Explorer.from_checkpoint(checkpoint_path(path))
 

@@ -1,7 +1,7 @@
 """A small CNN that reads the attributes of a ToonFaces image: the judge of every latent edit.
 
 Why it exists: a direction in z ("add sunglasses") is only as good as its effect on the generated pictures, and
-nobody labels GAN samples by hand. InterFaceGAN's users keep asking for the attribute classifier (#23, #53, #83);
+nobody labels GAN samples by hand, and InterFaceGAN's users keep asking for its attribute classifier;
 ganlib ships one for its own data set, trained on renders, so directions and edit scores work out of the box.
 
 Every image is resized to 64 x 64 (bilinear) before the network sees it, so one classifier serves 32-, 64- and

@@ -57,8 +57,8 @@ STATS_COLUMNS = (
     "js_estimate",
     "sample_diversity",
 )
-# Measured here: 32-px toonfaces, batch 64, one thread, default widths -> about 2 generator steps per second.
-# Cost grows with the pixels (64 px is ~4x slower), the batch, and the k discriminator steps per G step.
+# Generator steps per second of a 32-px run at batch 64, default widths, one thread (the README's training table).
+# Cost grows with the pixels (64 px is about 4x the work), the batch, and the k discriminator steps per G step.
 MEASURED_STEPS_PER_SECOND = 2.0
 
 
@@ -169,15 +169,15 @@ def _is_training_process(pid: int, run_dir: Path | None = None) -> bool:
     if not _process_alive(pid):
         return False
     if run_dir is not None and _launched_recently(Path(run_dir), pid):
-        # The pid we started moments ago is ours. (A browser test once saw the command-line check fail during
-        # a trainer's start-up and declare a healthy run failed; a pid is not reused within seconds.)
+        # The pid we started moments ago is ours: during a trainer's start-up its command line can read as
+        # something else, and a pid is not reused within seconds.
         return True
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return True  # cannot tell without /proc; trust the pid
     if argv == [""]:
-        return True  # an exiting process shows an empty command line (measured here): cannot tell, trust the pid
+        return True  # an exiting process shows an empty command line: cannot tell, trust the pid
     if "ganlib" not in argv or "train" not in argv:
         return False
     if run_dir is None:

@@ -96,9 +96,8 @@ FAST_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
 def cpu_has_fast_bf16() -> bool:
-    """True where the CPU has bf16 instructions (AMX tiles, or AVX-512 BF16): there bf16 autocast trained the
-    64-px DCGAN 1.5x faster than fp32 on this project's 2-core machines (README, "Development"). Without them oneDNN
-    emulates bf16, about 30x slower than fp32."""
+    """True where the CPU has bf16 instructions (AMX tiles, or AVX-512 BF16): there bf16 autocast trains faster
+    than fp32 (README, "Development", has the figures). Without them oneDNN emulates bf16, far slower than fp32."""
     flags = set()
     for line in _cpuinfo_lines():
         if line.startswith("flags"):
@@ -165,8 +164,8 @@ class Trainer:
             )
         self.model_config = config.model_config(self.dataset.channels)
 
-        # channels_last lets oneDNN (CPU) and cuDNN (CUDA) pick faster convolution kernels: 1.37x for a 64-px
-        # width-32 DCGAN on this project's 2-core CPU. It changes strides only, never values or checkpoints.
+        # channels_last lets oneDNN (CPU) and cuDNN (CUDA) pick faster convolution kernels (README, "Development").
+        # It changes strides only, never values or checkpoints.
         self.memory_format = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
         torch.manual_seed(config.seed)  # weight init is the only user of the global RNG
         self.generator = Generator(self.model_config).to(self.device, memory_format=self.memory_format)

@@ -308,7 +308,7 @@ def _draw_face(p: dict, s: float) -> Image.Image:
             )
 
     # Tilt the whole head around its centre; the margin absorbs the corners.
-    # NEAREST is 30x faster than BICUBIC here, and since ImageDraw shapes are
+    # NEAREST is far cheaper than BICUBIC, and since ImageDraw shapes are
     # aliased anyway, the 2x2 reduction afterwards does the smoothing.
     im = im.rotate(p["angle"], resample=Image.NEAREST, center=((cx + m) * s, (cy + m) * s), fillcolor=p["bg"])
     lo = int(round(m * s))

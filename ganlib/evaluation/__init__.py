@@ -18,7 +18,7 @@ fitted on seeds ``seed .. seed + n - 1``: the two never overlap. ToonFaces real 
 ``3 + seed`` (the GAN trained on seed-0 renders, the classifier on seeds 1 and 2).
 
 One file per part: ``run`` (the whole evaluation), ``real_images``, ``judges``, one per block (``quality``,
-``arithmetic``, ``entanglement``, ``unsupervised``), ``frechet`` (the distance itself), ``targets`` (the issue's
+``arithmetic``, ``entanglement``, ``unsupervised``), ``frechet`` (the distance itself), ``targets`` (the project's
 targets as a scorecard), ``report`` (the readable report, the README's tables and the model card's summary) and
 ``formatting`` (how a number is written).
 """

@@ -170,7 +170,7 @@ def target_lines(report: dict, attribute: str = EDIT_ATTRIBUTE) -> list[str]:
     rows = scorecard(report, attribute)
     width = max(len(row["figure"]) for row in rows)
     verdict = {True: "met", False: "MISSED", None: "-"}
-    return ["TARGETS (issue 5, set for toonfaces at 64 px)"] + [
+    return ["TARGETS (set for toonfaces at 64 px)"] + [
         f"  {row['figure']:<{width}}  {row['text']:<54}  "
         + ("no target" if row["target"] == "-" else f"target {row['target']}: {verdict[row['met']]}")
         for row in rows

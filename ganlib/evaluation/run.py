@@ -50,7 +50,7 @@ def evaluate(
     ``classifier`` replaces the judge: a classifier file (ganlib.classifier format) or any object with
     ``attributes``, ``predict_proba`` and ``features``. ``quality_only`` stops after FD and attribute frequencies
     (seconds instead of minutes: for ranking a run's kept checkpoints); the other blocks are then empty.
-    G and the judge see about 100 n images: n=1000 took 10.5 minutes on one thread of a busy 2-core CPU."""
+    G and the judge see about 100 n images, so n=1000 takes minutes on a CPU (README, "Bundled checkpoints")."""
     if n < 32:
         raise ValueError(f"n must be at least 32, got {n}")
     if seed < 0:

@@ -5,7 +5,7 @@ The README's table for each bundled checkpoint is ``report.markdown_table(report
 from what the command measures; ``tests/test_bundled_checkpoints.py`` checks that. Each row of the scorecard
 says what it shows (``text``) and against what (``target``); report.py only lays the rows out.
 
-Targets (issue 5, for toonfaces at 64 px): FD ratio <= 2; every attribute class's generated frequency within 5
+Targets (set for toonfaces at 64 px): FD ratio <= 2; every attribute class's generated frequency within 5
 points of the real one; adding and removing sunglasses succeed on >= 95% of the faces that qualify while >= 90%
 keep every other attribute (the joint rate, counted only over attributes the judge was sure of before the edit).
 """
