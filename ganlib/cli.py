@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import dashboard_command
+from . import dashboard_command, distributed
 from .config import TrainConfig, flag, resume_settings, settings
 from .latent import MAX_SEED, TRUNCATION_RANGE
 from .threads import add_threads_option, apply_threads_option
@@ -107,7 +107,8 @@ def _train(args) -> int:
                 f"{config.out} already holds a run; continue it with --resume {config.out}, or pick another --out"
             )
         trainer = Trainer(config, callbacks)
-    for note in trainer.dataset.notes:  # also with --quiet: the dashboard's runs keep them in train.log
+    main_process = trainer.world.is_main  # under torchrun, rank 0 speaks for the run
+    for note in trainer.dataset.notes if main_process else ():  # also with --quiet: runs keep them in train.log
         print(f"note: {note}", file=sys.stderr)
     # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint.
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -115,9 +116,14 @@ def _train(args) -> int:
     try:
         path = trainer.run()
     except TrainingDiverged as error:  # status.json says "diverged"; the exit status tells a script
-        print(f"error: {error}", file=sys.stderr)
+        if main_process:
+            print(f"error: {error}", file=sys.stderr)
         return 3
-    print(f"wrote {path}  ({trainer.step} steps, {trainer.images_seen} images seen)")
+    finally:
+        distributed.teardown(trainer.world)
+    if main_process:
+        world = f" on {trainer.world.size} processes" if trainer.world.distributed else ""
+        print(f"wrote {path}  ({trainer.step} steps, {trainer.images_seen} images seen{world})")
     return 0
 
 

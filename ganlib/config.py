@@ -129,7 +129,15 @@ class TrainConfig(_DictMixin):
     steps: int = setting(
         2000, "generator steps (each after k discriminator steps)", low=1, high=10_000_000, label="Steps", step=100
     )
-    batch_size: int = setting(64, "images per batch", low=2, high=4096, label="Batch size", step=8)
+    batch_size: int = setting(
+        64,
+        "images per batch per process (under torchrun each of N processes draws this many: the global batch is N "
+        "times it)",
+        low=2,
+        high=4096,
+        label="Batch size",
+        step=8,
+    )
     lr: float = setting(
         2e-4,
         "Adam learning rate for both nets (the DCGAN paper uses 0.0002). With --resume it "

@@ -36,10 +36,17 @@ def discriminator_loss(
     With one-sided label smoothing (Salimans et al. 2016) the real label is 1 - label_smoothing. D's optimum then
     becomes (1 - s) p_data / (p_data + p_g): it can no longer grow its logits without bound on real images, which
     keeps G's gradients alive when D is winning. The loss is then no longer -V; train.py measures V separately."""
-    real_target = torch.full_like(real_logits, 1.0 - label_smoothing)
-    return F.binary_cross_entropy_with_logits(real_logits, real_target) + F.binary_cross_entropy_with_logits(
-        fake_logits, torch.zeros_like(fake_logits)
-    )
+    return discriminator_real_loss(real_logits, label_smoothing) + discriminator_fake_loss(fake_logits)
+
+
+def discriminator_real_loss(real_logits: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """The real half of D's loss: -mean log D(x), against 1 - label_smoothing."""
+    return F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, 1.0 - label_smoothing))
+
+
+def discriminator_fake_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The fake half of D's loss: -mean log(1 - D(G(z)))."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
 
 def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:

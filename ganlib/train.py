@@ -21,6 +21,7 @@ checkpoint, so the last good one stays in place and ``--resume`` continues from 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -32,14 +33,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
+from . import distributed
 from .checkpoint import first_non_finite, load_training_state, save_generator, save_training_state
 from .config import RECORDED, TrainConfig, resume_settings
 from .data import ImageDataset, load_dataset
 from .ema import GeneratorEMA, recalibrate_batchnorm
 from .images import generate, make_grid, save_png
 from .latent import sample_latents
-from .losses import discriminator_loss, generator_loss, js_divergence_estimate, value_function
+from .losses import (
+    discriminator_fake_loss,
+    discriminator_loss,
+    discriminator_real_loss,
+    generator_loss,
+    js_divergence_estimate,
+    value_function,
+)
 from .models import Discriminator, Generator
 from .run_directory import (
     CONFIG_FILE,
@@ -151,7 +161,7 @@ class Trainer:
         self.config = config
         self.callbacks = list(callbacks)
         self.run_dir = Path(config.out)
-        self.device = resolve_device(config.device)
+        self.world, self.device = distributed.setup(resolve_device(config.device))
         self.precision = resolve_precision(config.precision, self.device)
         if self.precision == "bf16" and self.device.type == "mps":
             raise ValueError("bf16 autocast is not supported on MPS here; use --precision fp32")
@@ -171,6 +181,13 @@ class Trainer:
         self.generator = Generator(self.model_config).to(self.device, memory_format=self.memory_format)
         self.discriminator = Discriminator(self.model_config).to(self.device, memory_format=self.memory_format)
         self.ema = GeneratorEMA(self.generator, config.ema_decay) if config.ema else None
+        # Under torchrun, G and D train through DistributedDataParallel, which averages their gradients across
+        # ranks; self.generator and self.discriminator stay the plain modules that are sampled and saved.
+        self.generator_step, self.discriminator_step = self.generator, self.discriminator
+        if self.world.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.generator_step = DistributedDataParallel(self.generator, device_ids=ids)
+            self.discriminator_step = DistributedDataParallel(self.discriminator, device_ids=ids)
         adam = dict(lr=config.lr, betas=(config.beta1, config.beta2))
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), **adam)
         self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
@@ -234,11 +251,12 @@ class Trainer:
         """Train to config.steps (or until request_stop) and return the generator file. Raises TrainingDiverged
         when a loss or weight turns NaN or infinite, leaving the last good checkpoint in place."""
         config = self.config
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
-        remove_orphans(self.run_dir)
-        self._truncate_stats()
-        self._write_config()
+        if self.world.is_main:  # under torchrun only rank 0 writes: one run directory, however many processes
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
+            remove_orphans(self.run_dir)
+            self._truncate_stats()
+            self._write_config()
         self._emit(
             "start",
             {
@@ -255,9 +273,15 @@ class Trainer:
         last_checkpoint = time.monotonic()
         window = _StatsWindow()
         try:
-            while self.step < config.steps and not self.stop_requested:
+            while self.step < config.steps:
                 values = self._train_step()
                 self.step += 1
+                due = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
+                # Under torchrun every rank takes the same branches below: the numbers are averaged and the stop and
+                # checkpoint decisions shared (a signal or a clock can reach one rank a step before another).
+                values, flags = distributed.average_and_any(
+                    self.world, values, {"stop": self.stop_requested, "due": due}
+                )
                 # Every step, because it is free: _train_step has already brought these numbers to the host for
                 # the stats. NaN weights make the next step's losses NaN, so this stops a run one step after it
                 # breaks, before the NaN reaches a stats line or a sample grid. What the losses cannot show (a
@@ -266,9 +290,9 @@ class Trainer:
                 if bad is not None:
                     raise TrainingDiverged(self.step, bad, self.checkpoint_step, self.run_dir)
                 window.add(values)
-                if self.step % config.sample_every == 0 or self.step == config.steps:
+                if (self.step % config.sample_every == 0 or self.step == config.steps) and self.world.is_main:
                     self._save_samples()  # before the stats line, which then carries its sample_diversity
-                if self.step % config.log_every == 0 or self.step == config.steps:
+                if (self.step % config.log_every == 0 or self.step == config.steps) and self.world.is_main:
                     elapsed = self.elapsed_before + time.perf_counter() - started
                     self.last_stats = window.summary(self, elapsed)
                     if self.sample_diversity is not None:
@@ -276,15 +300,18 @@ class Trainer:
                     self._append_stats(self.last_stats)
                     self._emit("log", self.last_stats)
                     self._write_status("running")
-                due = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
-                if (self.step % config.checkpoint_every == 0 or due) and self.step < config.steps:
+                if (self.step % config.checkpoint_every == 0 or flags["due"]) and self.step < config.steps:
                     self.elapsed_before += time.perf_counter() - started
                     started = time.perf_counter()
                     self._checkpoint(finished=False)
                     last_checkpoint = time.monotonic()
+                # A single process also stops for a request made during this step's logging; ranks stop together,
+                # on the request all of them saw in the step's all-reduce.
+                if flags["stop"] or (self.stop_requested and not self.world.distributed):
+                    break
             self.elapsed_before += time.perf_counter() - started
             finished = self.step >= config.steps
-            if not finished and self.step % config.sample_every != 0:
+            if not finished and self.step % config.sample_every != 0 and self.world.is_main:
                 self._save_samples()
             path = self._checkpoint(finished=finished)
         except TrainingDiverged as error:
@@ -310,11 +337,19 @@ class Trainer:
     def _autocast(self):
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
+    def _this_rank(self, draw) -> torch.Tensor:
+        """This rank's slice of a global draw: ``draw(n)`` draws n rows for all ranks from the shared generator, so
+        ranks see different data while the generator's state stays the same on every rank (exact resume)."""
+        batch = self.config.batch_size
+        rows = draw(batch * self.world.size)
+        return rows[self.world.rank * batch : (self.world.rank + 1) * batch]
+
     def _noise(self) -> torch.Tensor:
-        return torch.randn(self.config.batch_size, self.model_config.latent_dim, generator=self.rng).to(self.device)
+        latent_dim = self.model_config.latent_dim
+        return self._this_rank(lambda n: torch.randn(n, latent_dim, generator=self.rng)).to(self.device)
 
     def _real_batch(self) -> torch.Tensor:
-        index = torch.randint(len(self.dataset), (self.config.batch_size,), generator=self.rng)
+        index = self._this_rank(lambda n: torch.randint(len(self.dataset), (n,), generator=self.rng))
         return self.dataset.batch(index, self.device).contiguous(memory_format=self.memory_format)
 
     def instance_noise_std(self) -> float:
@@ -331,8 +366,9 @@ class Trainer:
         std = self.instance_noise_std()
         if std == 0:
             return images
-        noise = torch.randn(images.shape, generator=self.rng).to(self.device, memory_format=self.memory_format)
-        return images + std * noise
+        shape = images.shape[1:]
+        noise = self._this_rank(lambda n: torch.randn(n, *shape, generator=self.rng))
+        return images + std * noise.to(self.device, memory_format=self.memory_format)
 
     def _train_step(self) -> dict:
         """k discriminator steps then one generator step; returns this step's measured quantities."""
@@ -343,17 +379,26 @@ class Trainer:
             last = d_step == config.d_steps - 1
             with torch.set_grad_enabled(last):  # the last fake batch is reused for G's step
                 with self._autocast():
-                    fake = self.generator(noise)
+                    fake = self.generator_step(noise)
                 fake = self._with_instance_noise(fake)
-            with self._autocast():
-                real_logits = self.discriminator(real).float()
-                fake_logits = self.discriminator(fake.detach()).float()
-            loss_d = discriminator_loss(real_logits, fake_logits, config.label_smoothing)
+            # D's two halves go backward one after the other, as pytorch/examples does: DDP averages gradients
+            # once per backward, so the real half accumulates locally (no_sync) and the fake half's backward
+            # averages their sum. The gradient is that of discriminator_loss either way.
             self.optimizer_d.zero_grad(set_to_none=True)
-            loss_d.backward()
+            with self._no_sync(self.discriminator_step):
+                with self._autocast():
+                    real_logits = self.discriminator_step(real).float()
+                discriminator_real_loss(real_logits, config.label_smoothing).backward()
+            with self._autocast():
+                fake_logits = self.discriminator_step(fake.detach()).float()
+            discriminator_fake_loss(fake_logits).backward()
             self.optimizer_d.step()
-            self.images_seen += config.batch_size
+            with torch.no_grad():
+                loss_d = discriminator_loss(real_logits, fake_logits, config.label_smoothing)
+            self.images_seen += config.batch_size * self.world.size
 
+        # G's loss reaches D's weights too, but D's gradient from it is thrown away: the plain module, not D's
+        # DDP wrapper, so nothing is averaged for it.
         with self._autocast():
             fake_logits_for_g = self.discriminator(fake).float()
         loss_g = generator_loss(fake_logits_for_g, config.loss)
@@ -372,8 +417,14 @@ class Trainer:
                 "value": value_function(real_logits, fake_logits).item(),
             }
 
+    @staticmethod
+    def _no_sync(module):
+        return module.no_sync() if isinstance(module, DistributedDataParallel) else contextlib.nullcontext()
+
     # ------------------------------------------------------------------ files
     def _emit(self, event: str, info: dict) -> None:
+        if not self.world.is_main:
+            return  # one progress bar and one set of events, however many processes
         for callback in self.callbacks:
             callback(event, info)
 
@@ -389,6 +440,8 @@ class Trainer:
         )
 
     def _write_status(self, state: str, message: str = "") -> None:
+        if not self.world.is_main:
+            return
         stats = self.last_stats
         rate = stats.get("steps_per_second") or 0
         eta = (self.config.steps - self.step) / rate if rate and state == "running" else None
@@ -464,11 +517,21 @@ class Trainer:
             "history": self.history,
             "ema": self.ema is not None,
             "torch_version": torch.__version__,
+            "world_size": self.world.size,  # processes under torchrun; each drew batch_size images per step
         }
 
     def _checkpoint(self, finished: bool) -> Path:
-        sampling = self.sampling_generator()
-        self._check_weights(sampling)  # both files or neither: a state and generator from different steps confuse
+        path = self.run_dir / GENERATOR_FILE
+        if not distributed.fingerprints_agree(self.world, [self.generator, self.discriminator]):
+            raise RuntimeError(f"the ranks' weights differ at step {self.step}; DDP lost their synchronisation")
+        sampling = self.sampling_generator() if self.world.is_main else None
+        bad = self._check_weights(sampling) if self.world.is_main else None
+        # both files or neither: a state and generator from different steps confuse; every rank learns rank 0's verdict
+        if distributed.broadcast_flag(self.world, bad is not None):
+            raise TrainingDiverged(self.step, bad or "a tensor on rank 0", self.checkpoint_step, self.run_dir)
+        if not self.world.is_main:
+            self.checkpoint_step = self.step
+            return path
         summary = self._summary(finished)
         save_training_state(
             self.run_dir / STATE_FILE,
@@ -480,8 +543,8 @@ class Trainer:
             rng=self.rng,
             metadata={"training": summary, "dataset": self.dataset.describe()},
         )
-        path = save_generator(
-            self.run_dir / GENERATOR_FILE,
+        save_generator(
+            path,
             sampling,
             {"dataset": self.dataset.describe(), "training": summary, "sample_seed": self.config.sample_seed},
             discriminator=self.discriminator,
@@ -496,8 +559,8 @@ class Trainer:
         self._emit("checkpoint", {"step": self.step, "path": str(path)})
         return path
 
-    def _check_weights(self, sampling: Generator) -> None:
-        """Raise TrainingDiverged if anything a checkpoint would hold is NaN or infinite. Once per checkpoint, so
+    def _check_weights(self, sampling: Generator) -> str | None:
+        """The name of a tensor a checkpoint would hold that is NaN or infinite, else None. Once per checkpoint, so
         its one host sync is lost in the file writes; the per-step loss check in run() catches most divergences
         sooner, this catches what never reaches a loss (BatchNorm statistics, Adam's moments)."""
         tensors = {}
@@ -514,9 +577,7 @@ class Trainer:
                 tensors.update(
                     {f"{prefix} {index}.{key}": value for key, value in values.items() if torch.is_tensor(value)}
                 )
-        bad = first_non_finite(tensors)
-        if bad is not None:
-            raise TrainingDiverged(self.step, bad, self.checkpoint_step, self.run_dir)
+        return first_non_finite(tensors)
 
     def _load_state(self) -> None:
         metadata = load_training_state(

@@ -1,0 +1,110 @@
+"""Training one model on several processes with ``torchrun`` (DistributedDataParallel): who am I, and collectives.
+
+``torchrun --nproc_per_node N -m ganlib train ...`` starts N copies of the trainer with RANK, WORLD_SIZE and
+LOCAL_RANK in their environment. ``setup`` joins them into one process group (gloo on CPU, NCCL on CUDA); without
+those variables it returns a single-process ``World`` and nothing else changes.
+
+How the trainer stays one run:
+- every rank draws from the same seeded generator, a global batch at a time, and keeps its own slice: ranks see
+  different images and noise, and the generator's state is the same everywhere, so rank 0's saved state resumes
+  all of them exactly;
+- G and D are wrapped in DistributedDataParallel, which averages gradients, so the weights stay identical
+  (checked at every checkpoint with ``fingerprints_agree``);
+- the step's numbers and the stop/checkpoint decisions are all-reduced, so every rank takes the same branch;
+- only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    device: str = "cpu"  # where collectives' tensors live: NCCL needs them on the GPU
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+
+def environment_world() -> World:
+    """The World that torchrun's environment describes (a single process without it)."""
+    try:
+        size = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    except ValueError:
+        raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be integers (torchrun sets them)") from None
+    if size < 1 or not 0 <= rank < size:
+        raise ValueError(f"RANK {rank} does not fit WORLD_SIZE {size}")
+    return World(rank, size, local_rank)
+
+
+def setup(device: torch.device) -> tuple[World, torch.device]:
+    """Join the process group torchrun prepared, if any, and return the world and this rank's device."""
+    world = environment_world()
+    if not world.distributed:
+        return world, device
+    if device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return World(world.rank, world.size, world.local_rank, str(device)), device
+
+
+def teardown(world: World) -> None:
+    if world.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def average_and_any(world: World, values: dict[str, float], flags: dict[str, bool]) -> tuple[dict, dict]:
+    """Every rank gets the mean of ``values`` and the OR of ``flags``, in one all-reduce (NaN on any rank makes the
+    mean NaN, so a divergence anywhere stops every rank at the same step)."""
+    if not world.distributed:
+        return values, flags
+    numbers = [*values.values(), *(float(flag) for flag in flags.values())]
+    reduced = torch.tensor(numbers, dtype=torch.float64, device=world.device)
+    dist.all_reduce(reduced)
+    reduced = reduced.cpu()
+    means = reduced[: len(values)] / world.size
+    return (
+        dict(zip(values, means.tolist())),
+        {name: bool(total > 0) for name, total in zip(flags, reduced[len(values) :].tolist())},
+    )
+
+
+def broadcast_flag(world: World, flag: bool) -> bool:
+    """Rank 0's answer, on every rank."""
+    if not world.distributed:
+        return flag
+    value = torch.tensor([float(flag)], device=world.device)
+    dist.broadcast(value, src=0)
+    return bool(value.item())
+
+
+def fingerprints_agree(world: World, modules: list[torch.nn.Module]) -> bool:
+    """True when every rank holds the same weights: a float64 sum and sum of squares per parameter, gathered.
+    Parameters only: BatchNorm's running statistics are per process between DDP's broadcasts of rank 0's, and
+    rank 0's are the ones a checkpoint keeps."""
+    if not world.distributed:
+        return True
+    with torch.no_grad():
+        tensors = [t for module in modules for t in module.parameters()]
+        mine = torch.stack([torch.stack([t.double().sum(), t.double().square().sum()]) for t in tensors])
+    mine = mine.to(world.device)
+    gathered = [torch.empty_like(mine) for _ in range(world.size)]
+    dist.all_gather(gathered, mine)
+    return all(torch.equal(gathered[0], other) for other in gathered[1:])
