@@ -32,6 +32,7 @@ from ganlib.explorer import Explorer
 from ganlib.losses import LOG_2 as LOG_2
 from ganlib.losses import LOG_4 as LOG_4
 from ganlib.runs import Progress as Progress
+from ganlib.runs import RunBusy as RunBusy
 from ganlib.runs import RunError as RunError
 from ganlib.runs import RunHandle as RunHandle
 from ganlib.runs import RunSummary as RunSummary

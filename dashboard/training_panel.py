@@ -41,6 +41,8 @@ def render() -> None:
     if services.active_run() is not None:
         _follow_active_run()
         return
+    if st.session_state.pop("_train_refused", None):  # the run that kept this session's start out has ended
+        st.session_state["_train_error"] = ""
     _last_run_note()
     error = st.session_state.get("_train_error", "")
     with st.expander("Train a model", icon=":material/model_training:", expanded=bool(error)):
@@ -138,6 +140,10 @@ def _start(settings: config.TrainConfig | None) -> None:
         return
     try:
         handle = services.start_run(settings)
+    except services.RunBusy as busy:  # another session started a run a moment earlier: say which, not a bare error
+        s["_train_refused"] = busy.active.name
+        s["_train_error"] = str(busy)
+        return
     except services.RunError as error:
         s["_train_error"] = str(error)
         return
@@ -156,6 +162,14 @@ def _follow_active_run() -> None:
     with st.container(border=True, key="training_panel_active"):
         st.caption("TRAINING NOW")
         st.markdown(f"**{plain(handle.name)}**")
+        if st.session_state.get("_train_refused") == handle.name:
+            st.warning(
+                "Your run was not started: this one, from another browser session, was already training. One run "
+                "trains at a time; anyone here can stop it, or start yours when it ends.",
+                icon=":material/group:",
+            )
+        elif st.session_state.get("_train_last") != handle.name:
+            st.caption("Started from another browser session (or the command line); anyone here can stop it.")
         st.progress(progress.fraction, text=describe_progress(progress))
         left, right = st.columns(2)
         with left:

@@ -60,10 +60,20 @@ STATS_COLUMNS = (
 # Generator steps per second of a 32-px run at batch 64, default widths, one thread (the README's training table).
 # Cost grows with the pixels (64 px is about 4x the work), the batch, and the k discriminator steps per G step.
 MEASURED_STEPS_PER_SECOND = 2.0
+STARTUP_SECONDS = 5.0  # a trainer's launch to its first step: Python, torch, data set and networks (digits, 32 px)
+ETA_WINDOW_SECONDS = 60.0
 
 
 class RunError(ValueError):
     """A run cannot be started or stopped; the message is meant for the user as it is."""
+
+
+class RunBusy(RunError):
+    """Another run is training from this runs folder (one at a time); ``active`` names it."""
+
+    def __init__(self, active: RunHandle):
+        super().__init__(f"run {active.name!r} is training; wait for it, or stop it, before starting another")
+        self.active = active
 
 
 @dataclass(frozen=True)
@@ -137,10 +147,25 @@ def sample_interval(steps: int) -> int:
 
 
 def estimate_seconds(config: TrainConfig, steps_per_second: float = MEASURED_STEPS_PER_SECOND) -> float:
-    """Rough wall time of a run with the default network widths on one CPU thread (start-up not included).
-    A generator step costs about one discriminator step, so k D-steps cost (k + 1) / 2 of a k = 1 step."""
+    """Rough wall time of a run with the default network widths on one CPU thread, start-up included (a toonfaces
+    set rendered for the first time at a size adds about a minute, which the form says apart). A generator step
+    costs about one discriminator step, so k D-steps cost (k + 1) / 2 of a k = 1 step."""
     relative_cost = (config.image_size / 32) ** 2 * (config.batch_size / 64) * (config.d_steps + 1) / 2
-    return config.steps * relative_cost / steps_per_second
+    return STARTUP_SECONDS + config.steps * relative_cost / steps_per_second
+
+
+def smoothed_eta(stats: dict[str, np.ndarray], step: int, steps: int) -> float | None:
+    """Seconds left at the rate of the last ETA_WINDOW_SECONDS of stats lines: steady against one slow step or a
+    checkpoint write, and quick to follow a real change of speed (another process taking the CPU)."""
+    done, elapsed = stats.get("step"), stats.get("elapsed")
+    if done is None or elapsed is None or len(done) == 0 or not elapsed[-1] > 0:
+        return None
+    first = int(np.searchsorted(elapsed, elapsed[-1] - ETA_WINDOW_SECONDS))
+    if first >= len(done) - 1:  # one line in the window: the average since the start
+        rate = done[-1] / elapsed[-1]
+    else:
+        rate = (done[-1] - done[first]) / max(elapsed[-1] - elapsed[first], 1e-9)
+    return max(0.0, (steps - step) / rate) if rate > 0 else None
 
 
 def _check_dataset(dataset: str) -> str:
@@ -267,7 +292,7 @@ def start_run(runs_dir, config: TrainConfig, name: str | None = None, extra_args
     with _locked(runs_dir):
         current = _active_unlocked(runs_dir)
         if current is not None:
-            raise RunError(f"run {current.name!r} is still training; stop it (or wait for it) before starting another")
+            raise RunBusy(current)
         if run_dir.exists():
             raise RunError(f"{run_dir} already exists; choose another name")
         run_dir.mkdir(parents=True)
@@ -398,6 +423,7 @@ def read_progress(run_dir) -> Progress:
     step = int((status or {}).get("step", 0))
     tail = log_tail(run_dir) if state == "failed" else ""
     samples = sorted((run_dir / SAMPLES_DIR).glob("step_*.png"))
+    stats = read_stats(run_dir)
     return Progress(
         run_dir=run_dir,
         name=run_dir.name,
@@ -405,10 +431,10 @@ def read_progress(run_dir) -> Progress:
         step=step,
         steps=steps,
         fraction=min(1.0, step / steps) if steps else 0.0,
-        eta_seconds=(status or {}).get("eta_seconds") if state == "running" else None,
+        eta_seconds=smoothed_eta(stats, step, steps) if state == "running" else None,
         elapsed=float((status or {}).get("elapsed") or 0.0),
         message=message,
-        stats=read_stats(run_dir),
+        stats=stats,
         samples=samples,
         has_generator=(run_dir / GENERATOR_FILE).is_file(),
         log_tail=tail,

@@ -225,3 +225,33 @@ def test_training_page_shows_a_diverged_run_and_a_collapse_warning(app_env, fini
     assert "tiny-run" in shown and "diverged at step 11" in shown and "step 9 is kept" in shown
     assert [w.value for w in at.main.warning] == ["samples look alike at step 9"]
     assert at.button(key="training_open")  # the kept checkpoint opens in the explorer
+
+
+@pytest.mark.slow
+def test_a_start_refused_because_another_session_started_first_says_so_and_clears(app_env):
+    at = run_app()
+    at.sidebar.radio(key="train_dataset").set_value("digits").run()
+    # another session presses Start a moment earlier
+    other = runs.start_run(
+        app_env,
+        TrainConfig(
+            dataset="digits",
+            image_size=32,
+            steps=100_000,
+            batch_size=8,
+            latent_dim=8,
+            generator_width=8,
+            discriminator_width=8,
+        ),  # fmt: skip
+        name="their-run",
+    )
+    at.sidebar.button(key="training_start").click().run()
+    assert not at.exception
+    assert [p.name for p in app_env.iterdir() if not p.name.startswith(".")] == ["their-run"]  # exactly one run
+    [warning] = at.sidebar.warning
+    assert "Your run was not started" in warning.value and "another browser session" in warning.value
+    assert any(b.key == "training_panel_stop" for b in at.sidebar.button)  # and who can stop it: anyone here
+    runs.stop_run(other)
+    at.run()
+    assert not at.exception and not at.sidebar.warning and not at.sidebar.error  # no stale "still training"
+    assert any(b.key == "training_start" for b in at.sidebar.button)

@@ -179,3 +179,18 @@ def test_celeba_from_local_files(tmp_path, monkeypatch):
     assert data.labels["eyeglasses"].tolist() == [1, 0] and data.labels["smiling"].tolist() == [0, 1]
     assert "bangs" not in data.labels and data.attributes["male"] == ("no", "yes")
     assert data.images[0, :, 16, 16].min() > 200 and data.images[0, :, 1, 1].max() < 40  # centre square, dark corner
+
+
+def test_digits_are_read_from_sklearns_file_without_importing_sklearn():
+    import subprocess
+    import sys
+
+    code = "import sys; from ganlib.data.digits import read_digits; read_digits(); print('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    from ganlib.data.digits import read_digits
+
+    pixels, labels = read_digits()
+    bunch = sklearn_digits()
+    assert np.array_equal(pixels, bunch.images) and np.array_equal(labels, bunch.target)

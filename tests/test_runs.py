@@ -180,11 +180,25 @@ def test_failed_run_says_why_in_one_line(tmp_path):
 def test_planning_helpers():
     assert runs.log_interval(6) == 1 and runs.log_interval(2000) == 4 and runs.log_interval(10**6) == 10
     assert runs.sample_interval(2000) == 100 and runs.sample_interval(6) == 1
-    assert runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) == pytest.approx(1000)  # ~2 steps/s here
-    assert runs.estimate_seconds(TrainConfig(image_size=64, steps=2000)) == pytest.approx(
-        4 * runs.estimate_seconds(TrainConfig(image_size=32, steps=2000))
+    startup = runs.STARTUP_SECONDS
+    assert runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) == pytest.approx(startup + 1000)
+    assert runs.estimate_seconds(TrainConfig(image_size=64, steps=2000)) - startup == pytest.approx(
+        4 * (runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) - startup)
     )
+    assert runs.estimate_seconds(TrainConfig(steps=10, image_size=32)) > startup  # a short run is mostly start-up
     assert runs.default_name("/data/My Cats/", 64).startswith("My_Cats-64px-")
+
+
+def test_the_time_left_follows_the_recent_rate_and_ignores_one_slow_step():
+    # 2 steps/s for 100 s, then one checkpoint write of 10 s, then 2 steps/s again
+    elapsed = np.concatenate([np.arange(5, 101, 5.0), [110.0], np.arange(115, 131, 5.0)])
+    done = np.concatenate([np.arange(10, 201, 10.0), [210.0], np.arange(220, 251, 10.0)])
+    eta = runs.smoothed_eta({"step": done, "elapsed": elapsed}, step=250, steps=1250)
+    assert 450 < eta < 600  # about 1000 steps at 2 steps/s, barely moved by the slow step
+    slower = np.concatenate([elapsed, np.arange(140, 201, 10.0)])  # another process takes half the CPU
+    steps_done = np.concatenate([done, np.arange(260, 321, 10.0)])
+    assert runs.smoothed_eta({"step": steps_done, "elapsed": slower}, step=320, steps=1320) > 900  # 1 step/s now
+    assert runs.smoothed_eta({}, 0, 10) is None
 
 
 def test_a_just_launched_trainer_is_not_declared_failed_before_it_writes_a_status(tmp_path):
