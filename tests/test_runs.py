@@ -69,7 +69,7 @@ def test_one_run_at_a_time_and_stop(tmp_path):
     running = wait_for(handle.run_dir, ("running", "failed", "finished"))
     assert running.state == "running", running.failure
     assert runs.active_run(tmp_path) == handle
-    with pytest.raises(runs.RunError, match="still training"):
+    with pytest.raises(runs.RunBusy, match="is training; wait for it, or stop it"):
         start_tiny(tmp_path, name="second")
     assert not (tmp_path / "second").exists()
 
