@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: setup run test test-fast test-soak lint format browser-deps bench clean
+.PHONY: setup run test test-fast test-soak lint format browser-deps bench gpu-checkpoints clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,22 @@ lint: setup
 format: setup
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+# Retrain the bundled models on one GPU within a single 9-minute command (each run capped by --max-minutes), then
+# write fp16 copies beside the CPU ones, checkpoints/*-gpu.safetensors, whose metadata names the GPU. Compare them
+# with `python -m ganlib evaluate ... --quality-only` before replacing a bundled file.
+GPU_RUNS ?= runs/gpu
+gpu-checkpoints: setup
+	$(PY) -m ganlib train --device cuda --dataset toonfaces --image-size 64 --generator-width 64 \
+	  --discriminator-width 64 --batch-size 256 --steps 1000000 --instance-noise 0.1 --instance-noise-steps 20000 \
+	  --max-minutes 5.5 --keep-checkpoints --checkpoint-every 2000 --quiet --out $(GPU_RUNS)/toonfaces64
+	$(PY) -m ganlib train --device cuda --dataset toonfaces --image-size 32 --batch-size 256 --steps 1000000 \
+	  --max-minutes 1.5 --quiet --out $(GPU_RUNS)/toonfaces32
+	$(PY) -m ganlib train --device cuda --dataset digits --image-size 32 --batch-size 128 --steps 1000000 \
+	  --max-minutes 1 --quiet --out $(GPU_RUNS)/digits32
+	for name in toonfaces64 toonfaces32 digits32; do \
+	  $(PY) -m ganlib export $(GPU_RUNS)/$$name/generator.safetensors --half --out checkpoints/$$name-gpu.safetensors \
+	    --notes "trained by make gpu-checkpoints on one GPU (the training metadata names it)"; done
 
 bench: setup
 	$(PY) -m benchmarks.run

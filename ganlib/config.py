@@ -218,6 +218,14 @@ class TrainConfig(_DictMixin):
     checkpoint_minutes: float = setting(
         3.0, "also checkpoint at least this often", low=0, high=10_000, interval="(]", resume=OVERRIDE
     )
+    max_minutes: float = setting(
+        0.0,
+        "stop after this many minutes of training in this session, with a checkpoint, as Ctrl-C does (0: no limit); "
+        "for a run that must fit a time slot, such as a lent GPU",
+        low=0,
+        high=10_000_000,
+        resume=OVERRIDE,
+    )
     keep_checkpoints: bool = setting(
         False,
         "also keep every checkpoint as OUT/checkpoints/step_NNNNNN.safetensors "

@@ -269,7 +269,7 @@ class Trainer:
             },
         )
         self._write_status("running")
-        started = time.perf_counter()
+        started = session_started = time.perf_counter()
         last_checkpoint = time.monotonic()
         window = _StatsWindow()
         try:
@@ -277,10 +277,11 @@ class Trainer:
                 values = self._train_step()
                 self.step += 1
                 due = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
+                out_of_time = bool(config.max_minutes) and time.perf_counter() - session_started > config.max_minutes * 60
                 # Under torchrun every rank takes the same branches below: the numbers are averaged and the stop and
                 # checkpoint decisions shared (a signal or a clock can reach one rank a step before another).
                 values, flags = distributed.average_and_any(
-                    self.world, values, {"stop": self.stop_requested, "due": due}
+                    self.world, values, {"stop": self.stop_requested or out_of_time, "due": due}
                 )
                 # Every step, because it is free: _train_step has already brought these numbers to the host for
                 # the stats. NaN weights make the next step's losses NaN, so this stops a run one step after it
@@ -329,7 +330,10 @@ class Trainer:
         except BaseException as error:
             self._write_status("failed", message=f"{type(error).__name__}: {error}")
             raise
-        self._write_status("finished" if finished else "stopped")
+        self._write_status(
+            "finished" if finished else "stopped",
+            message="" if finished or self.stop_requested else f"stopped by --max-minutes {config.max_minutes:g}",
+        )
         self._emit("end", {"step": self.step, "path": str(path), "finished": finished})
         return path
 

@@ -15,6 +15,7 @@ from ganlib.config import TrainConfig
 # rest are expert or machine settings that a class trying a short run does not need.
 HIDDEN_FROM_FORM = {
     "out",
+    "max_minutes",
     "latent_dim",
     "generator_width",
     "discriminator_width",

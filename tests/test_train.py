@@ -343,3 +343,12 @@ def test_collapsed_samples_warn_and_healthy_ones_do_not(tmp_path):
         assert bool(warning) != diverse
     assert "samples look alike at step 2" in warning
     assert [info["message"] for event, info in events if event == "warning"] == [warning]
+
+
+def test_max_minutes_stops_with_a_checkpoint(tmp_path):
+    trainer = Trainer(TrainConfig(out=str(tmp_path / "run"), steps=1000, max_minutes=1e-6, **TINY))
+    trainer.run()
+    assert trainer.step == 1  # the first step already took longer than the limit
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["state"] == "stopped" and status["message"] == "stopped by --max-minutes 1e-06"
+    assert ganlib.load_generator(tmp_path / "run" / "generator.safetensors")
