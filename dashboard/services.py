@@ -396,12 +396,15 @@ def _measure(path: str, attribute: str, method: str, conditional: bool, strength
     return explorer(path).measure(direction, abs(strength), n=MEASURE_SAMPLES, seed=DEFAULT_MEASURE_SEED, sides=side)
 
 
+# ganlib.evaluation.report.SUMMARY_METHOD, the direction the stored summary measured; importing it would load scipy
+# (0.4 s of the demo's first click), so tests/test_warm_up.py checks that the two agree instead
+SUMMARY_METHOD = "mean_difference"
+
+
 def stored_evaluation(path: str, attribute: str) -> dict | None:
     """{"figures", "method", "strength", "n"} of ``attribute`` from the summary that ``ganlib evaluate
     --write-metadata`` stored in the checkpoint: the full measurement beside the page's quick estimate; None when
-    the file has none. (The evaluation package loads scipy: imported here, on first use, not with the app.)"""
-    from ganlib.evaluation.report import SUMMARY_METHOD
-
+    the file has none."""
     evaluation = metadata(path).get("evaluation")
     summary = evaluation.get("summary") if isinstance(evaluation, dict) else None
     figures = summary.get(f"{attribute} add / remove") if isinstance(summary, dict) else None
@@ -475,14 +478,9 @@ def _warm(path: str) -> None:
 
 
 def _first_uses(path: str) -> tuple:
-    """What other pages and controls import on first use, measured here on one core: the stored evaluation's summary
-    loads scipy (0.4 s), an SVM direction scikit-learn (1 s), the first optimizer torch._dynamo (2.3 s: the game
-    page's first game)."""
-    return (
-        lambda: stored_evaluation(path, DEMO_EDIT["attribute"]),
-        lambda: importlib.import_module("sklearn.svm"),
-        lambda: ToyGAN(ToyConfig()),
-    )
+    """What other pages and controls import on first use, measured here on one core: an SVM direction loads
+    scikit-learn (1 s), the first optimizer torch._dynamo (2.3 s: the game page's first game)."""
+    return (lambda: importlib.import_module("sklearn.svm"), lambda: ToyGAN(ToyConfig()))
 
 
 # ----------------------------------------------------------------------------------------- latent map

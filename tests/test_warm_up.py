@@ -73,3 +73,9 @@ def test_grid_png_is_cached_by_the_exact_pixels():
     first = services.grid_png(images, 10)
     assert services.grid_png(images.copy(), 10) == first
     assert services.grid_png(changed, 10) != first
+
+
+def test_the_summary_method_is_the_evaluations():
+    from ganlib.evaluation.report import SUMMARY_METHOD
+
+    assert services.SUMMARY_METHOD == SUMMARY_METHOD
