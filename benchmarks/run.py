@@ -1,7 +1,8 @@
 """Run the benchmarks on demand and print each figure with its target ratio (>= 1.00 meets the target).
 
-python -m benchmarks.run                   # everything (a few minutes on 2 cores)
+python -m benchmarks.run                   # everything (about 20 minutes on 2 cores, 15 of them the stage group)
 python -m benchmarks.run dashboard toy     # some groups
+python -m benchmarks.run stage             # the talk demo in a real browser, 10 runs (bench_stage.py: --runs, --json)
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import sys
 
 import torch
 
-from . import bench_dashboard, bench_toy, bench_training
+from . import bench_dashboard, bench_stage, bench_toy, bench_training
 
 GROUPS = {
     "dashboard": [bench_dashboard.grid_and_interpolation, bench_dashboard.tsne, bench_dashboard.first_render],
     "training": [bench_training.training_throughput, bench_training.toonfaces_render],
     "toy": [bench_toy.toy_steps_per_second],
+    "stage": [bench_stage.stage],
 }
 
 

@@ -10,7 +10,12 @@ functions that know where the runs folder is.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +32,13 @@ from ganlib.checkpoint import read_metadata
 from ganlib.config import LOSS_LABELS as LOSS_LABELS
 from ganlib.config import LOSSES as LOSSES
 from ganlib.config import TrainConfig
-from ganlib.directions import CONFIDENT, PER_FACE_MAX_STRENGTH, attribute_probability, measure_edit, per_face_strength
+from ganlib.directions import (
+    CONFIDENT,
+    DEFAULT_MEASURE_SEED,
+    PER_FACE_MAX_STRENGTH,
+    attribute_probability,
+    per_face_strength,
+)
 from ganlib.explorer import Explorer
 from ganlib.losses import LOG_2 as LOG_2
 from ganlib.losses import LOG_4 as LOG_4
@@ -176,7 +187,15 @@ def upscaled(image: np.ndarray, factor: int) -> np.ndarray:
     return ganlib.images.upscale(image, factor)
 
 
+def _digest(array: np.ndarray) -> str:
+    """An exact key for an image array (Streamlit's own hash samples arrays of a million values or more)."""
+    return hashlib.sha1(np.ascontiguousarray(array).tobytes() + str((array.shape, array.dtype)).encode()).hexdigest()
+
+
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs={np.ndarray: _digest})
 def grid_png(images: np.ndarray, columns: int, scale: int = 1) -> bytes:
+    """The images tiled in rows of ``columns``, enlarged ``scale`` times, as PNG: encoding costs 50-100 ms, and a
+    page redraws the same grid on every rerun (the "before" row of an edit while its strength changes)."""
     return ganlib.png_bytes(ganlib.images.upscale(ganlib.make_grid(images, columns=columns), scale))
 
 
@@ -233,7 +252,8 @@ def exemplar_seeds(path: str, concepts: tuple[str, ...], k: int, start: int = 0)
     found: list[int] = []
     for first in range(start, start + EXEMPLAR_SEARCH_LIMIT, EXEMPLAR_BATCH):
         seeds = list(range(first, first + EXEMPLAR_BATCH))
-        probabilities = model.attribute_probabilities(model.images_for_seeds(seeds))
+        # labelled once per checkpoint (and kept on disk): seeds 0-1999 are a direction's seeds too
+        probabilities = model.labels(first, EXEMPLAR_BATCH)
         mask = np.ones(len(seeds), bool)
         for concept in concepts:
             mask &= _concept_mask(probabilities, model.attributes, concept)
@@ -309,7 +329,10 @@ def exemplar_edit(
 
 
 DIRECTION_SAMPLES = 2000  # classifier-labelled latents a direction is fitted on
-MEASURE_SAMPLES = 300  # fresh latents an edit's success rate is measured on
+# Fresh latents an edit's success rate is estimated on while the page is used; the stored evaluation has the full
+# figure. About 70 of them lack sunglasses for an add; a change of strength then costs 0.3-0.5 s here instead of
+# the 4 s of 300 latents measured both ways.
+MEASURE_SAMPLES = 100
 
 
 def _direction(path: str, attribute: str, method: str, conditional: bool):
@@ -367,10 +390,103 @@ def per_face_edit(
 
 @st.cache_data(max_entries=64, show_spinner=f"Measuring the edit on {MEASURE_SAMPLES} random faces...")
 def edit_report(path: str, attribute: str, method: str, conditional: bool, strength: float) -> dict:
-    """ganlib.directions.measure_edit at |strength|: add_* and remove_* figures, and a random-direction baseline."""
-    return measure_edit(
-        explorer(path), _direction(path, attribute, method, conditional), abs(strength), n=MEASURE_SAMPLES
-    )
+    """ganlib.directions.measure_edit at |strength| on MEASURE_SAMPLES fresh faces, the half the sign picks (add_*
+    figures for a positive strength, remove_* for a negative one), with a random-direction baseline. Computed once
+    per checkpoint and kept on disk (Explorer.measure)."""
+    return _measure(path, attribute, method, conditional, strength)
+
+
+def _measure(path: str, attribute: str, method: str, conditional: bool, strength: float) -> dict:
+    side = ("add",) if strength >= 0 else ("remove",)
+    direction = _direction(path, attribute, method, conditional)
+    return explorer(path).measure(direction, abs(strength), n=MEASURE_SAMPLES, seed=DEFAULT_MEASURE_SEED, sides=side)
+
+
+# ganlib.evaluation.report.SUMMARY_METHOD, the direction the stored summary measured; importing it would load scipy
+# (0.4 s of the demo's first click), so tests/test_warm_up.py checks that the two agree instead
+SUMMARY_METHOD = "mean_difference"
+
+
+def stored_evaluation(path: str, attribute: str) -> dict | None:
+    """{"figures", "method", "strength", "n"} of ``attribute`` from the summary that ``ganlib evaluate
+    --write-metadata`` stored in the checkpoint: the full measurement beside the page's quick estimate; None when
+    the file has none."""
+    evaluation = metadata(path).get("evaluation")
+    summary = evaluation.get("summary") if isinstance(evaluation, dict) else None
+    figures = summary.get(f"{attribute} add / remove") if isinstance(summary, dict) else None
+    strength, n = (evaluation.get("strength"), evaluation.get("n")) if isinstance(evaluation, dict) else (None, None)
+    if not isinstance(figures, str) or not _is_number(strength) or not _is_number(n):
+        return None
+    return {"figures": figures, "method": SUMMARY_METHOD, "strength": float(strength), "n": int(n)}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+# ---------------------------------------------------------------------------------------------- warm-up
+# The talk's one-click demo, "add sunglasses" (views/attribute_edits.DEMO puts the page in this state).
+DEMO_EDIT = {"attribute": "sunglasses", "method": "svm", "conditional": True, "strength": 2.0}
+# Imports that the warm-up pays ahead, each once the server has been idle this long: an import holds the GIL, and
+# one in the background made the runs beside it 2-3x slower here.
+IDLE_SECONDS = 2.0
+_warm_up_lock = threading.Lock()
+_warm_up_thread: threading.Thread | None = None
+_last_run = time.monotonic()  # when a script run last called warm_up: the server's activity clock
+
+
+def warm_up(path: str) -> threading.Thread | None:
+    """Called on every script run; the first call starts a background thread (once per server process) that loads
+    checkpoint ``path`` and computes the demo's direction and measured edit, so that the first visitor's demo click
+    finds them ready (read from the disk cache when an earlier server computed them, else labelled now: about 5 s
+    on one core here). Later, whenever the server has been idle for IDLE_SECONDS, it imports what other pages
+    would otherwise import on first use. Never blocks: a page that asks for a value the thread is computing waits
+    for it instead of computing it twice, and a failure only means the pages compute what they need themselves.
+    Returns the thread the first time, None after."""
+    global _warm_up_thread, _last_run
+    _last_run = time.monotonic()
+    with _warm_up_lock:
+        if _warm_up_thread is not None or not path:
+            return None
+        _warm_up_thread = threading.Thread(target=_warm, args=(path,), name="ganlib-warm-up", daemon=True)
+    _warm_up_thread.start()
+    return _warm_up_thread
+
+
+def _script_running() -> bool:
+    """Whether a page's script runs in this process now. Streamlit runs each in a thread of this name: a detail of
+    its implementation, so should it change, this says no and the imports only stop waiting for quiet."""
+    return any(thread.name.startswith("ScriptRunner") for thread in threading.enumerate())
+
+
+def _when_idle() -> None:
+    """Return once no script has run or started for IDLE_SECONDS."""
+    quiet_since = time.monotonic()
+    while True:
+        now = time.monotonic()
+        if _script_running():
+            quiet_since = now
+        if now - max(quiet_since, _last_run) >= IDLE_SECONDS:
+            return
+        time.sleep(0.2)
+
+
+def _warm(path: str) -> None:
+    with contextlib.suppress(Exception):  # best effort: a page reports any error when it asks for the same thing
+        model = explorer(path)
+        if model.classifier is not None and DEMO_EDIT["attribute"] in model.binary_attributes():
+            # the Explorer's memo, which the page's cached functions read through
+            _measure(path, **DEMO_EDIT)
+    for step in _first_uses(path):
+        _when_idle()
+        with contextlib.suppress(Exception):
+            step()
+
+
+def _first_uses(path: str) -> tuple:
+    """What other pages and controls import on first use, measured here on one core: an SVM direction loads
+    scikit-learn (1 s), the first optimizer torch._dynamo (2.3 s: the game page's first game)."""
+    return (lambda: importlib.import_module("sklearn.svm"), lambda: ToyGAN(ToyConfig()))
 
 
 # ----------------------------------------------------------------------------------------- latent map

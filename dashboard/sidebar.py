@@ -24,6 +24,7 @@ def render() -> None:
     _choose_default_checkpoint()
     if state.current_checkpoint():
         services.forget_stale_results(state.current_checkpoint())
+        services.warm_up(state.current_checkpoint())  # once per server, in the background: the demo's direction
     if st.session_state["presentation"]:
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
         st.button(

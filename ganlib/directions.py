@@ -297,22 +297,31 @@ def keep_rates(before: dict, after: dict, attributes: dict, names: list[str], fa
     return result
 
 
-def _edit_figures(explorer, z, p_before, before, vector, step, attribute) -> dict:
+SIDES = ("add", "remove")  # measure_edit's two halves: faces without the attribute moved +, faces with it moved -
+
+
+def _edit_figures(explorer, z, p_before, before, vector, step, attribute, sides=SIDES) -> dict:
     attributes = explorer.attributes
     name, _ = parse_attribute(attribute, attributes)
     others = [other for other in attributes if other != name]
     figures = {}
-    for sign, label in ((1.0, "add"), (-1.0, "remove")):
-        after = classify_latents(explorer, z + sign * step * vector)
-        p_after = attribute_probability(after, attribute, attributes)
+    for label in sides:
         if label == "add":
-            faces, success = np.flatnonzero(p_before < 1 - CONFIDENT), p_after > 0.5
+            sign, faces = 1.0, np.flatnonzero(p_before < 1 - CONFIDENT)
         else:
-            faces, success = np.flatnonzero(p_before > CONFIDENT), p_after < 0.5
+            sign, faces = -1.0, np.flatnonzero(p_before > CONFIDENT)
+        # only the faces that count are generated and judged (a face's image does not depend on its batch)
+        if len(faces):
+            after = classify_latents(explorer, z[faces] + sign * step * vector)
+        else:
+            after = {key: np.zeros((0, len(classes)), np.float32) for key, classes in attributes.items()}
+        p_after = attribute_probability(after, attribute, attributes)
+        success = p_after > 0.5 if label == "add" else p_after < 0.5
         prefix = "" if label == "add" else "remove_"
-        figures[f"{label}_success"] = float(success[faces].mean()) if len(faces) else float("nan")
+        figures[f"{label}_success"] = float(success.mean()) if len(faces) else float("nan")
         figures[f"{label}_faces"] = int(len(faces))
-        figures[f"{prefix}keep_others"] = keep_rates(before, after, attributes, others, faces)
+        selected = {key: values[faces] for key, values in before.items()}
+        figures[f"{prefix}keep_others"] = keep_rates(selected, after, attributes, others, np.arange(len(faces)))
     return figures
 
 
@@ -323,6 +332,7 @@ def measure_edit(
     n: int = 300,
     seed: int = DEFAULT_MEASURE_SEED,
     labelled: tuple | None = None,
+    sides: tuple[str, ...] = SIDES,
 ) -> dict:
     """How often the edit adds / removes the attribute, and how often it keeps the others, on n fresh latents.
 
@@ -332,7 +342,11 @@ def measure_edit(
     the class), the fraction whose class of X is unchanged; "joint": faces that kept all of them.
     "random": the same figures for a random direction of the same length, the baseline any direction must beat.
     ``labelled``: label_latents(explorer, n, seed) from a caller that measures many edits on the same seeds.
+    ``sides``: ("add",) or ("remove",) measures one half only (the dashboard shows the half its strength's sign
+    picks), at about half the cost; the other half's keys are then absent.
     """
+    if not sides or any(side not in SIDES for side in sides):
+        raise ValueError(f"sides must be some of {SIDES}, got {sides!r}")
     z, before = _labelled(explorer, n, seed, labelled)
     p_before = attribute_probability(before, direction.attribute, explorer.attributes)
     step = float(strength) * direction.class_distance
@@ -344,10 +358,10 @@ def measure_edit(
         "step_length": abs(step),
         "n": n,
     }
-    result.update(_edit_figures(explorer, z, p_before, before, vector, step, direction.attribute))
+    result.update(_edit_figures(explorer, z, p_before, before, vector, step, direction.attribute, sides))
     random_vector = torch.randn(len(vector), generator=torch.Generator().manual_seed(seed))
     random_vector = random_vector / random_vector.norm()
-    result["random"] = _edit_figures(explorer, z, p_before, before, random_vector, step, direction.attribute)
+    result["random"] = _edit_figures(explorer, z, p_before, before, random_vector, step, direction.attribute, sides)
     return result
 
 

@@ -6,31 +6,57 @@ This is the StyleGAN3-visualizer split: the UI writes values, one renderer turns
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from .checkpoint import load_discriminator, load_generator
-from .classifier import load_bundled_classifier
-from .directions import binary_attributes, edit_latents, find_direction
+from .classifier import BUNDLED, load_bundled_classifier
+from .direction_cache import DirectionCache
+from .directions import (
+    METHODS,
+    SIDES,
+    binary_attributes,
+    classify_latents,
+    edit_latents,
+    find_direction,
+    measure_edit,
+    parse_attribute,
+)
 from .images import generate, to_uint8
 from .latent import interpolation_path, latents_for_seeds, truncate
 
+LABEL_BLOCK = 250  # seeds labelled (generated and classified) together, and kept in memory and on disk together
+MAX_MEMO = 1000  # label blocks, directions and measured edits kept in memory (a block is 28 KB for ToonFaces)
+
 
 class Explorer:
-    def __init__(self, generator, discriminator=None, classifier=None):
+    def __init__(self, generator, discriminator=None, classifier=None, cache: DirectionCache | None = None):
         self.generator = generator.eval()
         self.discriminator = discriminator.eval() if discriminator is not None else None
         self.classifier = classifier  # ganlib.classifier.AttributeClassifier or None
         self.metadata: dict = getattr(generator, "metadata", {})
+        # labels, directions and measured edits on disk (ganlib.direction_cache); None keeps them in memory only
+        self.cache = cache
+        self._memo: OrderedDict[tuple, object] = OrderedDict()  # label blocks, directions, measured edits
+        self._computing: dict[tuple, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     @classmethod
-    def from_checkpoint(cls, path) -> Explorer:
-        """Load G (and D when the file has it) and, for known data sets, the bundled attribute classifier."""
+    def from_checkpoint(cls, path, cache: bool = True) -> Explorer:
+        """Load G (and D when the file has it) and, for known data sets, the bundled attribute classifier. With a
+        classifier and ``cache``, labels, directions and measured edits are kept on disk (ganlib.direction_cache),
+        keyed by the content of both files."""
         generator = load_generator(path)
         dataset = (generator.metadata.get("dataset") or {}).get("name", "")
-        return cls(generator, load_discriminator(path), load_bundled_classifier(dataset))
+        classifier = load_bundled_classifier(dataset)
+        store = DirectionCache.for_files(path, BUNDLED[dataset]) if cache and classifier is not None else None
+        return cls(generator, load_discriminator(path), classifier, store)
 
     # ------------------------------------------------------------------ description
     @property
@@ -96,6 +122,53 @@ class Explorer:
         """Editable attributes: the yes/no ones by name, the others one class at a time ("hair=blond")."""
         return binary_attributes(self.attributes)
 
+    def _once(self, key: tuple, compute):
+        """The value memoised under ``key``, computed by one thread while others asking for it wait (the
+        dashboard's warm-up thread and a page may ask at once); different keys compute side by side."""
+        with self._guard:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+            lock = self._computing.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._memo:
+                    return self._memo[key]
+            value = compute()
+            with self._guard:
+                self._memo[key] = value
+                self._computing.pop(key, None)
+                while len(self._memo) > MAX_MEMO:
+                    self._memo.popitem(last=False)
+        return value
+
+    def labels(self, first: int, count: int) -> dict[str, np.ndarray]:
+        """The classifier's probabilities {attribute: [count, classes]} for the images of seeds first ..
+        first+count-1 (truncation 1), exactly as ganlib.directions.label_latents gives them (an image does not
+        depend on its batch). Labelled LABEL_BLOCK seeds at a time, once per explorer, and kept on disk when it has
+        a cache: the 2,000 seeds of every direction and the exemplar searches over them then generate nothing."""
+        if self.classifier is None:
+            raise ValueError(f"no attribute classifier for data set {self.dataset_name!r}")
+        if count < 1 or first < 0:
+            raise ValueError(f"need count >= 1 and first >= 0, got {count} and {first}")
+        blocks = range(first // LABEL_BLOCK, (first + count - 1) // LABEL_BLOCK + 1)
+        parts = [self._once(("labels", block), lambda block=block: self._label_block(block)) for block in blocks]
+        offset = first - blocks[0] * LABEL_BLOCK
+        return {name: np.concatenate([part[name] for part in parts])[offset : offset + count] for name in parts[0]}
+
+    def _label_block(self, block: int) -> dict[str, np.ndarray]:
+        first = block * LABEL_BLOCK
+        found = self.cache.labels(first, LABEL_BLOCK, self.attributes) if self.cache else None
+        if found is None:
+            found = classify_latents(self, self.latents(range(first, first + LABEL_BLOCK)))
+            if self.cache:
+                self.cache.store_labels(first, LABEL_BLOCK, found)
+        return found
+
+    def labelled(self, n: int, seed: int) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+        """(latents, probabilities) of seeds seed .. seed+n-1: what ganlib.directions.label_latents returns."""
+        return self.latents(range(seed, seed + n)), self.labels(seed, n)
+
     def direction(
         self,
         attribute: str,
@@ -105,16 +178,56 @@ class Explorer:
         seed: int = 0,
         labelled: tuple | None = None,
     ):
-        """ganlib.directions.Direction for an attribute, computed once per set of arguments (labelling n
-        samples takes seconds; the dashboard asks again on every rerun). ``labelled``: seeds seed..seed+n-1
-        labelled already, as ganlib.directions.find_direction takes them; it is data, not part of the key."""
-        key = (attribute, method, bool(conditional), int(n), int(seed))
-        memo = self.__dict__.setdefault("_directions", {})
-        if key not in memo:
-            memo[key] = find_direction(
-                self, attribute, method, n=n, seed=seed, conditional=conditional, labelled=labelled
-            )
-        return memo[key]
+        """ganlib.directions.Direction for an attribute, computed once per set of arguments (and kept on disk with
+        a cache): the dashboard asks again on every rerun. ``labelled``: seeds seed..seed+n-1 labelled already, as
+        ganlib.directions.find_direction takes them; it is data, not part of the key. Without it the seeds' labels
+        come from ``labels``, computed once and shared by every attribute and method."""
+        key = {
+            "attribute": attribute,
+            "method": method,
+            "conditional": bool(conditional),
+            "n": int(n),
+            "seed": int(seed),
+        }
+
+        def compute():
+            found = self.cache.direction(key, self.latent_dim) if self.cache else None
+            if found is None:
+                seeds = labelled
+                if seeds is None and self.classifier is not None and method in METHODS:
+                    parse_attribute(attribute, self.attributes)  # a typo fails before anything is generated
+                    seeds = self.labelled(n, seed)
+                found = find_direction(self, attribute, method, n=n, seed=seed, conditional=conditional, labelled=seeds)
+                if self.cache:
+                    self.cache.store_direction(key, found)
+            return found
+
+        return self._once(("direction", *key.values()), compute)
+
+    def measure(self, direction, strength: float, n: int, seed: int, sides: tuple[str, ...] = SIDES) -> dict:
+        """ganlib.directions.measure_edit on seeds seed..seed+n-1, computed once per direction (by its vector),
+        strength, n, seed and sides, and kept on disk with a cache."""
+        key = {
+            "direction": hashlib.sha256(np.asarray(direction.vector, np.float32).tobytes()).hexdigest()[:32],
+            "attribute": direction.attribute,
+            "method": direction.method,
+            "class_distance": repr(float(direction.class_distance)),
+            "strength": float(strength),
+            "n": int(n),
+            "seed": int(seed),
+            "sides": list(sides),
+        }
+
+        def compute():
+            found = self.cache.measurement(key) if self.cache else None
+            if found is None:
+                labelled = self.labelled(n, seed)
+                found = measure_edit(self, direction, strength, n=n, seed=seed, labelled=labelled, sides=sides)
+                if self.cache:
+                    self.cache.store_measurement(key, found)
+            return found
+
+        return self._once(("measure", json.dumps(key, sort_keys=True)), compute)
 
     def edit(self, seeds: Sequence[int], direction, strengths: Sequence[float], truncation: float = 1.0) -> np.ndarray:
         """uint8 [len(seeds), len(strengths), H, W, 3]: row i is seed i moved by each strength (in class-mean

@@ -25,6 +25,11 @@ def _widths(base: int, num_upsamplings: int) -> list[int]:
 
 def init_weights(module: nn.Module) -> None:
     """Convolutions from N(0, 0.02); BatchNorm scale from N(1, 0.02) and shift 0, as in the DCGAN paper."""
+    weight = getattr(module, "weight", None)
+    if isinstance(weight, torch.Tensor) and weight.is_meta:
+        # a module built on the meta device has shapes only (checkpoint.expected_tensors): there is nothing to
+        # draw, and drawing there imports torch._dynamo, 2.5 s of every dashboard's first model load
+        return
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:

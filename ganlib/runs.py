@@ -41,6 +41,7 @@ LAUNCH_FILE = "launch.json"  # written by start_run: pid and command, for runs t
 LOG_FILE = "train.log"
 STARTUP_GRACE_SECONDS = 120  # a just-launched pid is trusted without the command-line check
 STOP_TIMEOUT_SECONDS = 15.0
+FINAL_STATES = ("finished", "stopped", "failed")
 SAMPLE_GRIDS_PER_RUN = 20
 STATS_COLUMNS = (
     "step",
@@ -325,12 +326,15 @@ def stop_run(handle: RunHandle, timeout: float = STOP_TIMEOUT_SECONDS) -> str:
     run_dir = Path(handle.run_dir)
     # The pid leads its own process group (start_new_session), so the group signal reaches only the trainer.
     if _is_training_process(handle.pid):
+        signalled = time.time()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(handle.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _process_alive(handle.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _process_alive(handle.pid):
+        # Done when the trainer has written its final status (after its checkpoint): the process's own exit, about
+        # 1 s of interpreter shutdown here, is left to the reaper thread and to whoever looks at the run next.
+        while _process_alive(handle.pid) and not _ended_since(run_dir, signalled) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _process_alive(handle.pid) and not _ended_since(run_dir, signalled):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(handle.pid, signal.SIGKILL)
             for _ in range(50):
@@ -349,6 +353,13 @@ def stop_run(handle: RunHandle, timeout: float = STOP_TIMEOUT_SECONDS) -> str:
         if record is not None and int(record.get("pid", -1)) == handle.pid:
             (runs_dir / ACTIVE_FILE).unlink(missing_ok=True)
     return (read_json(run_dir / STATUS_FILE) or {}).get("state", "stopped")
+
+
+def _ended_since(run_dir: Path, moment: float) -> bool:
+    """The trainer wrote a final status (stopped, finished or failed) at ``moment`` or later."""
+    status = read_json(run_dir / STATUS_FILE) or {}
+    updated = status.get("updated")
+    return status.get("state") in FINAL_STATES and isinstance(updated, (int, float)) and updated >= moment
 
 
 def _mark(run_dir: Path, state: str, message: str) -> None:

@@ -126,6 +126,14 @@ def test_add_sunglasses_demo_is_one_click(tmp_path, monkeypatch):
     assert len(at.main.get("image")) == 2  # before and after, 8 faces each
     assert "8 faces without sunglasses" in texts(at.main.caption)
     assert "sunglasses added" in " ".join(m.label for m in at.main.metric)
+    # the page's quick estimate, and beside it the full figure that ganlib evaluate stored in the checkpoint
+    assert "A quick estimate: the classifier on" in texts(at.main.caption)
+    assert "Full measurement stored with this model" in texts(at.main.caption)
+    assert "class-mean difference direction, strength 1.5, 1000 faces" in texts(at.main.caption)
+    at.slider(key="strength").set_value(-1.0).run()  # removing: the other half of the measurement
+    assert not at.exception
+    assert "sunglasses removed" in " ".join(m.label for m in at.main.metric)
+    assert "faces that had sunglasses" in texts(at.main.caption)
 
 
 @pytest.mark.skipif(_bundled_toonfaces() is None, reason="needs the bundled classifier and a ToonFaces checkpoint")

@@ -1,5 +1,6 @@
 """Attribute directions: planted directions are recovered, conditional editing, edits, and the explorer API."""
 
+import json
 import math
 
 import numpy as np
@@ -172,6 +173,19 @@ def test_measure_edit_and_per_face_strength(tiny_explorer):
     assert np.all(np.isin(strengths[reached], [0.0, 1.0, 2.0, 3.0, 4.0]))
     expected = edit_latents(z, direction, torch.as_tensor(np.where(reached, strengths, 4.0), dtype=torch.float32))
     torch.testing.assert_close(edited, expected)
+
+
+def test_measuring_one_side_gives_that_half_of_the_full_figures(tiny_explorer):
+    direction = find_direction(tiny_explorer, "hair=blond", "mean_difference", n=200)
+    both = measure_edit(tiny_explorer, direction, strength=1.5, n=80, seed=300)
+    for side, keep in (("add", "keep_others"), ("remove", "remove_keep_others")):
+        half = measure_edit(tiny_explorer, direction, strength=1.5, n=80, seed=300, sides=(side,))
+        for figures, full in ((half, both), (half["random"], both["random"])):
+            keys = (f"{side}_success", f"{side}_faces", keep)
+            assert json.dumps([figures[key] for key in keys]) == json.dumps([full[key] for key in keys])  # NaN too
+            assert ("remove_success" if side == "add" else "add_success") not in figures
+    with pytest.raises(ValueError, match="sides"):
+        measure_edit(tiny_explorer, direction, sides=("sideways",))
 
 
 def test_per_face_refinement_finds_a_shorter_step_that_still_reaches_the_target(tiny_explorer):

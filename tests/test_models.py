@@ -36,3 +36,16 @@ def test_dcgan_layers_and_init():
 def test_model_config_rejects_nonsense(field, value):
     with pytest.raises(ValueError, match=field):
         ModelConfig(**{field: value})
+
+
+def test_a_model_on_the_meta_device_draws_nothing(monkeypatch):
+    """checkpoint.expected_tensors builds the architecture on the meta device to read its shapes: drawing weights
+    there imported torch._dynamo, 2.5 s of every dashboard's first model load."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("drew weights on the meta device")
+
+    monkeypatch.setattr(torch.nn.init, "normal_", refuse)
+    with torch.device("meta"):
+        generator, discriminator = Generator(ModelConfig(image_size=32)), Discriminator(ModelConfig(image_size=32))
+    assert all(tensor.is_meta for tensor in [*generator.state_dict().values(), *discriminator.state_dict().values()])

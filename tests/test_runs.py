@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -86,6 +87,46 @@ def test_stop_kills_as_a_last_resort(tmp_path):
     progress = runs.read_progress(handle.run_dir)
     assert progress.state == "stopped" and progress.message
     assert runs.active_run(tmp_path) is None
+
+
+TRAINER_THAT_EXITS_SLOWLY = """
+import json, signal, sys, time
+from pathlib import Path
+status = Path(sys.argv[1]) / "status.json"
+def stop(*_):
+    status.write_text(json.dumps({"state": "stopped", "step": 3, "steps": 10, "updated": time.time()}))
+    time.sleep(30)  # a checkpoint written, then a long interpreter shutdown
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+status.write_text(json.dumps({"state": "running", "step": 3, "steps": 10, "updated": time.time()}))
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_stop_returns_once_the_trainer_has_written_its_final_status(tmp_path):
+    """Stop waits for the checkpoint and the "stopped" status, not for the process's own exit (1 s here)."""
+    run_dir = tmp_path / "slow-exit"
+    run_dir.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-c", TRAINER_THAT_EXITS_SLOWLY, str(run_dir), "ganlib", "train"], start_new_session=True
+    )
+    try:
+        while not (run_dir / "status.json").exists():
+            time.sleep(0.05)
+        started = time.time()
+        (run_dir / runs.LAUNCH_FILE).write_text(json.dumps({"pid": process.pid, "started": started}))
+        (tmp_path / runs.ACTIVE_FILE).write_text(
+            json.dumps({"pid": process.pid, "run_dir": str(run_dir), "started": started})
+        )
+        handle = runs.active_run(tmp_path)
+        assert handle is not None and handle.pid == process.pid
+        assert runs.stop_run(handle) == "stopped"
+        assert process.poll() is None  # still shutting down: not waited for
+        assert runs.active_run(tmp_path) is None and not (tmp_path / runs.ACTIVE_FILE).exists()
+    finally:
+        process.kill()
+        process.wait()
 
 
 def test_stale_lock_is_cleared(tmp_path):

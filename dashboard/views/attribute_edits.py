@@ -14,7 +14,14 @@ EDIT_FACES = 8
 METHODS = {"mean_difference": "class-mean difference", "svm": "linear SVM normal", "exemplar3": "3 exemplars vs 3"}
 # the stage demo: the SVM normal with the other attributes projected out kept hats, hair and smiles unchanged on
 # 93-100% of faces, and added sunglasses more often than the class-mean difference at the same strength
-DEMO = {"direction": "sunglasses", "direction_method": "svm", "conditional": True, "strength": 2.0, "edit_seed": 0}
+# (services.DEMO_EDIT: the server computes it ahead, at start-up)
+DEMO = {
+    "direction": services.DEMO_EDIT["attribute"],
+    "direction_method": services.DEMO_EDIT["method"],
+    "conditional": services.DEMO_EDIT["conditional"],
+    "strength": services.DEMO_EDIT["strength"],
+    "edit_seed": 0,
+}
 
 
 def render(path: str, model, presenting: bool) -> None:
@@ -175,13 +182,20 @@ def _edit_report(path, attribute, method, conditional, strength) -> None:
             delta_arrow="off",
         )
         cells[2].caption(
-            f"Measured by the classifier on {report[f'{prefix}_faces']} of {report['n']} fresh random faces that "
-            f"{'lacked' if adding else 'had'} {attribute} (it was sure), each moved by {abs(strength):.2f} × the "
+            f"A quick estimate: the classifier on {report[f'{prefix}_faces']} of {report['n']} fresh random faces "
+            f"that {'lacked' if adding else 'had'} {attribute} (it was sure), each moved by {abs(strength):.2f} × the "
             f"class-mean distance. The random direction has the same length: what any push this big does by chance. "
             f"Kept per attribute: "
             + ", ".join(f"{name} {_percent(value)}" for name, value in keep.items() if name != "joint")
             + "."
         )
+        stored = services.stored_evaluation(path, attribute)
+        if stored:
+            cells[2].caption(
+                f"Full measurement stored with this model (`ganlib evaluate`: {METHODS[stored['method']]} direction, "
+                f"strength {stored['strength']:g}, {stored['n']} faces): {attribute} added / "
+                f"removed {plain(stored['figures'])}."
+            )
 
 
 def _percent(value: float) -> str:

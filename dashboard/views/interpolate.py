@@ -3,6 +3,7 @@ with the norm of z along both paths (White 2016, "Sampling Generative Networks")
 
 from __future__ import annotations
 
+import functools
 import math
 
 import plotly.graph_objects as go
@@ -108,9 +109,10 @@ def _strips(path, seeds, frames, walks, image_size: int, presenting: bool) -> No
             if not presenting:
                 with buttons:
                     name = f"walk_{method}_{'-'.join(map(str, seeds))}_{frames}"
+                    # the files are made when a button is pressed, not on every visit (0.1-0.3 s each here)
                     st.download_button(
                         "GIF",
-                        services.interpolation_gif(path, seeds, frames, method),
+                        functools.partial(services.interpolation_gif, path, seeds, frames, method),
                         file_name=f"{name}.gif",
                         mime="image/gif",
                         key=f"download_gif_{method}",
@@ -119,7 +121,7 @@ def _strips(path, seeds, frames, walks, image_size: int, presenting: bool) -> No
                     )
                     st.download_button(
                         "PNG strip",
-                        services.strip_png(path, seeds, frames, method, frames, 2),
+                        functools.partial(services.strip_png, path, seeds, frames, method, frames, 2),
                         file_name=f"{name}.png",
                         mime="image/png",
                         key=f"download_strip_{method}",

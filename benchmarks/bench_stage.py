@@ -1,0 +1,365 @@
+"""Issue 15, the talk demo in a real browser: a `streamlit run` server and Debian's Chromium (playwright).
+
+Each run starts fresh servers and times what the audience waits for:
+- cold start -> the sunglasses demo's picture: server launch, open /arithmetic, click "Add sunglasses", until the
+  before/after rows are drawn (target <= 5 s), once with an empty direction cache (the first time ever on this
+  machine) and once with the cache the previous server wrote (every later start);
+- changes on the Arithmetic page with the demo shown: method, strength, attribute (target <= 1 s each);
+- opening each page from the sidebar once the server is warm, after a pause of WARM_PAUSE_SECONDS (target <= 2 s);
+- Stop on a live training run until the Training page says it stopped (target <= 3 s).
+
+    python -m benchmarks.bench_stage              # 10 runs, p50 and p95 of each figure against its target
+    python -m benchmarks.bench_stage --runs 3 --json stage.json
+
+Not part of the test suite. It needs /usr/bin/chromium and playwright (never `playwright install`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from .common import ROOT, Result
+
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_support import CHROMIUM, CHROMIUM_ARGS, READY, free_port  # noqa: E402
+
+TIMEOUT_MS = 180_000
+COLD_TARGET, CHANGE_TARGET, PAGE_TARGET, STOP_TARGET = 5.0, 1.0, 2.0, 3.0
+# the sidebar link's text -> the page's header once drawn, in the order a talk might visit them
+PAGES = {
+    "Samples": "Samples",
+    "Interpolate": "Interpolate",
+    "Latent map": "Latent map",
+    "Training": "Training",
+    "How a GAN learns": "How a GAN learns",
+    "Arithmetic": "Latent arithmetic",
+}
+# a warm server: the dashboard's warm-up imports what other pages need (scikit-learn, torch._dynamo) once the server
+# has been idle for 2 s (services.IDLE_SECONDS); the pause before the pages open gives it that, as a talk would
+WARM_PAUSE_SECONDS = 8.0
+# the Stop measurement: the sidebar form's data set and size, steps enough to be still training when Stop comes
+STOP_RUN = {"dataset": "toonfaces", "image_size": 32, "steps": 100_000}
+
+
+def cpu_flags() -> str:
+    """The instruction sets that change torch's speed here (AMX, AVX-512), from /proc/cpuinfo."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    flags = sorted(set(re.findall(r"\b(amx\w*|avx512\w*)\b", text)))
+    return " ".join(flags) or "no amx, no avx512"
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between the closest ranks (numpy's default), without numpy."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class Server:
+    """`streamlit run dashboard/app.py` on a free port, its output in a log file (a pipe nobody reads fills up)."""
+
+    def __init__(self, env: dict, log: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py")]
+        command += ["--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1"]
+        command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        self.log = open(log, "ab")  # noqa: SIM115 (closed in close(), after the server)
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1).read() == b"ok":
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.close()
+        raise RuntimeError(f"streamlit did not start; see {log}")
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, 15)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=20)
+        self.log.close()
+
+
+def settled(page) -> None:
+    page.wait_for_selector(READY, timeout=TIMEOUT_MS)
+
+
+def no_exception(page, what: str) -> None:
+    if page.get_by_test_id("stException").count():
+        raise RuntimeError(f"{what}: the page shows an exception")
+
+
+def timed(action, until) -> float:
+    """Seconds from ``action()`` until ``until()`` returns (both drive the page)."""
+    started = time.perf_counter()
+    action()
+    until()
+    return time.perf_counter() - started
+
+
+def caption_shows(page, text: str):
+    def wait() -> None:
+        page.get_by_test_id("stCaptionContainer").filter(has_text=text).first.wait_for(timeout=TIMEOUT_MS)
+        settled(page)
+
+    return wait
+
+
+def cold_demo(browser, env: dict, log: Path) -> tuple[dict[str, float], Server, object]:
+    """The cold start's phases in seconds ("total": server launch -> demo picture), the server, and the page left
+    open on the demo."""
+    server = Server(env, log)
+    healthy = time.perf_counter()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server.url}/arithmetic")
+    button = page.locator(".st-key-demo_sunglasses button")
+    button.wait_for()
+    settled(page)
+    clicked = time.perf_counter()
+    button.click()
+    page.locator(".st-key-edit_after [data-testid='stImage'] img").wait_for()
+    picture = time.perf_counter()
+    settled(page)
+    no_exception(page, "the demo")
+    phases = {
+        "total": picture - server.started,
+        "server launch -> health": healthy - server.started,
+        "health -> Arithmetic drawn": clicked - healthy,
+        "demo click -> picture": picture - clicked,
+    }
+    return phases, server, page
+
+
+def arithmetic_changes(page) -> dict[str, float]:
+    """Method, strength and attribute, each from the demo's state, timed until the page has redrawn."""
+    times = {}
+    times["method"] = timed(
+        lambda: page.locator(".st-key-direction_method label").filter(has_text="class-mean difference").click(),
+        caption_shows(page, "along the class-mean difference direction"),
+    )
+    thumb = page.locator(".st-key-strength input[type='range']")
+    thumb.focus()
+    times["strength"] = timed(lambda: thumb.press("ArrowRight"), caption_shows(page, "strength +2.25"))
+
+    def choose_smiling() -> None:
+        page.locator(".st-key-direction [role='combobox']").click()
+        page.get_by_role("option", name="smiling", exact=True).click()
+
+    times["attribute"] = timed(choose_smiling, caption_shows(page, "faces without smiling"))
+    no_exception(page, "the arithmetic changes")
+    return times
+
+
+def page_opens(page) -> dict[str, float]:
+    """Each page opened from the sidebar's navigation, until its header is drawn and the script has finished."""
+    times = {}
+    for title, header in PAGES.items():
+
+        def arrived(header=header) -> None:
+            page.get_by_role("heading", name=header).first.wait_for(timeout=TIMEOUT_MS)
+            settled(page)
+
+        link = page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first
+        times[title] = timed(link.click, arrived)
+        no_exception(page, f"page {title}")
+    return times
+
+
+def stop_time(page, server: Server, runs_dir: Path, env: dict) -> float:
+    """Start a run through ganlib.runs, follow it on the Training page, press Stop, wait for "was stopped"."""
+    from ganlib import runs
+    from ganlib.config import TrainConfig
+
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)  # the trainer inherits the benchmark's cache folder (its data set is rendered once)
+    try:
+        handle = runs.start_run(runs_dir, TrainConfig(**STOP_RUN), name=f"stop-{int(time.time() * 1000)}")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    deadline = time.monotonic() + 300
+    while runs.read_progress(handle.run_dir).step < 1:
+        if time.monotonic() > deadline or runs.read_progress(handle.run_dir).state == "failed":
+            runs.stop_run(handle)
+            raise RuntimeError(f"the training run did not start: {runs.log_tail(handle.run_dir)}")
+        time.sleep(0.5)
+    try:
+        page.goto(f"{server.url}/training?run={handle.name}")
+        button = page.locator(".st-key-training_stop button").first
+        button.wait_for()
+        return timed(button.click, lambda: page.get_by_text("was stopped at step").first.wait_for())
+    finally:
+        if runs.active_run(runs_dir) is not None:
+            runs.stop_run(handle)
+
+
+def one_run(browser, work: Path, log: Path) -> dict[str, float]:
+    """One measurement of every figure, on fresh servers; the direction cache starts empty."""
+    cache = work / "cache"
+    shutil.rmtree(cache / "directions", ignore_errors=True)
+    runs_dir = work / "runs"
+    env = {"GANLIB_CACHE": str(cache), "GANLIB_RUNS": str(runs_dir), "GANLIB_UPLOADS": str(work / "uploads")}
+    figures: dict[str, float] = {}
+    phases, server, page = cold_demo(browser, env, log)
+    try:
+        figures["cold start -> demo picture (empty cache)"] = phases.pop("total")
+        figures.update({f"  {name} (empty cache)": seconds for name, seconds in phases.items()})
+        for name, seconds in arithmetic_changes(page).items():
+            figures[f"arithmetic change: {name}"] = seconds
+        time.sleep(WARM_PAUSE_SECONDS)
+        for name, seconds in page_opens(page).items():
+            figures[f"open page (warm server): {name}"] = seconds
+        figures["Stop -> stopped"] = stop_time(page, server, runs_dir, env)
+    finally:
+        page.context.close()
+        server.close()
+    phases, server, page = cold_demo(browser, env, log)  # the cache the first server wrote
+    page.context.close()
+    server.close()
+    figures["cold start -> demo picture (cache kept)"] = phases.pop("total")
+    figures.update({f"  {name} (cache kept)": seconds for name, seconds in phases.items()})
+    return figures
+
+
+def target_of(name: str) -> float | None:
+    if name.startswith("cold start"):
+        return COLD_TARGET
+    if name.startswith("arithmetic change"):
+        return CHANGE_TARGET
+    if name.startswith("open page"):
+        return PAGE_TARGET
+    if name.startswith("Stop"):
+        return STOP_TARGET
+    return None
+
+
+def measure(runs: int = 10, log=print) -> dict:
+    """Every figure ``runs`` times: samples, p50 and p95, targets and ratios, and what the machine was."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"needs Debian's Chromium at {CHROMIUM}")
+    work = Path(tempfile.mkdtemp(prefix="bench-stage-"))
+    samples: dict[str, list[float]] = {}
+    load_before = os.getloadavg()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                for run in range(runs):
+                    figures = one_run(browser, work, work / "server.log")
+                    log(f"run {run + 1}/{runs}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+                    for name, seconds in figures.items():
+                        samples.setdefault(name, []).append(seconds)
+            finally:
+                browser.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    figures = {}
+    for name, values in samples.items():
+        target = target_of(name)
+        p50, p95 = statistics.median(values), percentile(values, 0.95)
+        figures[name] = {
+            "p50": p50,
+            "p95": p95,
+            "target": target,
+            "ratio_p50": target / p50 if target else None,
+            "ratio_p95": target / p95 if target else None,
+            "samples": values,
+        }
+    return {
+        "runs": runs,
+        "machine": {
+            "cpu": cpu_model(),
+            "cpu_flags": cpu_flags(),
+            "cores": os.cpu_count(),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+            "python": platform.python_version(),
+        },
+        "figures": figures,
+    }
+
+
+def results(report: dict) -> list[Result]:
+    out = []
+    for name, figure in report["figures"].items():
+        for quantile in ("p50", "p95"):
+            out.append(Result(f"{name} {quantile}", figure[quantile], "s", figure["target"]))
+    return out
+
+
+def stage(runs: int = 10) -> list[Result]:
+    """For benchmarks/run.py."""
+    report = measure(runs)
+    machine = report["machine"]
+    print(f"cpu: {machine['cpu']}; flags: {machine['cpu_flags']}; load {machine['load_average_before']}")
+    return results(report)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_stage", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="fresh servers per figure (default %(default)s)")
+    parser.add_argument("--json", metavar="FILE", help="also write the report, every sample included, as JSON")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    report = measure(args.runs, log=lambda line: print(line, file=sys.stderr, flush=True))
+    machine = report["machine"]
+    print(f"cpu: {machine['cpu']} ({machine['cores']} cores); flags: {machine['cpu_flags']}")
+    print(f"load average before {machine['load_average_before']}, after {machine['load_average_after']}")
+    print(
+        f"{'figure (' + str(args.runs) + ' runs)':52s} {'p50':>7s} {'p95':>7s} {'target':>7s} {'p50':>6s} {'p95':>6s}"
+    )
+    for name, figure in report["figures"].items():
+        target = figure["target"]
+        ratios = f"{figure['ratio_p50']:6.2f} {figure['ratio_p95']:6.2f}" if target else f"{'-':>6s} {'-':>6s}"
+        print(f"{name:52s} {figure['p50']:6.2f}s {figure['p95']:6.2f}s {target or '-':>7} {ratios}")
+    print("ratio = target / time: >= 1 meets the target")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
