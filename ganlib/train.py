@@ -277,7 +277,9 @@ class Trainer:
                 values = self._train_step()
                 self.step += 1
                 due = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
-                out_of_time = bool(config.max_minutes) and time.perf_counter() - session_started > config.max_minutes * 60
+                out_of_time = (
+                    bool(config.max_minutes) and time.perf_counter() - session_started > config.max_minutes * 60
+                )
                 # Under torchrun every rank takes the same branches below: the numbers are averaged and the stop and
                 # checkpoint decisions shared (a signal or a clock can reach one rank a step before another).
                 values, flags = distributed.average_and_any(
