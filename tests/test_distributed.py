@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -48,29 +49,35 @@ def _metadata(path) -> str:
         return handle.metadata()["ganlib"]
 
 
-def _fingerprint_worker(rank: int, init_file: str, perturb: bool, results) -> None:
-    import torch.distributed as dist
-
-    from ganlib.distributed import World, fingerprints_agree
-
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
-    torch.manual_seed(0)
-    module = torch.nn.Linear(4, 3)
-    if perturb and rank == 1:
-        with torch.no_grad():
-            module.weight[0, 0] += 1e-6
-    results[rank] = fingerprints_agree(World(rank, 2), [module])
-    dist.destroy_process_group()
+FINGERPRINT_SCRIPT = """
+import sys
+import torch
+import torch.distributed as dist
+from ganlib.distributed import environment_world, fingerprints_agree
+dist.init_process_group("gloo")
+world = environment_world()
+torch.manual_seed(0)
+module = torch.nn.Linear(4, 3)
+if sys.argv[1] == "perturb" and world.rank == 1:
+    with torch.no_grad():
+        module.weight[0, 0] += 1e-6
+print(f"rank {world.rank}: {fingerprints_agree(world, [module])}")
+dist.destroy_process_group()
+"""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("perturb", [False, True])
 def test_the_weight_check_tells_identical_ranks_from_drifted_ones(tmp_path, perturb):
-    import torch.multiprocessing as mp
-
-    results = mp.Manager().dict()
-    mp.spawn(_fingerprint_worker, args=(str(tmp_path / "init"), perturb, results), nprocs=2)
-    assert dict(results) == {0: not perturb, 1: not perturb}
+    script = tmp_path / "fingerprints.py"
+    script.write_text(FINGERPRINT_SCRIPT)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
+               "perturb" if perturb else "same"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    agree = str(not perturb)  # the two ranks' lines may interleave on the shared stdout
+    assert sorted(re.findall(r"rank (\d): (True|False)", result.stdout)) == [("0", agree), ("1", agree)]
 
 
 @pytest.mark.slow
