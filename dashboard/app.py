@@ -10,13 +10,19 @@ ganlib (the training form also reads the plain declarations of ganlib.config).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import navigation, sidebar, state  # the repo is installed with `pip install -e .` (requirements.txt)
 
+# A local file, served by the app itself: a ":material/...:" icon made the browser fetch the tab icon from a font CDN,
+# which fails offline.
+ICON = Path(__file__).parent / "assets" / "icon.png"
+
 
 def main() -> None:
-    st.set_page_config(page_title="GAN Latent Explorer", page_icon=":material/explore:", layout="wide")
+    st.set_page_config(page_title="GAN Latent Explorer", page_icon=str(ICON), layout="wide")
     state.init_state()
     page = st.navigation(navigation.all_pages(), position="hidden" if st.session_state["presentation"] else "sidebar")
     sidebar.render()

@@ -9,7 +9,7 @@ from dashboard import pages
 from dashboard.views import arithmetic, gan_game, interpolate, latent_map, samples, training
 
 PAGES = {
-    "samples": st.Page(samples.render, title="Samples", icon=":material/grid_view:", url_path="samples", default=True),
+    "samples": st.Page(samples.render, title="Samples", icon=":material/grid_view:", url_path="samples"),
     "interpolate": st.Page(interpolate.render, title="Interpolate", icon=":material/timeline:", url_path="interpolate"),
     "arithmetic": st.Page(arithmetic.render, title="Arithmetic", icon=":material/calculate:", url_path="arithmetic"),
     "map": st.Page(latent_map.render, title="Latent map", icon=":material/scatter_plot:", url_path="map"),
@@ -18,7 +18,17 @@ PAGES = {
 }
 
 
+def _open_samples() -> None:
+    """The root URL opens the Samples page at its own path, with the link's query string. st.navigation serves its
+    default page at / only (/samples would answer "Page not found"), so the default is this hidden redirect and every
+    page, Samples included, has one URL that a shared link can name."""
+    st.switch_page(PAGES["samples"], query_params=st.query_params.to_dict())
+
+
+ROOT = st.Page(_open_samples, title="GAN Latent Explorer", url_path="start", default=True, visibility="hidden")
+
+
 def all_pages() -> list[st.Page]:
     """The pages for st.navigation, first registered by name for the links between them."""
     pages.register(PAGES)
-    return list(PAGES.values())
+    return [*PAGES.values(), ROOT]

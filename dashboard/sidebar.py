@@ -36,14 +36,15 @@ def render() -> None:
         return
     with st.sidebar:
         st.title("GAN Latent Explorer")
-        _checkpoint_picker()
-        _model_card()
+        # the speaker's controls first: in a 900-px window they are on screen without scrolling the sidebar
         _share()
         st.toggle(
             "Presentation mode",
             key="presentation",
             help="Wide layout, large images, controls hidden. Bookmark the link first: it reproduces this exact view.",
         )
+        _checkpoint_picker()
+        _model_card()
         st.divider()
         training_panel.render()
 
@@ -144,8 +145,8 @@ def _model_card() -> None:
         st.error(plain(error))
         return
     # Everything after a label comes from the file: shown as literal text, never as markdown (links, images).
-    with st.container(border=True, key="model_card"):
-        st.caption("MODEL CARD")
+    # Folded: the card is long, and what a speaker needs stays above it.
+    with st.expander("Model card", icon=":material/badge:", key="model_card"):
         st.markdown("\n".join(f"**{name}:** {plain(value)}  " for name, value in model_card_lines(metadata)))
         evaluation = metadata.get("evaluation")
         if evaluation:

@@ -124,13 +124,13 @@ URL_STATE: dict[str, UrlValue] = {
     "positive_pins": UrlValue("pos", [], seeds, _join),
     "negative_pins": UrlValue("neg", [], seeds, _join),
     # latent map
-    "map_points": UrlValue("points", 1000, integer(MIN_POINTS, MAX_POINTS)),
+    "map_points": UrlValue("points", 500, integer(MIN_POINTS, MAX_POINTS)),  # drawn on arrival (PCA, about 2 s)
     "map_method": UrlValue("proj", "PCA", choice("PCA", "t-SNE")),
     "map_space": UrlValue("space", "", name),
     "map_color": UrlValue("color", "", name),
     "perplexity": UrlValue("perp", 30, integer(2, 100)),
     "map_first": UrlValue("mfirst", 0, integer(0, MAX_SEED - MAX_POINTS)),
-    "map_iterations": UrlValue("iter", 500, integer(250, 2000)),  # t-SNE of 2,000 points: 9.6 s at 500, one thread
+    "map_iterations": UrlValue("iter", 500, integer(250, 2000)),  # t-SNE of 2,000 points: 5-9 s at 500, one thread
     "map_seed": UrlValue("mseed", 0, integer(0, MAX_SEED)),
     "map_clusters": UrlValue("clusters", 6, integer(2, 20)),
     "map_atlas": UrlValue("atlas", False, flag, _flag),
@@ -229,5 +229,10 @@ def add_typed_seeds(key: str, typed_key: str, error_key: str) -> None:
 
 
 def toggle_pin(seed: int) -> None:
+    """Pin or unpin one seed (a button's callback); beyond MAX_SEEDS_IN_A_LIST pins, which a link could not hold,
+    it says so instead."""
     pins = list(st.session_state.get("pins", []))
+    if seed not in pins and len(pins) >= MAX_SEEDS_IN_A_LIST:
+        st.toast(f"At most {MAX_SEEDS_IN_A_LIST} pins: unpin one first.", icon=":material/warning:")
+        return
     st.session_state["pins"] = [s for s in pins if s != seed] if seed in pins else pins + [seed]

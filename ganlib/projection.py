@@ -8,8 +8,9 @@ classifier's probabilities, or the pixels themselves; then colour or thumbnails 
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,9 @@ REDUCED_DIMS = 50  # t-SNE runs on a PCA-50 summary: much faster on wide feature
 PIXEL_SIDE = 16  # "pixels" compares images downscaled to 16 x 16 (area average), so the map is about layout and colour
 GENERATOR_POOL = 2  # early generator activations are pooled to 2 x 2: keeps coarse layout, drops 75% of the width
 TSNE_ANGLE = 0.8  # Barnes-Hut accuracy (sklearn's default 0.5): a third faster on 2,000 points, same KL (1.62)
+# scikit-learn's t-SNE gradient and k-means run on OpenMP threads, one per core by default. On the 2-core machines
+# here, with a training run or another session busy, two threads waiting for each other made t-SNE of 2,000 points
+# cost 14-15 CPU-seconds (21-23 s wall) against 5 on one thread; see _one_thread.
 MIN_TSNE_ITERATIONS = 250  # scikit-learn's floor: its first 250 steps are the early-exaggeration phase
 
 Progress = Callable[[float, str], None]  # (fraction done in [0, 1], what is happening now)
@@ -87,6 +91,19 @@ def project(
     return coordinates.astype(np.float32)
 
 
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """scikit-learn's OpenMP and BLAS work on one thread for the duration (the previous limits are restored).
+
+    The dashboard shares a small CPU with training runs and other sessions: there, extra threads spin while waiting
+    for a core instead of speeding anything up (the same finding as torch's thread count in services.py and the
+    toy GAN's)."""
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 def _tsne(summary: np.ndarray, seed: int, perplexity: float, iterations: int) -> np.ndarray:
     from sklearn.manifold import TSNE
 
@@ -101,7 +118,8 @@ def _tsne(summary: np.ndarray, seed: int, perplexity: float, iterations: int) ->
         angle=TSNE_ANGLE,
         random_state=seed,
     )
-    return tsne.fit_transform(summary.astype(np.float32))
+    with _one_thread():
+        return tsne.fit_transform(summary.astype(np.float32))
 
 
 def _check_features(features) -> np.ndarray:
@@ -143,7 +161,9 @@ def kmeans_labels(points: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     points = _check_features(points)
     if not 1 <= k <= len(points):
         raise ValueError(f"k must be between 1 and the number of points ({len(points)}), got {k}")
-    return KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(points.astype(np.float64)).astype(np.int64)
+    with _one_thread():
+        labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(points.astype(np.float64))
+    return labels.astype(np.int64)
 
 
 def atlas_cells(coordinates: np.ndarray, cells: int = 10) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:

@@ -38,6 +38,26 @@ def test_analogy_from_three_pins(app_env):
     assert at.query_params["a"] in ("3", ["3"])
 
 
+def test_pins_that_fill_empty_terms_are_named_on_the_page(app_env):
+    at = run_page(pins=[3, 5, 8])
+    assert "Terms from your pins: A = #3; B = #5; C = #8." in texts(at.main.caption)
+    at.multiselect(key="term_b").unselect(5).select(8).run()  # the user's own choice: the note goes
+    assert at.session_state["term_b"] == [8] and "Terms from your pins" not in texts(at.main.caption)
+
+
+def test_pins_never_replace_terms_the_user_set_without_the_button(app_env):
+    at = run_page(pins=[7, 8, 9], a="1", b="2", c="4")
+    assert [at.session_state[k] for k in ("term_a", "term_b", "term_c")] == [[1], [2], [4]]
+    assert "Terms from your pins" not in texts(at.main.caption)
+    for key in ("term_a", "term_b", "term_c"):  # the user empties every term: pins do not refill them
+        at.multiselect(key=key).set_value([]).run()
+    assert [at.session_state[k] for k in ("term_a", "term_b", "term_c")] == [[], [], []]
+    assert "has no exemplars" in texts(at.main.warning)
+    at.button(key="terms_from_pins").click().run()  # the explicit action
+    assert [at.session_state[k] for k in ("term_a", "term_b", "term_c")] == [[7], [8], [9]]
+    assert "Terms from your pins: A = #7; B = #8; C = #9." in texts(at.main.caption)
+
+
 def test_nine_pins_make_terms_of_three_and_the_noise_floor_shrinks(app_env):
     at = run_page(pins=list(range(10, 19)))
     assert at.session_state["term_b"] == [13, 14, 15]

@@ -33,11 +33,13 @@ def test_endpoints_default_to_the_first_pins(app_env):
     at = run_page(pins=[7, 3, 12])
     assert not at.exception
     assert at.session_state["endpoints"] == [7, 3]
+    assert any("Endpoints from your first two pins: #7 → #3." in c.value for c in at.main.caption)
     assert at.multiselect(key="endpoints").options == ["#7", "#3", "#12"]
     at.multiselect(key="endpoints").select(12).run()
     assert not at.exception
     assert at.session_state["endpoints"] == [7, 3, 12]
     assert any("7 → 3 → 12" in c.value for c in at.main.caption)
+    assert not any("from your first two pins" in c.value for c in at.main.caption)  # the user's choice now
 
 
 def test_typed_seeds_are_added_and_bad_text_is_refused(app_env):

@@ -1,5 +1,6 @@
-"""AppTest of the Latent map page: parameters first, Compute draws the map, a selection shows and pins images,
-the CSV export, bad parameters, URL state. Plotly charts are opaque to AppTest: selections are faked."""
+"""AppTest of the Latent map page: a small PCA map on arrival, Compute for t-SNE and larger maps, a selection shows
+images to pin one by one, the CSV export, bad parameters, URL state. Plotly charts are opaque to AppTest: selections
+are faked."""
 
 import pytest
 from app_support import isolate_app, run_view
@@ -36,14 +37,22 @@ def fake_selection(at, seeds):
     return at.run()
 
 
-def test_page_renders_parameters_before_computing(app_env):
+def test_the_default_pca_map_is_drawn_on_arrival(app_env):
     at = run_page()
     assert not at.exception
     assert at.button(key="map_compute")
     assert at.selectbox(key="map_space").value == "discriminator"  # the tiny checkpoint has a D
     assert "attributes" not in at.selectbox(key="map_space").options  # no classifier for its data set
-    assert not charts(at)
+    assert len(charts(at)) == 1 and at.session_state["map_points"] == 500  # no Compute pressed
+    assert at.session_state["map_shown"] is False and "map" not in at.query_params
     assert any("shapeless blob" in c.value for c in at.main.caption)
+
+
+@pytest.mark.parametrize("query", [dict(proj="t-SNE"), dict(points="1000")])
+def test_tsne_and_large_maps_wait_for_compute(app_env, query):
+    at = run_page(**query)
+    assert not at.exception and not charts(at)
+    assert any("wait for **Compute**" in info.value for info in at.main.info)
 
 
 def test_compute_draws_the_map_and_keeps_it(app_env):
@@ -68,16 +77,28 @@ def test_tsne_and_colour_choices(app_env):
     assert not at.exception and len(charts(at)) == 1
 
 
-def test_selection_shows_images_and_pins_them(app_env):
+def test_selection_shows_images_and_pins_only_the_chosen_ones(app_env):
     at = compute(run_page())
     assert not at.main.get("image")
     at = fake_selection(at, [3, 17, 42, 999])  # 999 is not on this map: ignored
     assert not at.exception
     assert len(at.main.get("image")) == 3
     assert any("3 selected" in header.value for header in at.main.subheader)
-    at.button(key="map_pin").click().run()
-    assert at.session_state["pins"] == [3, 17, 42]
-    assert at.query_params["pins"] in ("3,17,42", ["3,17,42"])
+    assert [b.key for b in at.main.button if b.key.startswith("map_pin")] == ["map_pin_3", "map_pin_17", "map_pin_42"]
+    at.button(key="map_pin_17").click().run()
+    assert at.session_state["pins"] == [17]  # only the face the user pinned, no bulk pinning of unseen seeds
+    assert at.query_params["pins"] in ("17", ["17"])
+    assert at.button(key="map_pin_17").label == "pinned"
+    at.button(key="map_pin_17").click().run()
+    assert at.session_state["pins"] == []
+
+
+def test_a_large_selection_shows_48_faces_and_pins_none_by_itself(app_env):
+    at = compute(run_page(), points=120)
+    at = fake_selection(at, list(range(100)))
+    assert not at.exception
+    assert len(at.main.get("image")) == 48 and any("first 48 shown" in h.value for h in at.main.subheader)
+    assert at.session_state["pins"] == [] and "pins" not in at.query_params
 
 
 def test_csv_download_is_offered(app_env):

@@ -198,3 +198,31 @@ def test_the_model_card_shows_metadata_as_text(tmp_path, monkeypatch, tiny_confi
     shown = "\n".join(m.value for m in at.sidebar.markdown) + "\n".join(c.value for c in at.sidebar.caption)
     assert "](http" not in shown.replace("\\]\\(", "") and "http://" not in shown  # every bracket and colon escaped
     assert "\\!\\[x\\]\\(http\\:" in shown  # shown literally, character by character
+
+
+def test_pins_stop_at_what_a_link_can_hold(app_env):
+    at = run_app(pins=",".join(map(str, range(100, 164))))  # 64 pins, the most a link holds
+    at.button(key="pin_0").click().run()
+    assert not at.exception and len(at.session_state["pins"]) == 64 and 0 not in at.session_state["pins"]
+    assert any("At most 64 pins" in toast.value for toast in at.toast)
+
+
+def test_the_root_url_opens_the_samples_page_at_its_own_path(app_env):
+    """st.navigation serves its default page at / only: the default is a redirect, so /samples (where Copy link
+    points) is a page of its own. The link's query string survives the redirect."""
+    from dashboard import navigation
+
+    assert navigation.PAGES["samples"].url_path == "samples" and not navigation.PAGES["samples"]._default
+    at = run_app(seed="40")
+    assert not at.exception
+    assert any("Seeds 40–55" in c.value for c in at.main.caption)
+    assert at.query_params["seed"] in ("40", ["40"])
+
+
+def test_the_sidebar_puts_the_speakers_controls_above_the_folded_model_card(app_env):
+    at = run_app()
+    sidebar = list(at.sidebar)  # depth first, in the order shown
+    position = {getattr(node, "key", None) or getattr(node, "type", ""): i for i, node in enumerate(sidebar)}
+    assert position["popover"] < position["presentation"] < position["_checkpoint_choice"] < position["model_card"]
+    card = next(node for node in sidebar if getattr(node, "key", None) == "model_card")
+    assert card.label == "Model card" and not card.proto.expanded  # folded

@@ -23,6 +23,7 @@ EXAMPLE_ANALOGY = {
 
 def render(path: str, model, presenting: bool) -> None:
     _default_terms(path, model)
+    _pins_note()
     if not presenting:
         _term_controls(path, model)
     terms = [tuple(st.session_state[key]) for key in TERMS]
@@ -75,18 +76,44 @@ def render(path: str, model, presenting: bool) -> None:
 
 
 def _default_terms(path: str, model) -> None:
-    """Never an empty page: the classifier's example analogy, else the pins in three groups, else seeds 0-8."""
+    """Never an empty page on arrival: the classifier's example analogy, else the pins in three groups (said so
+    above the terms), else seeds 0-8. Once per session and model only: terms the user set, or emptied, are theirs,
+    and pins change them only through the "Use my pins" button."""
+    if st.session_state.get("_terms_defaulted") == path:
+        return
+    st.session_state["_terms_defaulted"] = path
     if any(st.session_state[key] for key in TERMS):
         return
     pins = list(st.session_state["pins"])
     if model.classifier is not None and not pins:
         _fill_example(path)
-        return
-    size = 3 if len(pins) >= 9 else 1 if len(pins) >= 3 else 0
-    for index, key in enumerate(TERMS):
-        st.session_state[key] = (
-            pins[index * size : (index + 1) * size] if size else [3 * index, 3 * index + 1, 3 * index + 2]
-        )
+    elif len(pins) >= 3:
+        _use_pins()
+    else:
+        for index, key in enumerate(TERMS):
+            st.session_state[key] = [3 * index, 3 * index + 1, 3 * index + 2]
+
+
+def _pin_groups(pins: list[int]) -> list[list[int]]:
+    """Pins as the three terms: three each from nine pins on, else one each (the first 3 or 9 pins)."""
+    size = 3 if len(pins) >= 9 else 1
+    return [pins[index * size : (index + 1) * size] for index in range(len(TERMS))]
+
+
+def _use_pins() -> None:
+    """Fill A, B and C from the pins (on arrival with empty terms, or the button): the note above the terms says so
+    while they are unchanged."""
+    groups = _pin_groups(list(st.session_state["pins"]))
+    for key, seeds in zip(TERMS, groups):
+        st.session_state[key] = list(seeds)
+    st.session_state["_terms_from_pins"] = [list(seeds) for seeds in groups]
+
+
+def _pins_note() -> None:
+    filled = st.session_state.get("_terms_from_pins")
+    if filled and [list(st.session_state[key]) for key in TERMS] == filled:
+        parts = [f"{TERMS[key]} = {seed_list(seeds)}" for key, seeds in zip(TERMS, filled)]
+        st.caption(f"Terms from your pins: {'; '.join(parts)}.", help="Change them below; pins never replace them.")
 
 
 def _term_controls(path: str, model) -> None:
@@ -112,6 +139,15 @@ def _term_controls(path: str, model) -> None:
     error = st.session_state.pop("_term_error", None)
     if error:
         st.error(error)
+    if len(pins) >= 3:
+        groups = " / ".join(seed_list(seeds) for seeds in _pin_groups(pins))
+        st.button(
+            f"Use my pins as A / B / C: {groups}",
+            key="terms_from_pins",
+            icon=":material/keep:",
+            on_click=_use_pins,
+            help="Replaces the three terms with your pins (three each from nine pins on).",
+        )
     if model.classifier is not None:
         _fill_controls(path)
     else:

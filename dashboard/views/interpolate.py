@@ -25,6 +25,11 @@ def render() -> None:
     presenting = st.session_state["presentation"]
     st.header("Interpolate")
     _default_endpoints()
+    if st.session_state.get("_endpoints_from_pins") == st.session_state["endpoints"]:
+        st.caption(
+            f"Endpoints from your first two pins: #{st.session_state['endpoints'][0]} → "
+            f"#{st.session_state['endpoints'][1]}."
+        )
     if not presenting:
         _controls()
     seeds = tuple(st.session_state["endpoints"])
@@ -53,6 +58,8 @@ def _default_endpoints() -> None:
     if not endpoints:
         pins = st.session_state["pins"]
         endpoints = list(pins[:2]) if len(pins) >= 2 else [0, 1]
+        if len(pins) >= 2:  # said on the page while they are unchanged
+            st.session_state["_endpoints_from_pins"] = list(endpoints)
     st.session_state["endpoints"] = endpoints
     # a hand-edited URL (frames=1000) is clamped instead of breaking the slider
     st.session_state["frames"] = min(MAX_FRAMES, max(MIN_FRAMES, int(st.session_state["frames"])))
