@@ -145,7 +145,6 @@ URL_STATE: dict[str, UrlValue] = {
     "toy_lr_d": UrlValue("game_lrd", 0.002, number(1e-4, 5e-2)),
     "toy_speed": UrlValue("game_speed", "normal", choice("slow", "normal", "fast")),
 }
-MAX_QUERY_PARAMS = 2 * len(URL_STATE)  # a link with more is not ours: read only the known ones
 
 
 def init_state() -> None:

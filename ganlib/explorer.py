@@ -102,10 +102,6 @@ class Explorer:
             return pictures, None
         return pictures, torch.cat(scores).numpy() if scores else np.zeros(0, np.float32)
 
-    def discriminator_scores(self, z: torch.Tensor) -> np.ndarray | None:
-        """D(G(z)) per latent: the discriminator's probability that the image is real; None without a D."""
-        return self.images_and_scores(z)[1]
-
     def attribute_probabilities(self, images: np.ndarray) -> dict[str, np.ndarray] | None:
         """{attribute: [N, classes]} class probabilities from the classifier; None without one."""
         if self.classifier is None:

@@ -211,11 +211,6 @@ def available_spaces(explorer) -> tuple[str, ...]:
     )
 
 
-def feature_space(explorer, seeds: Sequence[int], space: str, batch_size: int = 256) -> np.ndarray:
-    """Features [N, F] of the seeds' samples in one of FEATURE_SPACES (see map_points)."""
-    return map_points(explorer, seeds, space, batch_size, scores=False).features
-
-
 @torch.no_grad()
 def map_points(
     explorer,

@@ -106,17 +106,9 @@ class Progress:
     config: dict = field(default_factory=dict)  # the run's TrainConfig as a dict, once the trainer wrote it
 
     @property
-    def latest_sample(self) -> Path | None:
-        return self.samples[-1] if self.samples else None
-
-    @property
     def images_per_second(self) -> float | None:
         values = self.stats.get("images_per_second")
         return float(values[-1]) if values is not None and len(values) else None
-
-    @property
-    def generator_path(self) -> Path:
-        return self.run_dir / GENERATOR_FILE
 
 
 @dataclass(frozen=True)

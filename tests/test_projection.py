@@ -105,7 +105,7 @@ def tiny_explorer(tiny_checkpoint):
     "space, width", [("z", 8), ("discriminator", None), ("generator", None), ("pixels", 16 * 16 * 3)]
 )
 def test_feature_spaces_of_a_tiny_checkpoint(tiny_explorer, space, width):
-    features = projection.feature_space(tiny_explorer, range(10), space, batch_size=4)
+    features = projection.map_points(tiny_explorer, range(10), space, batch_size=4, scores=False).features
     assert features.shape[0] == 10 and features.dtype == np.float32 and np.isfinite(features).all()
     if width:
         assert features.shape[1] == width
@@ -120,7 +120,7 @@ def test_map_points_scores_match_the_explorer(tiny_explorer):
     points = projection.map_points(tiny_explorer, range(5, 12), "generator", batch_size=3)
     z = tiny_explorer.latents(range(5, 12))
     assert points.seeds.tolist() == list(range(5, 12))
-    np.testing.assert_allclose(points.d_scores, tiny_explorer.discriminator_scores(z), atol=1e-5)
+    np.testing.assert_allclose(points.d_scores, tiny_explorer.images_and_scores(z)[1], atol=1e-5)
     np.testing.assert_allclose(points.norms, z.norm(dim=1).numpy(), atol=1e-5)
     assert points.attributes is None  # no classifier for the "random" data set
 
@@ -128,13 +128,13 @@ def test_map_points_scores_match_the_explorer(tiny_explorer):
 def test_spaces_that_need_a_missing_network_are_refused(tiny_explorer):
     assert "attributes" not in projection.available_spaces(tiny_explorer)
     with pytest.raises(ValueError, match="needs an attribute classifier"):
-        projection.feature_space(tiny_explorer, range(4), "attributes")
+        projection.map_points(tiny_explorer, range(4), "attributes")
     without_d = Explorer(tiny_explorer.generator)
     assert "discriminator" not in projection.available_spaces(without_d)
     with pytest.raises(ValueError, match="discriminator"):
-        projection.feature_space(without_d, range(4), "discriminator")
+        projection.map_points(without_d, range(4), "discriminator")
     with pytest.raises(ValueError, match="feature space must be one of"):
-        projection.feature_space(tiny_explorer, range(4), "colour")
+        projection.map_points(tiny_explorer, range(4), "colour")
 
 
 def test_attribute_space_with_a_classifier(tiny_explorer):

@@ -51,11 +51,11 @@ def test_tiny_run_finishes_and_reports_progress(tmp_path):
     progress = wait_for(handle.run_dir, ("finished", "failed"))
     assert progress.state == "finished", progress.failure
     assert progress.step == progress.steps == 6 and progress.fraction == 1.0 and progress.eta_seconds is None
-    assert progress.has_generator and progress.generator_path.is_file()
+    assert progress.has_generator and (progress.run_dir / "generator.safetensors").is_file()
     assert list(progress.stats["step"]) == [1, 2, 3, 4, 5, 6]  # --log-every 1 for a 6-step run
     assert {"loss_d", "loss_g", "d_real", "d_fake", "value", "js_estimate"} <= set(progress.stats)
     assert np.all((progress.stats["d_real"] > 0) & (progress.stats["d_real"] < 1))
-    assert progress.latest_sample.name == "step_000006.png"
+    assert progress.samples[-1].name == "step_000006.png"
     step, grid = runs.read_sample(progress)
     assert step == 6 and grid.dtype == np.uint8 and grid.ndim == 3
     assert runs.active_run(tmp_path) is None and not (tmp_path / runs.ACTIVE_FILE).exists()  # lock cleared
