@@ -601,9 +601,9 @@ def map_csv(latent: LatentMap, clusters: np.ndarray | None = None) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------- how a GAN learns
-def toy_game(preset: str, loss: str, d_steps: int, lr_g: float, lr_d: float) -> ToyGAN:
+def toy_game(preset: str, loss: str, d_steps: int, lr_g: float, lr_d: float, optimal_d: bool = False) -> ToyGAN:
     """A fresh 1-D GAN for the "How a GAN learns" page. Never cached: it is one user's mutable training state."""
-    return ToyGAN(ToyConfig(preset=preset, loss=loss, d_steps=d_steps, lr_g=lr_g, lr_d=lr_d))
+    return ToyGAN(ToyConfig(preset=preset, loss=loss, d_steps=d_steps, lr_g=lr_g, lr_d=lr_d, optimal_d=optimal_d))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -143,6 +143,7 @@ URL_STATE: dict[str, UrlValue] = {
     "toy_k": UrlValue("game_k", 1, integer(1, 10)),
     "toy_lr_g": UrlValue("game_lrg", 0.002, number(1e-4, 5e-2)),
     "toy_lr_d": UrlValue("game_lrd", 0.002, number(1e-4, 5e-2)),
+    "toy_optimal_d": UrlValue("game_dstar", False, flag, _flag),  # D = D* in closed form instead of a trained net
     "toy_speed": UrlValue("game_speed", "normal", choice("slow", "normal", "fast")),
 }
 

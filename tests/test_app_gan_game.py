@@ -92,3 +92,30 @@ def test_far_apart_names_the_abandoned_mode():
     at.run()
     notes = [m.value for m in at.markdown if "Mode collapse" in m.value]
     assert len(notes) == 1 and ("x = 6" in notes[0] or "x = -6" in notes[0])
+
+
+def metric(at: AppTest, label: str) -> float:
+    return float(next(m.value for m in at.metric if m.label == label))
+
+
+def test_optimal_d_makes_the_estimate_meet_the_exact_jsd_and_says_so():
+    at = run_page()
+    for _ in range(3):
+        at.button(key="toy_step").click().run()
+    assert "loose" in " ".join(c.value for c in at.caption)  # the trained D: a loose lower bound, said on the page
+    at.toggle(key="toy_optimal_d").set_value(True).run()
+    assert not at.exception and step_counter(at) == "0"  # a game-defining setting: restarted
+    assert at.session_state["toy_game"].config.optimal_d
+    assert at.slider(key="toy_k").disabled  # k and D's learning rate do not apply to D*
+    for _ in range(3):
+        at.button(key="toy_step").click().run()
+    assert metric(at, "JSD estimate") == pytest.approx(metric(at, "JSD exact"), abs=0.0015)  # shown to 3 decimals
+    assert any("the two lines are one" in c.value for c in at.caption)
+    assert at.session_state["toy_optimal_d"] is True  # in URL_STATE as game_dstar (see the presentation test)
+
+
+def test_presentation_keeps_the_optimal_d_switch():
+    at = run_page(present="1", game_dstar="1")
+    assert not at.exception
+    assert at.toggle(key="toy_optimal_d").value is True
+    assert at.session_state["toy_game"].config.optimal_d

@@ -72,6 +72,80 @@ def click(page, key):
     page.locator(f".st-key-{key} button").first.click()
 
 
+def share_link(page) -> str:
+    """The link in the sidebar's "Copy link to this view" popover."""
+    page.get_by_test_id("stSidebar").get_by_text("Copy link to this view").click()
+    code = page.get_by_test_id("stPopoverBody").locator("code").first
+    expect(code).to_be_visible()
+    link = code.inner_text().strip()
+    page.keyboard.press("Escape")
+    return link
+
+
+def test_every_page_has_its_own_path_and_the_shared_link_opens_it(page, server):
+    open_page(page, server, "samples", "seed=40")  # "Page not found" before: the default page answered at / only
+    expect(page.get_by_text("Seeds 40–55")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    open_page(page, server, "", "seed=40")  # the root opens the Samples page at its own path, query kept
+    expect(page).to_have_url(re.compile(r"/samples\?.*seed=40"))
+    expect(page.get_by_text("Seeds 40–55")).to_be_visible()
+    link = share_link(page)
+    assert re.search(r"/samples\?.*seed=40", link), link
+    page.goto(link)
+    wait_ready(page)
+    expect(page.get_by_text("Seeds 40–55")).to_be_visible()
+    for path, header in (("interpolate", "Interpolate"), ("map", "Latent map"), ("game", "How a GAN learns")):
+        open_page(page, server, path)
+        expect(page.get_by_role("heading", name=header)).to_be_visible()
+        link = share_link(page)
+        assert f"/{path}" in link, link
+        page.goto(link)
+        wait_ready(page)
+        expect(page.get_by_role("heading", name=header)).to_be_visible()
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+    no_exception(page)
+
+
+def test_the_speakers_controls_are_on_screen_in_a_900_px_window(page, server):
+    open_page(page, server, "samples")
+    sidebar = page.get_by_test_id("stSidebar")
+    for control in (sidebar.get_by_text("Copy link to this view"), page.locator(".st-key-presentation")):
+        expect(control).to_be_visible()
+        box = control.bounding_box()
+        assert box["y"] + box["height"] <= 900, box  # no scrolling of the sidebar to reach them
+    card = page.locator(".st-key-model_card")
+    expect(card).to_be_visible()
+    expect(card.get_by_text("Latent dim")).to_be_hidden()  # folded until opened
+    card.get_by_text("Model card").click()
+    expect(card.get_by_text("Latent dim")).to_be_visible()
+
+
+def test_everything_is_served_by_the_app_itself(browser, server):
+    """Offline, a request to another host fails (the tab icon came from a font CDN, a console error). Every request
+    goes to the app's own server, and the console shows no error but Streamlit's own probes: opened at /map, its
+    frontend first asks /map/_stcore/health and host-config (404) to find the app's base path."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    requests, failed, errors = [], [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    for path in ("samples", "interpolate", "map", "game"):
+        open_page(page, server, path)
+        expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible()
+        page.wait_for_timeout(1000)
+    icon = page.locator("link[rel~='icon']").first.get_attribute("href")
+    context.close()
+    outside = [url for url in requests if not url.startswith((server, "data:", "blob:"))]
+    assert not outside, outside
+    probes = re.compile(rf"{re.escape(server)}/(samples|interpolate|map|game)/_stcore/(health|host-config)$")
+    assert all(probes.match(url) for url in failed), failed
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+    assert len(errors) <= len(failed)
+    assert icon and icon.startswith(("/", server)) and "gstatic" not in icon
+
+
 def test_samples_page_grid_pin_and_bookmark(page, server):
     open_page(page, server)
     expect(page.get_by_test_id("stImage")).to_have_count(16)
@@ -152,16 +226,21 @@ def lasso_centre(page, drag_layer, steps=40):
     wait_ready(page)
 
 
-def test_latent_map_compute_and_select(page, server):
-    open_page(page, server, "map", "points=400")
-    click(page, "map_compute")
+def test_latent_map_on_arrival_select_and_pin(page, server):
+    open_page(page, server, "map")
     chart = page.locator(".st-key-map_chart .js-plotly-plot")
-    expect(chart).to_be_visible(timeout=180_000)
+    expect(chart).to_be_visible(timeout=180_000)  # the default PCA map, without pressing Compute
     wait_ready(page)
     lasso_centre(page, page.locator(".st-key-map_chart .nsewdrag").first)
-    expect(page.locator(".st-key-map_pin button").first).to_be_visible(timeout=60_000)
+    pins = page.locator("[class*='st-key-map_pin_'] button")
+    expect(pins.first).to_be_visible(timeout=60_000)  # one pin button under each face shown
     expect(page.get_by_test_id("stImage").first).to_be_visible(timeout=60_000)  # the selected seeds' images
     expect(page.locator(".st-key-map_csv button").first).to_be_visible()
+    seed = pins.first.locator("xpath=ancestor::*[contains(@class, 'st-key-map_pin_')][1]").get_attribute("class")
+    seed = re.search(r"st-key-map_pin_(\d+)", seed).group(1)
+    pins.first.click()
+    wait_ready(page)
+    expect(page).to_have_url(re.compile(rf"pins={seed}(&|$)"))  # only the face clicked
     no_exception(page)
     screenshot(page, "latent_map")
 
@@ -186,17 +265,32 @@ def test_training_from_the_sidebar(page, server):
     screenshot(page, "training")
 
 
-def test_gan_game_steps_and_plays(page, server):
-    open_page(page, server, "game", "game_preset=two+modes")
+# every 100 ms, inside the page: how many element containers of the main area are visibly greyed (stale, fading)
+GREY_SAMPLER = """() => { window._greyed = []; window._sampler = setInterval(() => {
+  const all = [...document.querySelectorAll('[data-testid="stMain"] .stElementContainer')];
+  window._greyed.push(all.filter(e => parseFloat(getComputedStyle(e).opacity) < 0.9).length); }, 100); }"""
+
+
+@pytest.mark.parametrize("speed", ["normal", "fast"])
+def test_gan_game_steps_and_plays_without_greying_the_page(page, server, speed):
+    open_page(page, server, "game", f"game_preset=two+modes&game_speed={speed}")
     for _ in range(3):
         click(page, "toy_step")
         wait_ready(page)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
     click(page, "toy_play")
-    page.wait_for_timeout(6000)
+    page.wait_for_timeout(1000)
+    page.evaluate(GREY_SAMPLER)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for shot in range(3):  # screenshots taken while playing (tests/artifacts/screenshots/)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / f"gan_game_playing_{speed}_{shot}.png"))
+    greyed = page.evaluate("() => { clearInterval(window._sampler); return window._greyed; }")
     click(page, "toy_pause")
     wait_ready(page)
+    assert greyed and not any(greyed), greyed  # no element faded as stale in any sample while playing
     step_value = page.get_by_test_id("stMetricValue").first.inner_text()
     assert int(step_value.replace(",", "")) > 3  # playing trained further than the three single steps
     no_exception(page)
-    screenshot(page, "gan_game")
+    if speed == "normal":
+        screenshot(page, "gan_game")

@@ -168,6 +168,7 @@ def test_presets():
         dict(seed=-1),
         dict(preset="no such preset"),
         dict(mixture="two modes"),
+        dict(optimal_d="yes"),
     ],
 )
 def test_bad_config_raises(kwargs):
@@ -208,6 +209,41 @@ def test_history_records_are_consistent():
     assert gan.step(0) == [] and len(gan.history) == 5
     with pytest.raises(ValueError):
         gan.step(-1)
+
+
+def test_trained_d_gives_a_loose_lower_bound_on_two_modes():
+    """What the page shows on "two modes": the small D trained one step per G step sits near 1/2 while D* does
+    not, so the estimate (log 4 + V) / 2 stays near 0, below an exact JSD of several hundredths."""
+    gan = ToyGAN(ToyConfig(preset="two modes"))
+    gan.step(300)
+    history = gan.history_columns()
+    assert np.all(history["jsd_estimate"] <= history["jsd_exact"] + 1e-6)  # a lower bound at every step
+    gap = history["jsd_exact"][-100:] - history["jsd_estimate"][-100:]
+    assert gap.mean() > 0.03  # and a loose one
+
+
+@pytest.mark.parametrize("loss", ["non-saturating", "minimax"])
+def test_optimal_d_makes_the_estimate_meet_the_exact_jsd(loss):
+    gan = ToyGAN(ToyConfig(preset="two modes", loss=loss, optimal_d=True))
+    records = gan.step(60)
+    for r in records:
+        assert r.jsd_estimate == pytest.approx(r.jsd_exact, abs=1e-4)
+        assert 0 < r.loss_d <= LOG_4 + 1e-9  # D's "loss" is -V(D*, G) = log 4 - 2 JSD, before G's step
+        assert 0 < r.mean_d_real < 1 and r.grad_norm_g > 0
+    snap = gan.snapshot()
+    np.testing.assert_allclose(snap.d, snap.d_star)
+    assert snap.jsd_estimate == pytest.approx(snap.jsd_exact, abs=1e-4)
+    assert records[-1].jsd_exact < 0.75 * records[0].jsd_exact  # G learns against D*
+
+
+def test_optimal_d_shows_why_the_minimax_loss_stalls():
+    """Far from the data D* is ~0 and flat: log(1 - D*) gives G no gradient, while -log D* pulls it to the data."""
+    stalled = ToyGAN(ToyConfig(preset="far apart", loss="minimax", optimal_d=True))
+    moving = ToyGAN(ToyConfig(preset="far apart", loss="non-saturating", optimal_d=True))
+    stalled.step(100)
+    moving.step(100)
+    assert stalled.history[-1].jsd_exact > LOG_2 - 0.01
+    assert moving.history[-1].jsd_exact < 0.3
 
 
 def test_snapshot_arrays_and_identities():

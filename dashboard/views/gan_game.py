@@ -2,6 +2,13 @@
 
 The game itself is ganlib.toy.ToyGAN (reached through services; no torch here). The live area is a fragment that
 reruns only itself while playing, doing several training steps per tick, so the controls above it stay still.
+
+Playing must not grey the page. Streamlit marks a fragment's elements stale from the start of each of its runs until
+the browser has each one again, and fades stale elements after 0.5 s. Ticks used to train for up to 0.5 s before
+drawing, so every element of the live area was stale for longer than that on every tick. Now a tick draws first (the
+server has sent the whole frame about 0.1 s into the tick) and trains after, for less than the interval. On a CPU so
+busy that the browser itself falls behind (other processes, a training run), LIVE_CSS keeps the frame that is being
+replaced at full opacity while playing: during an animation it is still the right picture.
 """
 
 from __future__ import annotations
@@ -24,12 +31,19 @@ GAME_KEY = "toy_game"
 PLAYING_KEY = "toy_playing"
 TICK_SECONDS = 0.35  # the live area's refresh while playing
 MAX_TICK_SECONDS = 1.5  # the most training time one tick catches up on
-TRAIN_BUDGET_SECONDS = 0.5  # the most CPU time one tick trains for, so that the picture keeps moving on a busy CPU
+TRAIN_BUDGET_SECONDS = 0.2  # the most time one tick trains for: drawing plus training stay under TICK_SECONDS
 SPEEDS = {"slow": 5, "normal": 30, "fast": 90}  # training steps per second while playing
 LEARNING_RATES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2)
 MAX_K = 10
 COLLAPSE_AFTER_STEPS = 200  # a fresh G sits near 0 and may touch one mode by chance: that is no collapse yet
 MAX_CHART_POINTS = 1500  # longer histories are thinned before plotting: the browser redraws them every tick
+
+# While playing, a frame waiting for its replacement is still the right picture: keep it at full opacity.
+LIVE_CSS = """
+<style>
+  .st-key-toy_live [data-stale="true"] { opacity: 1 !important; transition: none !important; }
+</style>
+"""
 
 BLUE, ORANGE, GREEN, PURPLE, GREY = "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f"
 FONT = dict(size=15)  # legible on a projector
@@ -45,6 +59,8 @@ def render() -> None:
     game = _game()
     _buttons(game)
     playing = st.session_state[PLAYING_KEY]
+    if playing:
+        st.html(LIVE_CSS)  # style only: Streamlit puts it where it takes no room
     st.fragment(_live_area, run_every=TICK_SECONDS if playing else None)()
 
 
@@ -86,7 +102,7 @@ def _repair_settings() -> None:
 
 
 def _controls(presenting: bool) -> None:
-    first, second = st.columns([3, 2]) if not presenting else (st.container(), None)
+    first, second, third = st.columns([3, 2, 1.5], vertical_alignment="bottom")
     with first:
         st.segmented_control(
             "p_data",
@@ -95,6 +111,8 @@ def _controls(presenting: bool) -> None:
             required=True,
             help="The data distribution (a Gaussian mixture). On 'far apart' G usually collapses onto one mode.",
         )
+    with third:  # kept when presenting: the one switch the talk needs besides the data
+        _optimal_toggle()
     if presenting:
         return
     with second:
@@ -105,17 +123,21 @@ def _controls(presenting: bool) -> None:
             required=True,
             help="Non-saturating: G minimises −log D(G(z)). Minimax (the original game): G minimises log(1 − D(G(z))).",
         )
+    optimal = st.session_state["toy_optimal_d"]  # D* has no steps or learning rate
     columns = st.columns(4)
     columns[0].slider(
         "k: D steps per G step",
         1,
         MAX_K,
         key="toy_k",
+        disabled=optimal,
         help="Algorithm 1 of the GAN paper: k discriminator updates, then one generator update. "
         "A larger k keeps D closer to D*.",
     )
     columns[1].select_slider("G learning rate", LEARNING_RATES, key="toy_lr_g", format_func=lambda v: f"{v:g}")
-    columns[2].select_slider("D learning rate", LEARNING_RATES, key="toy_lr_d", format_func=lambda v: f"{v:g}")
+    columns[2].select_slider(
+        "D learning rate", LEARNING_RATES, key="toy_lr_d", format_func=lambda v: f"{v:g}", disabled=optimal
+    )
     columns[3].segmented_control(
         "Speed",
         list(SPEEDS),
@@ -123,12 +145,25 @@ def _controls(presenting: bool) -> None:
         required=True,
         help=", ".join(f"{name}: {rate} steps/s" for name, rate in SPEEDS.items()),
     )
-    st.caption("Changing the data, the loss, k or a learning rate restarts the game from step 0. The speed does not.")
+    st.caption(
+        "Changing the data, the loss, D, k or a learning rate restarts the game from step 0. The speed does not."
+    )
+
+
+def _optimal_toggle() -> None:
+    st.toggle(
+        "Optimal D (D = D*)",
+        key="toy_optimal_d",
+        help="Before each G step, set D to its optimum D* = p_data / (p_data + p_g), computed from G's current "
+        "samples, instead of k gradient steps on the small network. Then V(D, G) = −log 4 + 2 JSD and the estimate "
+        "meets the exact JSD. Against D* the non-saturating loss favours one mode; the minimax loss covers both.",
+    )
 
 
 def _settings() -> tuple:
     state = st.session_state
-    return state["toy_preset"], state["toy_loss"], state["toy_k"], state["toy_lr_g"], state["toy_lr_d"]
+    keys = ("toy_preset", "toy_loss", "toy_k", "toy_lr_g", "toy_lr_d", "toy_optimal_d")
+    return tuple(state[key] for key in keys)
 
 
 def _game():
@@ -137,7 +172,7 @@ def _game():
     game = st.session_state.get(GAME_KEY)
     if game is not None:
         config = game.config
-        if (config.preset, config.loss, config.d_steps, config.lr_g, config.lr_d) == wanted:
+        if (config.preset, config.loss, config.d_steps, config.lr_g, config.lr_d, config.optimal_d) == wanted:
             return game
         st.toast("Settings changed: the game restarted from step 0.", icon=":material/restart_alt:")
     game = services.toy_game(*wanted)
@@ -217,9 +252,15 @@ def _train(game, steps: int) -> None:
 
 
 def _live_area() -> None:
+    """Draw the game as it is, then (while playing) train for the next tick: see the module's docstring."""
     game = st.session_state[GAME_KEY]
+    with st.container(key="toy_live"):
+        _draw(game)
     if st.session_state[PLAYING_KEY]:
         _train(game, _steps_due())
+
+
+def _draw(game) -> None:
     snap = game.snapshot()
     history = _thinned(game.history_columns())
     _metrics(snap)
@@ -232,7 +273,7 @@ def _live_area() -> None:
         _chart(_value_figure(history, snap.step), "Value V(D, G)", "toy_value_chart")
     with right:
         _chart(_jsd_figure(history, snap.step), "Jensen–Shannon divergence", "toy_jsd_chart")
-        st.caption("The estimate (log 4 + V) / 2 is a lower bound on the JSD, tight exactly when D = D*.")
+        st.caption(_jsd_note(game.config.optimal_d))
     st.subheader("Why the non-saturating loss exists")
     left, right = st.columns([3, 2])
     with left:
@@ -249,6 +290,16 @@ def _live_area() -> None:
         "(gradient strength 0.1): the minimax generator learns slowest exactly when it is worst. Both losses "
         "have the same fixed point. The dots are this batch's D(G(z)) on the loss in use; Adam rescales "
         "steps, so trajectories differ less than the gradient norms on the right."
+    )
+
+
+def _jsd_note(optimal: bool) -> str:
+    if optimal:
+        return "D = D*, so V = −log 4 + 2 JSD and the estimate (log 4 + V) / 2 is the exact JSD: the two lines are one."
+    return (
+        "The estimate (log 4 + V) / 2 is a lower bound on the JSD, tight exactly when D = D*. This D is a small "
+        "network trained k steps per G step and stays far from D*, so the bound is loose; switch on "
+        "**Optimal D** to see it meet the exact JSD."
     )
 
 
