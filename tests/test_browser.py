@@ -294,3 +294,33 @@ def test_gan_game_steps_and_plays_without_greying_the_page(page, server, speed):
     no_exception(page)
     if speed == "normal":
         screenshot(page, "gan_game")
+
+
+def test_two_people_press_start_at_once_and_the_refused_one_is_told(browser, server):
+    """Two browser sessions press Start within a second: one run starts, the other session says which run trains
+    and that anyone can stop it; once it ends, the refused session's form is back with no stale message."""
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 900}) for _ in range(2)]
+    pages = [context.new_page() for context in contexts]
+    try:
+        for page in pages:
+            page.set_default_timeout(90_000)
+            open_page(page, server, "samples")
+            page.get_by_text("Train a model").first.click()
+            page.locator(".st-key-train_dataset").get_by_text("Digits").click()
+            wait_ready(page)
+        for page in pages:  # as close together as two people can
+            page.locator(".st-key-training_start button").click()
+        for page in pages:
+            expect(page.locator(".st-key-training_panel_stop button").first).to_be_visible(timeout=120_000)
+        told = "Your run was not started"
+        refused = [p for p in pages if p.get_by_text(told).count()]
+        sidebars = [p.get_by_test_id("stSidebar").inner_text()[:600] for p in pages]
+        assert len(refused) == 1, sidebars  # exactly one start went through; the other session was told
+        no_exception(refused[0])
+        refused[0].locator(".st-key-training_panel_stop button").first.click()  # anyone can stop it
+        expect(refused[0].get_by_text("Train a model").first).to_be_visible(timeout=60_000)  # the form is back
+        expect(refused[0].get_by_text(told)).to_have_count(0)
+        no_exception(refused[0])
+    finally:
+        for context in contexts:
+            context.close()
