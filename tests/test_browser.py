@@ -18,6 +18,7 @@ from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, full_page_
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")]
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+expect.set_options(timeout=30_000)  # a busy 2-core CI runner renders a popover in more than the default 5 s
 ARTIFACTS = ROOT / "tests" / "artifacts" / "screenshots"
 README_SHOTS = ROOT / "docs" / "screenshots"
 
