@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checkpoint import CheckpointError
+from .encoder import SUFFIX as ENCODER_SUFFIX
 from .run_directory import GENERATOR_FILE
 
 SUFFIX = ".safetensors"
@@ -45,7 +46,8 @@ class Catalog:
         def rank(path: Path):
             return (self.preferred.index(path.name) if path.name in self.preferred else len(self.preferred), path.name)
 
-        bundled = sorted(_files(self.checkpoints_dir.glob(f"*{SUFFIX}")), key=rank)
+        models = [path for path in self.checkpoints_dir.glob(f"*{SUFFIX}") if not path.name.endswith(ENCODER_SUFFIX)]
+        bundled = sorted(_files(models), key=rank)  # encoders sit beside their checkpoints, and are not models
         runs = sorted(_files(self.runs_dir.glob(f"*/{GENERATOR_FILE}")), key=_modified, reverse=True)
         uploads = sorted(_files(self.uploads_dir.glob(f"*{SUFFIX}")), key=_modified, reverse=True)
         return (

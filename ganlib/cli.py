@@ -1,5 +1,5 @@
-"""Command line: ``python -m ganlib train|sample|interpolate|info|export|evaluate|dashboard`` (also installed as
-``ganlib``).
+"""Command line: ``python -m ganlib train|sample|interpolate|info|export|evaluate|project|train-encoder|import-dcgan|
+dashboard`` (also installed as ``ganlib``).
 
 Every picture the dashboard shows can be reproduced here from its seeds, e.g.
 ``ganlib sample checkpoints/toonfaces32.safetensors --seed 40 --n 16 --out grid.png``.
@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import dashboard_command, distributed
+from . import dashboard_command, dcgan_import, distributed, project_command
 from .config import TrainConfig, flag, resume_settings, settings
 from .latent import MAX_SEED, TRUNCATION_RANGE
 from .threads import add_threads_option, apply_threads_option
@@ -467,6 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_info,
         _add_export,
         _add_evaluate,
+        project_command.add_project,
+        project_command.add_train_encoder,
+        dcgan_import.add_command,
         dashboard_command.add_command,
     ):
         add(commands)

@@ -10,7 +10,8 @@ from ganlib.checkpoint import read_metadata
 from ganlib.evaluation import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
-BUNDLED = sorted((ROOT / "checkpoints").glob("*.safetensors"))
+# the models; an encoder (NAME.encoder.safetensors, for ganlib project) sits beside its checkpoint
+BUNDLED = sorted(p for p in (ROOT / "checkpoints").glob("*.safetensors") if not p.name.endswith(".encoder.safetensors"))
 MAX_BYTES = 15 * 1024 * 1024
 
 
@@ -39,3 +40,12 @@ def test_readme_table_is_the_saved_evaluate_report(name):
     assert report["meta"]["training_steps"] == metadata["training"]["steps"]
     assert report["fd_ratio"] == pytest.approx(metadata["evaluation"]["fd_ratio"])
     assert markdown_table(report) in (ROOT / "README.md").read_text()
+
+
+def test_the_bundled_encoder_belongs_to_its_checkpoint_and_is_small():
+    from ganlib.encoder import encoder_path, find_encoder
+
+    checkpoint = ROOT / "checkpoints" / "toonfaces64.safetensors"
+    assert encoder_path(checkpoint).stat().st_size < 3 * 1024 * 1024
+    encoder = find_encoder(checkpoint, ganlib.load_generator(checkpoint))  # checks the generator's fingerprint
+    assert encoder.metadata["training"]["steps"] > 0 and encoder.metadata["training"]["seconds"] > 0
