@@ -107,6 +107,15 @@ class Server:
         self.close()
         raise RuntimeError(f"streamlit did not start; see {log}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used, all its threads together (from /proc; 0 where there is none).
+        Unlike the wall-clock figures it hardly depends on what else runs on the machine."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
     def close(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, 15)
@@ -124,12 +133,13 @@ def no_exception(page, what: str) -> None:
         raise RuntimeError(f"{what}: the page shows an exception")
 
 
-def timed(action, until) -> float:
-    """Seconds from ``action()`` until ``until()`` returns (both drive the page)."""
+def timed(action, until, server: Server | None = None) -> tuple[float, float]:
+    """(seconds, the server's CPU seconds) from ``action()`` until ``until()`` returns (both drive the page)."""
+    cpu = server.cpu_seconds() if server else 0.0
     started = time.perf_counter()
     action()
     until()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, (server.cpu_seconds() - cpu if server else 0.0)
 
 
 def caption_shows(page, text: str):
@@ -160,6 +170,7 @@ def cold_demo(browser, env: dict, log: Path) -> tuple[dict[str, float], Server, 
     no_exception(page, "the demo")
     phases = {
         "total": picture - server.started,
+        "server CPU seconds, launch -> picture": server.cpu_seconds(),
         "server launch -> health": healthy - server.started,
         "health -> Arithmetic drawn": clicked - healthy,
         "demo click -> picture": picture - clicked,
@@ -167,27 +178,28 @@ def cold_demo(browser, env: dict, log: Path) -> tuple[dict[str, float], Server, 
     return phases, server, page
 
 
-def arithmetic_changes(page) -> dict[str, float]:
+def arithmetic_changes(page, server: Server) -> dict[str, tuple[float, float]]:
     """Method, strength and attribute, each from the demo's state, timed until the page has redrawn."""
     times = {}
     times["method"] = timed(
         lambda: page.locator(".st-key-direction_method label").filter(has_text="class-mean difference").click(),
         caption_shows(page, "along the class-mean difference direction"),
+        server,
     )
     thumb = page.locator(".st-key-strength input[type='range']")
     thumb.focus()
-    times["strength"] = timed(lambda: thumb.press("ArrowRight"), caption_shows(page, "strength +2.25"))
+    times["strength"] = timed(lambda: thumb.press("ArrowRight"), caption_shows(page, "strength +2.25"), server)
 
     def choose_smiling() -> None:
         page.locator(".st-key-direction [role='combobox']").click()
         page.get_by_role("option", name="smiling", exact=True).click()
 
-    times["attribute"] = timed(choose_smiling, caption_shows(page, "faces without smiling"))
+    times["attribute"] = timed(choose_smiling, caption_shows(page, "faces without smiling"), server)
     no_exception(page, "the arithmetic changes")
     return times
 
 
-def page_opens(page) -> dict[str, float]:
+def page_opens(page, server: Server) -> dict[str, tuple[float, float]]:
     """Each page opened from the sidebar's navigation, until its header is drawn and the script has finished."""
     times = {}
     for title, header in PAGES.items():
@@ -197,7 +209,7 @@ def page_opens(page) -> dict[str, float]:
             settled(page)
 
         link = page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first
-        times[title] = timed(link.click, arrived)
+        times[title] = timed(link.click, arrived, server)
         no_exception(page, f"page {title}")
     return times
 
@@ -227,7 +239,7 @@ def stop_time(page, server: Server, runs_dir: Path, env: dict) -> float:
         page.goto(f"{server.url}/training?run={handle.name}")
         button = page.locator(".st-key-training_stop button").first
         button.wait_for()
-        return timed(button.click, lambda: page.get_by_text("was stopped at step").first.wait_for())
+        return timed(button.click, lambda: page.get_by_text("was stopped at step").first.wait_for())[0]
     finally:
         if runs.active_run(runs_dir) is not None:
             runs.stop_run(handle)
@@ -244,11 +256,13 @@ def one_run(browser, work: Path, log: Path) -> dict[str, float]:
     try:
         figures["cold start -> demo picture (empty cache)"] = phases.pop("total")
         figures.update({f"  {name} (empty cache)": seconds for name, seconds in phases.items()})
-        for name, seconds in arithmetic_changes(page).items():
+        for name, (seconds, cpu) in arithmetic_changes(page, server).items():
             figures[f"arithmetic change: {name}"] = seconds
+            figures[f"  server CPU seconds: {name}"] = cpu
         time.sleep(WARM_PAUSE_SECONDS)
-        for name, seconds in page_opens(page).items():
+        for name, (seconds, cpu) in page_opens(page, server).items():
             figures[f"open page (warm server): {name}"] = seconds
+            figures[f"  server CPU seconds: {name}"] = cpu
         figures["Stop -> stopped"] = stop_time(page, server, runs_dir, env)
     finally:
         page.context.close()

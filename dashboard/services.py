@@ -442,11 +442,12 @@ def warm_up(path: str) -> threading.Thread | None:
     on one core here). Later, whenever the server has been idle for IDLE_SECONDS, it imports what other pages
     would otherwise import on first use. Never blocks: a page that asks for a value the thread is computing waits
     for it instead of computing it twice, and a failure only means the pages compute what they need themselves.
-    Returns the thread the first time, None after."""
+    Returns the thread the first time, None after. GANLIB_WARM_UP=0 switches it off (the tests do: a thread still
+    inside torch when a short test process exits can abort the interpreter's shutdown)."""
     global _warm_up_thread, _last_run
     _last_run = time.monotonic()
     with _warm_up_lock:
-        if _warm_up_thread is not None or not path:
+        if _warm_up_thread is not None or not path or os.environ.get("GANLIB_WARM_UP", "1") == "0":
             return None
         _warm_up_thread = threading.Thread(target=_warm, args=(path,), name="ganlib-warm-up", daemon=True)
     _warm_up_thread.start()

@@ -16,8 +16,10 @@ torch.set_num_threads(1)
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
-    """Rendered data sets go to a per-session temp dir, never the user's ~/.cache."""
+    """Rendered data sets and the direction cache go to a per-session temp dir, never the user's ~/.cache; the
+    dashboard's background warm-up stays off unless a test starts it (tests/test_warm_up.py)."""
     monkeypatch.setenv("GANLIB_CACHE", str(tmp_path_factory.getbasetemp() / "ganlib-cache"))
+    monkeypatch.setenv("GANLIB_WARM_UP", "0")
 
 
 @pytest.fixture

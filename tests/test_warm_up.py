@@ -19,6 +19,7 @@ def fresh_server(monkeypatch, tmp_path):
     monkeypatch.setattr(services, "_warm_up_thread", None)
     monkeypatch.setattr(services, "IDLE_SECONDS", 0.0)
     monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANLIB_WARM_UP", "1")  # conftest switches it off for every other test
 
 
 def _bundled_toonfaces() -> Path | None:
@@ -31,6 +32,9 @@ def _bundled_toonfaces() -> Path | None:
 def test_it_starts_once_and_a_failure_stays_in_the_thread(fresh_server, tmp_path, monkeypatch, tiny_checkpoint):
     isolate_app(tmp_path, monkeypatch, tiny_checkpoint)  # no classifier: nothing to compute for the demo
     monkeypatch.setattr(services, "_first_uses", lambda path: ())  # imports of seconds: the slow test runs them
+    monkeypatch.setenv("GANLIB_WARM_UP", "0")
+    assert services.warm_up("bundled/tiny.safetensors") is None  # switched off
+    monkeypatch.setenv("GANLIB_WARM_UP", "1")
     assert services.warm_up("") is None
     thread = services.warm_up("bundled/not-a-checkpoint.safetensors")  # the page reports this one itself
     assert thread is not None and thread.name == "ganlib-warm-up"

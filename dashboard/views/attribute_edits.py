@@ -193,8 +193,8 @@ def _edit_report(path, attribute, method, conditional, strength) -> None:
         if stored:
             cells[2].caption(
                 f"Full measurement stored with this model (`ganlib evaluate`: {METHODS[stored['method']]} direction, "
-                f"strength {stored['strength']:g}, {stored['n']} faces): {attribute} added / "
-                f"removed {plain(stored['figures'])}."
+                f"strength {stored['strength']:g}, {stored['n']} faces): add / remove {attribute} "
+                f"{plain(stored['figures'])}."
             )
 
 
