@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from . import dashboard_command, dcgan_import, distributed, project_command
+from .cli_checks import check_range, output_file
 from .config import TrainConfig, flag, resume_settings, settings
 from .latent import MAX_SEED, TRUNCATION_RANGE
 from .threads import add_threads_option, apply_threads_option
@@ -165,26 +166,8 @@ MAX_OUTPUT_PIXELS = 64_000_000  # a PNG or GIF frame larger than this is a typo 
 MAX_SCALE = 32
 
 
-def _check_range(value, low, high, flag_name: str) -> None:
-    """One line for a value out of [low, high] (NaN included, since every comparison with it is false)."""
-    if not low <= value <= high:
-        raise ValueError(f"{flag_name} must be from {low:g} to {high:g}, got {value!r}")
-
-
-def _output_file(out: str, suffixes: tuple[str, ...], flag_name: str = "--out") -> Path:
-    """The file to write, refusing an empty name, a folder, or a suffix the writer cannot produce."""
-    if not out.strip():
-        raise ValueError(f"{flag_name} is empty; give a file name such as grid{suffixes[0]}")
-    path = Path(out).expanduser()
-    if path.is_dir():
-        raise ValueError(f"{flag_name} {out!r} is a folder; give a file name such as {path / ('grid' + suffixes[0])}")
-    if path.suffix.lower() not in suffixes:
-        raise ValueError(f"{flag_name} {out!r} must end in {' or '.join(suffixes)}")
-    return path
-
-
 def _check_output_size(height: int, width: int, scale: int) -> None:
-    _check_range(scale, 1, MAX_SCALE, "--scale")
+    check_range(scale, 1, MAX_SCALE, "--scale")
     if height * scale * width * scale > MAX_OUTPUT_PIXELS:
         raise ValueError(
             f"--scale {scale} makes a {width * scale:,} x {height * scale:,} image; at most "
@@ -216,12 +199,12 @@ def _sample(args) -> int:
     from .images import generate, make_grid, save_png, upscale
     from .latent import sample_latents, truncate
 
-    _check_range(args.n, 1, 1024, "--n")
-    _check_range(args.seed, 0, MAX_SEED - args.n + 1, "--seed")
-    _check_range(args.truncation, *TRUNCATION_RANGE, "--truncation")
+    check_range(args.n, 1, 1024, "--n")
+    check_range(args.seed, 0, MAX_SEED - args.n + 1, "--seed")
+    check_range(args.truncation, *TRUNCATION_RANGE, "--truncation")
     if args.columns is not None:
-        _check_range(args.columns, 1, args.n, "--columns")
-    out = _output_file(args.out, (".png",))
+        check_range(args.columns, 1, args.n, "--columns")
+    out = output_file(args.out, (".png",))
     generator = load_generator(args.checkpoint)
     z = truncate(sample_latents(args.n, generator.config.latent_dim, args.seed), args.truncation)
     grid = make_grid(generate(generator, z), columns=args.columns)
@@ -251,12 +234,12 @@ def _interpolate(args) -> int:
     from .images import generate, gif_bytes, make_grid, save_png, upscale
     from .latent import interpolation_path, latents_for_seeds
 
-    _check_range(len(args.seeds), 2, 64, "the number of --seeds")
+    check_range(len(args.seeds), 2, 64, "the number of --seeds")
     for seed in args.seeds:
-        _check_range(seed, 0, MAX_SEED, "--seeds")
-    _check_range(args.frames, 2, 512, "--frames")
-    _check_range(args.frame_ms, 20, 10_000, "--frame-ms")
-    out = _output_file(args.out, (".gif", ".png"))
+        check_range(seed, 0, MAX_SEED, "--seeds")
+    check_range(args.frames, 2, 512, "--frames")
+    check_range(args.frame_ms, 20, 10_000, "--frame-ms")
+    out = output_file(args.out, (".gif", ".png"))
     generator = load_generator(args.checkpoint)
     size = generator.config.image_size
     if out.suffix.lower() == ".gif":
@@ -341,7 +324,7 @@ def _add_export(commands) -> None:
 def _export(args) -> int:
     from .checkpoint import descriptive_metadata, load_discriminator, load_generator, save_generator
 
-    out = _output_file(args.out, (".safetensors",))
+    out = output_file(args.out, (".safetensors",))
     generator = load_generator(args.checkpoint)
     discriminator = None if args.no_discriminator else load_discriminator(args.checkpoint)
     metadata = descriptive_metadata(generator.metadata)

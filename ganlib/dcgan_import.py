@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import MAX_FILE_BYTES, CheckpointError, load_module_state, read_metadata, save_generator
+from .cli_checks import output_file
 from .config import ModelConfig
 from .models import Discriminator, Generator
 
@@ -195,9 +196,7 @@ def add_command(commands) -> None:
 
 
 def _import_dcgan(args) -> int:
-    out = Path(args.out).expanduser()
-    if out.suffix != ".safetensors" or out.is_dir():
-        raise ValueError(f"--out {args.out!r} must be a file name ending in .safetensors")
+    out = output_file(args.out, (".safetensors",))
     path = import_dcgan(args.netg, out, args.netd, notes=args.notes, half=args.half)
     model = read_metadata(path)["model"]
     print(

@@ -12,25 +12,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from .cli_checks import check_range, output_file
+from .latent import MAX_SEED
 from .threads import add_threads_option, apply_threads_option
 
 # (restarts, steps) by default, with and without an encoder: see the README's inversion table for what each buys
 WITH_ENCODER = (2, 150)
 WITHOUT_ENCODER = (8, 200)
 MAX_IMAGES = 1024
-
-
-def _output(out: str | None, suffix: str, flag: str) -> Path | None:
-    if out is None:
-        return None
-    path = Path(out).expanduser()
-    if path.is_dir() or path.suffix.lower() != suffix:
-        raise ValueError(f"{flag} {out!r} must be a file name ending in {suffix}")
-    return path
 
 
 def add_project(commands) -> None:
@@ -91,7 +83,8 @@ def _project(args) -> int:
     apply_threads_option(args)
     if len(args.images) > MAX_IMAGES:
         raise ValueError(f"at most {MAX_IMAGES} images at a time, got {len(args.images)}")
-    out, grid = _output(args.out, ".npy", "--out"), _output(args.grid, ".png", "--grid")
+    out = output_file(args.out, (".npy",))
+    grid = None if args.grid is None else output_file(args.grid, (".png",), "--grid")
     generator = load_generator(args.checkpoint)
     config = generator.config
     images = read_images(args.images, config.image_size, config.channels)  # every file checked before any work
@@ -99,11 +92,9 @@ def _project(args) -> int:
     restarts, steps = WITH_ENCODER if encoder is not None else WITHOUT_ENCODER
     restarts = restarts if args.restarts is None else args.restarts
     steps = steps if args.steps is None else args.steps
-    for value, low, high, flag in ((steps, 1, 100_000, "--steps"), (restarts, 1, 256, "--restarts")):
-        if not low <= value <= high:
-            raise ValueError(f"{flag} must be from {low} to {high:,}, got {value}")
-    if not 0 <= args.seed <= 2**31 - 1:
-        raise ValueError(f"--seed must be from 0 to {2**31 - 1}, got {args.seed}")
+    check_range(steps, 1, 100_000, "--steps")
+    check_range(restarts, 1, 256, "--restarts")
+    check_range(args.seed, 0, MAX_SEED, "--seed")
     classifier = load_bundled_classifier((generator.metadata.get("dataset") or {}).get("name", ""))
     discriminator = None if classifier is not None else load_discriminator(args.checkpoint)
     bar = None if args.quiet else tqdm(total=1, unit="step", dynamic_ncols=True, desc="projecting")
@@ -180,9 +171,8 @@ def _train_encoder(args) -> int:
         (args.width, 4, 256, "--width"),
         (args.seed, 0, 2**31 - 1, "--seed"),
     ):
-        if not low <= value <= high:
-            raise ValueError(f"{flag} must be from {low} to {high:,}, got {value}")
-    out = _output(args.out, ".safetensors", "--out") or encoder_path(args.checkpoint)
+        check_range(value, low, high, flag)
+    out = encoder_path(args.checkpoint) if args.out is None else output_file(args.out, (".safetensors",))
     generator = load_generator(args.checkpoint)
     if not args.quiet:
         print(f"drawing {args.samples:,} samples from the generator to learn from", file=sys.stderr, flush=True)

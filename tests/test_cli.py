@@ -122,7 +122,7 @@ def test_nonsense_values_get_one_line_each(tiny_checkpoint, tmp_path, capsys):
         (["sample", ckpt, "--n", "0", "--out", png], "--n must be from 1 to 1024"),
         (["sample", ckpt, "--out", str(tmp_path)], "is a folder"),
         (["sample", ckpt, "--out", ""], "--out is empty"),
-        (["sample", ckpt, "--out", str(tmp_path / "grid.jpg")], "must end in .png"),
+        (["sample", ckpt, "--out", str(tmp_path / "grid.jpg")], "must be a file name ending in .png"),
         (["interpolate", ckpt, "--seeds", "1", "2", "--scale", "5000", "--out", str(tmp_path / "w.gif")], "--scale"),
         (
             ["interpolate", ckpt, "--seeds", "1", "2", "--frame-ms", "-1", "--out", str(tmp_path / "w.gif")],
