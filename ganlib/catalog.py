@@ -40,16 +40,21 @@ class Catalog:
         self.checkpoints_dir, self.runs_dir, self.uploads_dir = Path(checkpoints_dir), Path(runs_dir), Path(uploads_dir)
         self.preferred = preferred  # bundled file names listed first, in this order
 
-    def entries(self) -> list[Entry]:
-        """Bundled files first (preferred ones at the top), then runs and uploads, newest first."""
+    def entries(self, ordered: bool = True) -> list[Entry]:
+        """Bundled files first (preferred ones at the top), then runs and uploads, newest first. ``ordered=False``
+        skips the sorting (and the runs' and uploads' stat calls) where only membership matters, as in ``find``,
+        which every page calls on every rerun."""
 
         def rank(path: Path):
             return (self.preferred.index(path.name) if path.name in self.preferred else len(self.preferred), path.name)
 
+        def newest_first(paths: list[Path]) -> list[Path]:
+            return sorted(paths, key=_modified, reverse=True) if ordered else paths
+
         models = [path for path in self.checkpoints_dir.glob(f"*{SUFFIX}") if not path.name.endswith(ENCODER_SUFFIX)]
         bundled = sorted(_files(models), key=rank)  # encoders sit beside their checkpoints, and are not models
-        runs = sorted(_files(self.runs_dir.glob(f"*/{GENERATOR_FILE}")), key=_modified, reverse=True)
-        uploads = sorted(_files(self.uploads_dir.glob(f"*{SUFFIX}")), key=_modified, reverse=True)
+        runs = newest_first(_files(self.runs_dir.glob(f"*/{GENERATOR_FILE}")))
+        uploads = newest_first(_files(self.uploads_dir.glob(f"*{SUFFIX}")))
         return (
             [Entry(f"bundled/{p.stem}", f"bundled: {p.stem}", p, "bundled") for p in bundled]
             + [Entry(f"run/{p.parent.name}", f"run: {p.parent.name}", p, "run") for p in runs]
@@ -61,11 +66,11 @@ class Catalog:
 
     def find(self, entry_id: str) -> Entry | None:
         """The entry with this id, or None; ids are compared with the listing, never turned into paths."""
-        return next((entry for entry in self.entries() if entry.id == entry_id), None)
+        return next((entry for entry in self.entries(ordered=False) if entry.id == entry_id), None)
 
     def entry_for_path(self, path) -> Entry | None:
         target = Path(path).resolve()
-        return next((entry for entry in self.entries() if entry.path.resolve() == target), None)
+        return next((entry for entry in self.entries(ordered=False) if entry.path.resolve() == target), None)
 
     def add_upload(self, name: str, data: bytes, validate: Callable[[Path], object]) -> Entry:
         """Check and keep an uploaded checkpoint; raise CheckpointError (and keep nothing) if it is not usable.
