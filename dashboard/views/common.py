@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import services
+from dashboard import services, state
 from dashboard.text import plain
 
 TILE_PIXELS = 128  # on-screen tile side in normal mode; images are enlarged with nearest neighbour, never blurred
@@ -57,3 +57,17 @@ def seed_list(seeds) -> str:
     """ "#3, #5, #8" (the first eight, then a count)."""
     shown = ", ".join(f"#{s}" for s in seeds[:8])
     return shown + (f" and {len(seeds) - 8} more" if len(seeds) > 8 else "")
+
+
+def pin_button(seed: int, key: str) -> None:
+    """A toggle that pins or unpins one seed the user is looking at (pins are what the user chose, one by one)."""
+    pinned = seed in st.session_state["pins"]
+    st.button(
+        "pinned" if pinned else "pin",
+        key=key,
+        width="stretch",
+        icon=":material/keep:",
+        type="primary" if pinned else "secondary",
+        on_click=state.toggle_pin,
+        args=(seed,),
+    )

@@ -13,7 +13,7 @@ from plotly.colors import qualitative
 from dashboard import services, state
 from dashboard.state import MAX_POINTS, MIN_POINTS
 from dashboard.text import plain
-from dashboard.views.common import describe_attributes, model_or_stop, tile_scale
+from dashboard.views.common import describe_attributes, model_or_stop, pin_button, tile_scale
 
 METHODS = {"PCA": "pca", "t-SNE": "tsne"}
 SPACE_LABELS = {
@@ -370,7 +370,6 @@ def _selection(path: str, selected: list[int], image_size: int, presenting: bool
             "**Pin** the faces you want: pinned seeds are offered as endpoints and exemplars on the Interpolate "
             "and Arithmetic pages."
         )
-    pins = set(st.session_state["pins"])
     images = services.samples(path, tuple(shown)).images
     scale = tile_scale(image_size, presenting)  # enlarged on the server (nearest neighbour): the browser would blur
     columns = 6 if presenting else 8
@@ -382,12 +381,4 @@ def _selection(path: str, selected: list[int], image_size: int, presenting: bool
             with cell:
                 st.image(services.upscaled(image, scale), caption=f"#{seed}", width="stretch")
                 if not presenting:  # one seed at a time, each one seen: pins are what the user chose
-                    st.button(
-                        "pinned" if seed in pins else "pin",
-                        key=f"map_pin_{seed}",
-                        width="stretch",
-                        icon=":material/keep:",
-                        type="primary" if seed in pins else "secondary",
-                        on_click=state.toggle_pin,
-                        args=(seed,),
-                    )
+                    pin_button(seed, key=f"map_pin_{seed}")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import services, state
 from dashboard.state import GRID_SIZES
-from dashboard.views.common import describe_attributes, model_or_stop, tile_scale
+from dashboard.views.common import describe_attributes, model_or_stop, pin_button, tile_scale
 
 MAX_PIN_BUTTON_TILES = 64  # above this the grid is one image and pins are typed: 256 buttons make the page sluggish
 
@@ -120,7 +120,6 @@ def _caption(result, index: int) -> str:
 
 
 def _tile_grid(result, columns: int, image_size: int, presenting: bool) -> None:
-    pins = set(st.session_state["pins"])
     scale = tile_scale(image_size, presenting)
     for row_start in range(0, len(result.seeds), columns):
         cells = st.columns(columns, gap="small")
@@ -137,15 +136,7 @@ def _tile_grid(result, columns: int, image_size: int, presenting: bool) -> None:
                     output_format="PNG",
                 )  # JPEG smears pixel art
                 if not presenting:
-                    st.button(
-                        "pinned" if seed in pins else "pin",
-                        key=f"pin_{index}",
-                        width="stretch",
-                        icon=":material/keep:",
-                        type="primary" if seed in pins else "secondary",
-                        on_click=state.toggle_pin,
-                        args=(seed,),
-                    )
+                    pin_button(seed, key=f"pin_{index}")
 
 
 def _pin_typed() -> None:
