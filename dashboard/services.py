@@ -11,11 +11,13 @@ functions that know where the runs folder is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -435,13 +437,14 @@ _warm_up_thread: threading.Thread | None = None
 _last_run = time.monotonic()  # when a script run last called warm_up: the server's activity clock
 
 
-def warm_up(path: str) -> threading.Thread | None:
+def warm_up(path: str, arrivals: tuple[Callable[[str], object], ...] = ()) -> threading.Thread | None:
     """Called on every script run; the first call starts a background thread (once per server process) that loads
     checkpoint ``path`` and computes the demo's direction and measured edit, so that the first visitor's demo click
     finds them ready (read from the disk cache when an earlier server computed them, else labelled now: about 5 s
     on one core here). Later, whenever the server has been idle for IDLE_SECONDS, it imports what other pages
-    would otherwise import on first use. Never blocks: a page that asks for a value the thread is computing waits
-    for it instead of computing it twice, and a failure only means the pages compute what they need themselves.
+    would otherwise import on first use and calls each of ``arrivals`` (dashboard/arrivals.py: what a page computes
+    for its first visitor) with ``path``, so that the page opens from the cache. Never blocks: a page that asks for
+    a value the thread is computing waits for it instead of computing it twice, and a failure only means the pages compute what they need themselves.
     Returns the thread the first time, None after. GANLIB_WARM_UP=0 switches it off (the tests do: a thread still
     inside torch when a short test process exits can abort the interpreter's shutdown)."""
     global _warm_up_thread, _last_run
@@ -449,7 +452,7 @@ def warm_up(path: str) -> threading.Thread | None:
     with _warm_up_lock:
         if _warm_up_thread is not None or not path or os.environ.get("GANLIB_WARM_UP", "1") == "0":
             return None
-        _warm_up_thread = threading.Thread(target=_warm, args=(path,), name="ganlib-warm-up", daemon=True)
+        _warm_up_thread = threading.Thread(target=_warm, args=(path, arrivals), name="ganlib-warm-up", daemon=True)
     _warm_up_thread.start()
     return _warm_up_thread
 
@@ -461,33 +464,46 @@ def _script_running() -> bool:
 
 
 def _when_idle() -> None:
-    """Return once no script has run or started for IDLE_SECONDS."""
-    quiet_since = time.monotonic()
+    """Return once no script has run or started for IDLE_SECONDS (at once when none has for that long)."""
+    busy_at = _last_run
     while True:
         now = time.monotonic()
         if _script_running():
-            quiet_since = now
-        if now - max(quiet_since, _last_run) >= IDLE_SECONDS:
+            busy_at = now
+        if now - max(busy_at, _last_run) >= IDLE_SECONDS:
             return
         time.sleep(0.2)
 
 
-def _warm(path: str) -> None:
+def _warm(path: str, arrivals: tuple) -> None:
     with contextlib.suppress(Exception):  # best effort: a page reports any error when it asks for the same thing
         model = explorer(path)
         if model.classifier is not None and DEMO_EDIT["attribute"] in model.binary_attributes():
             # the Explorer's memo, which the page's cached functions read through
             _measure(path, **DEMO_EDIT)
-    for step in _first_uses(path):
+    for step in _first_uses(path, arrivals):
         _when_idle()
         with contextlib.suppress(Exception):
             step()
 
 
-def _first_uses(path: str) -> tuple:
-    """What other pages and controls import on first use, measured here on one core: an SVM direction loads
-    scikit-learn (1 s), the first optimizer torch._dynamo (2.3 s: the game page's first game)."""
-    return (lambda: importlib.import_module("sklearn.svm"), lambda: ToyGAN(ToyConfig()))
+def _first_uses(path: str, arrivals: tuple = ()) -> tuple:
+    """What pages and controls do on first use, in the order a visitor is likely to need them, measured here on one
+    core: an SVM direction (and the map's PCA) loads scikit-learn (1 s), the pages' arrivals fill their caches
+    (Interpolate 0.7 s, Latent map 2.5 s), the first optimizer imports torch._dynamo (2.3 s: the game page's first
+    game)."""
+    return (
+        lambda: importlib.import_module("sklearn.svm"),
+        *(functools.partial(_arrive, arrival, path) for arrival in arrivals),
+        lambda: ToyGAN(ToyConfig()),
+    )
+
+
+def _arrive(arrival: Callable[[str], object], path: str) -> None:
+    # st.cache_data keeps its values in the server's runtime: called before the server exists (dashboard.serve starts
+    # the warm-up first), they would land in a cache that no page reads
+    if st.runtime.exists():
+        arrival(path)
 
 
 # ----------------------------------------------------------------------------------------- latent map

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from dashboard import services, state, training_panel
+from dashboard.arrivals import ARRIVALS
 from dashboard.text import plain
 
 PRESENTATION_CSS = """
@@ -24,7 +25,7 @@ def render() -> None:
     _choose_default_checkpoint()
     if state.current_checkpoint():
         services.forget_stale_results(state.current_checkpoint())
-        services.warm_up(state.current_checkpoint())  # once per server, in the background: the demo's direction
+        services.warm_up(state.current_checkpoint(), ARRIVALS)  # once per server, in the background
     if st.session_state["presentation"]:
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
         st.button(

@@ -32,9 +32,6 @@ class GeneratorEMA:
         for averaged, live in zip(self.model.parameters(), generator.parameters()):
             averaged.lerp_(live.detach(), 1.0 - decay)
 
-    def sampling_generator(self, seed: int = 0) -> Generator:
-        return recalibrate_batchnorm(self.model, seed=seed)
-
 
 @torch.no_grad()
 def recalibrate_batchnorm(

@@ -204,6 +204,7 @@ class Trainer:
         self.data_diversity = data_diversity(self.dataset, config.sample_seed)
         self.sample_diversity: float | None = None  # of the latest grid; goes into the next stats line
         self.warning = ""  # for status.json, e.g. samples collapsing to one image
+        self._sampling: tuple[int, Generator] | None = None  # (step, the sampling generator made at that step)
 
     # ------------------------------------------------------------------ public API
     @classmethod
@@ -242,10 +243,13 @@ class Trainer:
         self.stop_requested = True
 
     def sampling_generator(self) -> Generator:
-        """The generator to sample from: EMA with re-estimated BatchNorm, else the raw G in eval mode."""
-        if self.ema is not None:
-            return self.ema.sampling_generator(seed=self.config.sample_seed)
-        return recalibrate_batchnorm(self.generator, seed=self.config.sample_seed)
+        """The generator to sample from: EMA with re-estimated BatchNorm, else the raw G in eval mode. Made once
+        per step: the re-estimate runs G on 1,024 latents, and a stop (or a run's last step) needs it twice, for the
+        sample grid and for the checkpoint; the weights, and so the result, are the same for both."""
+        if self._sampling is None or self._sampling[0] != self.step:
+            source = self.ema.model if self.ema is not None else self.generator
+            self._sampling = (self.step, recalibrate_batchnorm(source, seed=self.config.sample_seed))
+        return self._sampling[1]
 
     def run(self) -> Path:
         """Train to config.steps (or until request_stop) and return the generator file. Raises TrainingDiverged

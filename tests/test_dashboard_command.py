@@ -36,9 +36,7 @@ def test_the_folders_and_flags_given_reach_the_app(tmp_path, monkeypatch, capsys
     assert command == [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "dashboard" / "app.py"),
+        "dashboard.serve",  # streamlit run dashboard/app.py, with the app's imports started at once
         "--server.fileWatcherType",
         "none",
         "--server.port",

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit as st
 from app_support import isolate_app, run_view
 
 import ganlib.explorer
@@ -31,7 +32,7 @@ def _bundled_toonfaces() -> Path | None:
 
 def test_it_starts_once_and_a_failure_stays_in_the_thread(fresh_server, tmp_path, monkeypatch, tiny_checkpoint):
     isolate_app(tmp_path, monkeypatch, tiny_checkpoint)  # no classifier: nothing to compute for the demo
-    monkeypatch.setattr(services, "_first_uses", lambda path: ())  # imports of seconds: the slow test runs them
+    monkeypatch.setattr(services, "_first_uses", lambda path, arrivals=(): ())  # seconds of imports: see below
     monkeypatch.setenv("GANLIB_WARM_UP", "0")
     assert services.warm_up("bundled/tiny.safetensors") is None  # switched off
     monkeypatch.setenv("GANLIB_WARM_UP", "1")
@@ -66,6 +67,51 @@ def test_the_demo_click_finds_everything_computed(fresh_server, tmp_path, monkey
     at.button(key="demo_sunglasses").click().run()
     assert not at.exception and "sunglasses added" in " ".join(m.label for m in at.main.metric)
     assert work == {"classify_latents": 0, "find_direction": 0, "measure_edit": 0}
+
+
+def test_the_pages_first_views_are_computed_ahead_only_inside_a_server(fresh_server, monkeypatch):
+    monkeypatch.setattr(services, "ToyGAN", lambda config: None)  # the game's import: seconds, not what this checks
+    calls = []
+    arrivals = (lambda path: calls.append(("interpolate", path)), lambda path: calls.append(("map", path)))
+    monkeypatch.setattr(st.runtime, "exists", lambda: False)  # dashboard.serve's warm-up, before the server is up
+    for step in services._first_uses("bundled/x.safetensors", arrivals):
+        step()
+    assert calls == []  # its cache_data values would be kept where no page looks
+    monkeypatch.setattr(st.runtime, "exists", lambda: True)
+    for step in services._first_uses("bundled/x.safetensors", arrivals):
+        step()
+    assert calls == [("interpolate", "bundled/x.safetensors"), ("map", "bundled/x.safetensors")]
+
+
+@pytest.mark.slow
+def test_a_warm_server_opens_interpolate_and_the_map_from_the_cache(tmp_path, monkeypatch, tiny_checkpoint):
+    """The arrivals fill the very cache entries the pages read with their defaults: opening them computes nothing."""
+    import ganlib.projection
+    from dashboard.arrivals import ARRIVALS
+
+    st.cache_data.clear()  # an earlier test may have drawn these pages for a checkpoint of the same id
+    isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
+    path = services.list_checkpoints()[0].id
+    for arrival in ARRIVALS:
+        arrival(path)
+    work = {"interpolate": 0, "map_points": 0}
+    explorer = services.explorer(path)
+    original_interpolate, original_map_points = explorer.interpolate, ganlib.projection.map_points
+
+    def interpolate(*args, **kwargs):
+        work["interpolate"] += 1
+        return original_interpolate(*args, **kwargs)
+
+    def map_points(*args, **kwargs):
+        work["map_points"] += 1
+        return original_map_points(*args, **kwargs)
+
+    monkeypatch.setattr(explorer, "interpolate", interpolate)
+    monkeypatch.setattr(ganlib.projection, "map_points", map_points)
+    for view in ("interpolate", "latent_map"):
+        at = run_view(view, timeout=120)
+        assert not at.exception
+    assert work == {"interpolate": 0, "map_points": 0}
 
 
 def test_grid_png_is_cached_by_the_exact_pixels():

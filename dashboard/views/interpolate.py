@@ -17,6 +17,13 @@ STRIP_COLUMNS = 8  # frames per row of a strip: 8 tiles in half the page stay la
 STRIP_TILE_PIXELS = 96
 METHODS = {"lerp": "Lerp: straight line", "slerp": "Slerp: great circle"}
 COLORS = {"lerp": "#d62728", "slerp": "#1f77b4"}
+FIRST_VISIT_ENDPOINTS = [0, 1]  # with no pins and no link, the walk starts here
+
+
+def arrival(path: str) -> None:
+    """What this page computes for a first visitor (no pins, no link): its two walks, for services.warm_up."""
+    for method in METHODS:
+        services.interpolation(path, tuple(FIRST_VISIT_ENDPOINTS), state.URL_STATE["frames"].default, method)
 
 
 def render() -> None:
@@ -57,7 +64,7 @@ def _default_endpoints() -> None:
     endpoints = [s for s in dict.fromkeys(st.session_state["endpoints"]) if 0 <= s < 2**31]
     if not endpoints:
         pins = st.session_state["pins"]
-        endpoints = list(pins[:2]) if len(pins) >= 2 else [0, 1]
+        endpoints = list(pins[:2]) if len(pins) >= 2 else list(FIRST_VISIT_ENDPOINTS)
         if len(pins) >= 2:  # said on the page while they are unchanged
             st.session_state["_endpoints_from_pins"] = list(endpoints)
     st.session_state["endpoints"] = endpoints

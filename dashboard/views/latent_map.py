@@ -90,6 +90,26 @@ def render() -> None:
         )
 
 
+def arrival(path: str) -> None:
+    """The map this page draws for a first visitor (the URL_STATE defaults), for services.warm_up."""
+    default = {key: state.URL_STATE[key].default for key in ("map_first", "map_points", "perplexity")}
+    default |= {key: state.URL_STATE[key].default for key in ("map_iterations", "map_seed")}
+    services.latent_map(
+        path,
+        default["map_first"],
+        default["map_points"],
+        _default_space(services.map_spaces(path)),
+        METHODS[state.URL_STATE["map_method"].default],
+        default["perplexity"],
+        default["map_iterations"],
+        default["map_seed"],
+    )
+
+
+def _default_space(spaces: tuple[str, ...]) -> str:
+    return "discriminator" if "discriminator" in spaces else "generator"
+
+
 def _draws_on_arrival() -> bool:
     """A small PCA map is cheap: it is drawn as soon as the page opens, so the page is never empty."""
     return st.session_state["map_method"] == "PCA" and st.session_state["map_points"] <= ARRIVAL_POINTS
@@ -98,7 +118,7 @@ def _draws_on_arrival() -> bool:
 def _valid_choices(spaces: tuple[str, ...]) -> None:
     """A stale bookmark or another checkpoint may name a choice this one lacks: fall back before the widgets draw."""
     if st.session_state["map_space"] not in spaces:
-        st.session_state["map_space"] = "discriminator" if "discriminator" in spaces else "generator"
+        st.session_state["map_space"] = _default_space(spaces)
     if st.session_state["map_method"] not in METHODS:
         st.session_state["map_method"] = "PCA"
     st.session_state["map_points"] = min(MAX_POINTS, max(MIN_POINTS, int(st.session_state["map_points"])))
