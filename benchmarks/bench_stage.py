@@ -10,6 +10,7 @@ Each run starts fresh servers and times what the audience waits for:
 
     python -m benchmarks.bench_stage              # 10 runs, p50 and p95 of each figure against its target
     python -m benchmarks.bench_stage --runs 3 --json stage.json
+    python -m benchmarks.bench_stage --with-training   # the same while a sidebar-sized training run trains beside it
 
 Not part of the test suite. It needs /usr/bin/chromium and playwright (never `playwright install`).
 """
@@ -52,6 +53,9 @@ PAGES = {
 WARM_PAUSE_SECONDS = 8.0
 # the Stop measurement: the sidebar form's data set and size, steps enough to be still training when Stop comes
 STOP_RUN = {"dataset": "toonfaces", "image_size": 32, "steps": 100_000}
+# --with-training: a run as the sidebar starts it by default, in a runs folder of its own (the app's Stop figure
+# starts and stops its own run), training for the whole measurement
+BACKGROUND_RUN = {"dataset": "toonfaces", "image_size": 32, "steps": 1_000_000}
 
 
 def cpu_flags() -> str:
@@ -289,8 +293,28 @@ def target_of(name: str) -> float | None:
     return None
 
 
-def measure(runs: int = 10, log=print) -> dict:
-    """Every figure ``runs`` times: samples, p50 and p95, targets and ratios, and what the machine was."""
+@contextlib.contextmanager
+def background_training(work: Path, env: dict):
+    """A training run (BACKGROUND_RUN, started through ganlib.runs like the sidebar's Start) for the block's duration."""
+    from ganlib import runs
+    from ganlib.config import TrainConfig
+
+    os.environ.update(env)  # the trainer renders its data set into the benchmark's cache folder
+    handle = runs.start_run(work / "background-runs", TrainConfig(**BACKGROUND_RUN), name="background")
+    try:
+        deadline = time.monotonic() + 300
+        while runs.read_progress(handle.run_dir).step < 1:  # training, not still rendering its data set
+            if time.monotonic() > deadline or runs.read_progress(handle.run_dir).state == "failed":
+                raise RuntimeError(f"the background run did not start: {runs.log_tail(handle.run_dir)}")
+            time.sleep(0.5)
+        yield handle
+    finally:
+        runs.stop_run(handle)
+
+
+def measure(runs: int = 10, log=print, with_training: bool = False) -> dict:
+    """Every figure ``runs`` times: samples, p50 and p95, targets and ratios, and what the machine was; with
+    ``with_training``, while a training run trains beside the server."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -299,7 +323,8 @@ def measure(runs: int = 10, log=print) -> dict:
     samples: dict[str, list[float]] = {}
     load_before = os.getloadavg()
     try:
-        with sync_playwright() as playwright:
+        training = background_training(work, {"GANLIB_CACHE": str(work / "cache")}) if with_training else None
+        with training or contextlib.nullcontext(), sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 for run in range(runs):
@@ -325,6 +350,7 @@ def measure(runs: int = 10, log=print) -> dict:
         }
     return {
         "runs": runs,
+        "with_training": with_training,
         "machine": {
             "cpu": cpu_model(),
             "cpu_flags": cpu_flags(),
@@ -359,13 +385,21 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_stage", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="fresh servers per figure (default %(default)s)")
     parser.add_argument("--json", metavar="FILE", help="also write the report, every sample included, as JSON")
+    parser.add_argument(
+        "--with-training",
+        action="store_true",
+        help=f"measure while a training run ({BACKGROUND_RUN['image_size']} px toonfaces, the sidebar's defaults) "
+        "trains beside the server",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    report = measure(args.runs, log=lambda line: print(line, file=sys.stderr, flush=True))
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    report = measure(args.runs, log=log, with_training=args.with_training)
     machine = report["machine"]
     print(f"cpu: {machine['cpu']} ({machine['cores']} cores); flags: {machine['cpu_flags']}")
     print(f"load average before {machine['load_average_before']}, after {machine['load_average_after']}")
+    print("with a training run going beside the server" if args.with_training else "no training run beside it")
     print(
         f"{'figure (' + str(args.runs) + ' runs)':52s} {'p50':>7s} {'p95':>7s} {'target':>7s} {'p50':>6s} {'p95':>6s}"
     )
