@@ -23,6 +23,7 @@ LOSSES = ("non-saturating", "minimax")
 LOSS_LABELS = {"non-saturating": "non-saturating: −log D(G(z))", "minimax": "minimax: log(1 − D(G(z)))"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "bf16", "fp32")
+ADAM_IMPLEMENTATIONS = ("fused", "foreach", "loop")
 MAX_LATENT_DIM = 4096
 MAX_WIDTH = 1024
 
@@ -155,6 +156,13 @@ class TrainConfig(_DictMixin):
         0.5, "Adam beta1 (the DCGAN paper's 0.5; the default 0.9 oscillates)", low=0, high=1, interval="[)"
     )
     beta2: float = setting(0.999, "Adam beta2", low=0, high=1, interval="[)")
+    adam: str = setting(
+        "fused",
+        "how Adam's update is computed, the same maths three ways: fused (one kernel for all weights; CPU and CUDA, "
+        "else foreach), foreach (one kernel per operation) or loop (one per tensor, as pytorch/examples does)",
+        choices=ADAM_IMPLEMENTATIONS,
+        resume=OVERRIDE,
+    )
     loss: str = setting(
         "non-saturating",
         "generator loss: -log D(G(z)), or the original minimax log(1 - D(G(z))), "

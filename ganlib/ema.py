@@ -29,8 +29,8 @@ class GeneratorEMA:
     @torch.no_grad()
     def update(self, generator: Generator, step: int) -> None:
         decay = self.current_decay(step)
-        for averaged, live in zip(self.model.parameters(), generator.parameters()):
-            averaged.lerp_(live.detach(), 1.0 - decay)
+        # one call for every tensor instead of a Python loop of small kernels
+        torch._foreach_lerp_(list(self.model.parameters()), [p.detach() for p in generator.parameters()], 1.0 - decay)
 
 
 @torch.no_grad()

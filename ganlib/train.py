@@ -156,6 +156,14 @@ def _cpuinfo_lines() -> list[str]:
         return []
 
 
+def adam_implementation(name: str, device: torch.device) -> dict:
+    """torch.optim.Adam's keywords for config.adam. Fused Adam has CPU and CUDA kernels (torch 2.4 and later);
+    elsewhere (MPS) it falls back to foreach."""
+    if name == "fused" and device.type not in ("cpu", "cuda"):
+        name = "foreach"
+    return {"fused": name == "fused", "foreach": name == "foreach"}
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, callbacks: list[Callback] = (), dataset: ImageDataset | None = None):
         self.config = config
@@ -188,7 +196,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.generator_step = DistributedDataParallel(self.generator, device_ids=ids)
             self.discriminator_step = DistributedDataParallel(self.discriminator, device_ids=ids)
-        adam = dict(lr=config.lr, betas=(config.beta1, config.beta2))
+        adam = dict(lr=config.lr, betas=(config.beta1, config.beta2), **adam_implementation(config.adam, self.device))
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), **adam)
         self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
         self.rng = torch.Generator().manual_seed(config.seed)  # batches and noise; saved for exact resume
@@ -599,9 +607,17 @@ class Trainer:
             optimizer_d=self.optimizer_d,
             rng=self.rng,
         )
-        for optimizer in (self.optimizer_g, self.optimizer_d):  # Adam's saved param_groups carry the saved lr
-            for group in optimizer.param_groups:
-                group["lr"] = self.config.lr
+        implementation = adam_implementation(self.config.adam, self.device)
+        for optimizer in (self.optimizer_g, self.optimizer_d):
+            for group in optimizer.param_groups:  # the saved param_groups carry the saved lr and implementation
+                group.update(lr=self.config.lr, **implementation)
+            # Adam's moments come back from the file contiguous, and the weights are channels_last: the loop
+            # implementation does not mind, but the fused kernel walks both in memory order, and a resumed run
+            # then drifted from the straight one (tests/test_train.py: test_resume_is_exact).
+            for param, values in optimizer.state.items():
+                for key, value in values.items():
+                    if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                        values[key] = torch.empty_like(param).copy_(value)
         training = metadata["training"]
         self.step = self.checkpoint_step = training["steps"]
         self.images_seen = training["images_seen"]

@@ -21,6 +21,7 @@ HIDDEN_FROM_FORM = {
     "discriminator_width",
     "beta1",
     "beta2",
+    "adam",
     "instance_noise_steps",
     "ema",
     "ema_decay",

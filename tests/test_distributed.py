@@ -42,6 +42,19 @@ def test_two_processes_train_one_model_into_one_run_directory(tmp_path):
                                                      "stats.jsonl", "status.json"]  # fmt: skip
 
 
+@pytest.mark.slow
+def test_fused_adam_under_ddp_trains_what_the_plain_loop_does(tmp_path):
+    """DDP hands Adam gradients it has averaged; the fused kernel (the default) must still update each weight with
+    its own gradient and moments, as the loop implementation does."""
+    for implementation in ("fused", "loop"):
+        torchrun(*TINY, "--steps", "4", "--adam", implementation, "--out", str(tmp_path / implementation))
+    fused, loop = (
+        load_file(str(tmp_path / name / "state" / "training_state.safetensors")) for name in ("fused", "loop")
+    )
+    weights = [k for k in loop if k.split(".")[0] in ("generator", "discriminator") and loop[k].is_floating_point()]
+    assert weights and max((fused[k] - loop[k]).abs().max().item() for k in weights) < 1e-6
+
+
 def _metadata(path) -> str:
     from safetensors import safe_open
 
