@@ -64,17 +64,20 @@ def _reproduce(path: str, endpoints: tuple, points: tuple, frames: int) -> None:
         )
         return
     # the CLI's interpolate takes seeds; your images are latents, written out as their codes
-    rows = [
-        f"    decode_latent({point!r}, explorer.latent_dim),  # {projected_faces.label(item)}\n"
-        if isinstance(point, str)
-        else f"    explorer.latents([{point}])[0],\n"
-        for item, point in zip(endpoints, points)
-    ]
+    lines, terms = [], []
+    for item, point in zip(endpoints, points):
+        if isinstance(point, str):
+            name = f"your_image_{state.projected_index(item) + 1}"
+            lines.append(f"{name} = decode_latent({point!r}, explorer.latent_dim)\n")
+            terms.append(name)
+        else:
+            terms.append(f"explorer.latents([{point}])[0]")
     st.caption("Reproduce in Python:")
     st.code(
         "import torch\nfrom ganlib.explorer import Explorer\nfrom ganlib.latent_code import decode_latent\n\n"
         f"explorer = Explorer.from_checkpoint({services.cli_path(path)!r})\n"
-        "z = torch.stack([\n" + "".join(rows) + "])\n"
+        + "".join(dict.fromkeys(lines))
+        + f"z = torch.stack([{', '.join(terms)}])\n"
         f"frames, norms = explorer.interpolate(z, {frames}, 'slerp')  # uint8 [{frames}, H, W, 3], ||z|| per frame",
         language="python",
         wrap_lines=True,

@@ -335,16 +335,18 @@ def _mark_your_images(figure: go.Figure, path: str, latent) -> None:
         go.Scatter(
             x=places[:, 0],
             y=places[:, 1],
-            mode="markers+text",
-            text=names,
-            textposition="top center",
+            mode="markers",
             name="your images",
             hovertext=[f"{name}: projected, placed with the map's PCA" for name in names],
             hovertemplate="%{hovertext}<extra></extra>",
-            marker=dict(symbol="star", size=18, color="#ff2d55", line=dict(width=1.5, color="black")),
+            marker=dict(symbol="star", size=20, color="#ff2d55", line=dict(width=1.5, color="black")),
             showlegend=False,
         )
     )
+    for name, (x, y) in zip(names, places):  # labels on white: text alone drowns among the points
+        figure.add_annotation(
+            x=float(x), y=float(y), text=name, ay=-28, bgcolor="white", bordercolor="#ff2d55", font=dict(size=12)
+        )
     st.caption(
         f"★ {', '.join(names)}: your images (the Your image page), placed on this map by its PCA. Points near a "
         "star look alike in this feature space."

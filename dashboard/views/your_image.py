@@ -202,15 +202,25 @@ def _results(path: str, model, presenting: bool) -> None:
             full |= not state.add_projected(result.code)
         _result_row(index, item["name"], result, scale)
     if bar is not None:
-        bar.empty()
-    if full:
+        # once more: the sidebar, drawn before this page, offers a link without the new pins until the next run
+        st.session_state["_pins_full"] = full
+        st.rerun()
+    if st.session_state.pop("_pins_full", False):
         st.warning(f"At most {state.MAX_PROJECTED} images can be pinned (a link holds them): unpin one first.")
+    if not presenting:
+        st.button(
+            "Clear these pictures",
+            key="clear_pictures",
+            icon=":material/delete:",
+            help="Your pictures leave this page; their pins stay until you unpin them.",
+            on_click=lambda: _held(path)["items"].clear(),
+        )
 
 
 def _result_row(index: int, name: str, result, scale: int) -> None:
     pinned = result.code in st.session_state["projected"]
     with st.container(border=True, key=f"result_{index}"):
-        picture, reconstruction, numbers = st.columns([1, 1, 2], vertical_alignment="center")
+        picture, reconstruction, numbers = st.columns([1, 1, 3], vertical_alignment="center")
         picture.image(services.upscaled(_rgb(result.target), scale), caption=plain(name), width="stretch")
         reconstruction.image(services.upscaled(result.reconstruction, scale), caption="G(z)", width="stretch")
         with numbers:
