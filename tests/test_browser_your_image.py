@@ -79,6 +79,9 @@ def test_upload_find_add_sunglasses_and_open_the_link_in_a_fresh_context(page, s
 
 
 def test_a_face_drawn_on_the_canvas_is_found(page, server):  # noqa: F811
+    """The canvas's script comes from the app's own server: offline, nothing is fetched from anywhere else."""
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
     open_page(page, server, "your-image")
     page.locator("[data-testid='stMain']").get_by_text("Draw", exact=True).click()
     wait_ready(page)
@@ -98,3 +101,4 @@ def test_a_face_drawn_on_the_canvas_is_found(page, server):  # noqa: F811
     expect(page.get_by_text("your drawing", exact=True)).to_be_visible(timeout=180_000)
     expect(page.locator(".st-key-pinned_0").get_by_test_id("stImage")).to_have_count(1)
     no_exception(page)
+    assert not [url for url in requests if not url.startswith((server, "data:", "blob:"))]

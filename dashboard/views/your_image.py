@@ -175,8 +175,8 @@ def _search_settings(path: str, presenting: bool) -> tuple[int, int]:
             st.caption(
                 "This model has an encoder: E(x) is the first start."
                 if has_encoder
-                else "This model has no encoder (`python -m ganlib train-encoder` makes one): every start is random, "
-                "and `ganlib project` takes 8 × 200 for a closer match."
+                else "This model has no encoder (`python -m ganlib train-encoder` makes one): every start is random. "
+                "`ganlib project` takes 8 × 200, a closer match in about five times as long."
             )
             if problem:
                 st.caption(f"The encoder beside the checkpoint was not used: {plain(problem)}")
