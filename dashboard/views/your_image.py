@@ -114,7 +114,7 @@ def _draw(path: str, model) -> None:
     dark = model.dataset_name == "digits"  # light strokes on black, as the digits are
     canvas, controls = st.columns([2, 3])
     with controls:
-        st.slider("Brush", 2, 40, value=18 if dark else 8, key="_brush")
+        st.slider("Brush", 2, 40, value=28 if dark else 8, key="_brush")  # digits are thick strokes
         ink = "#ffffff" if dark else st.color_picker("Ink", "#000000", key="_ink")
         st.caption(
             "Draw in the square, then press **Find my drawing**. "
