@@ -6,10 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import pages
-from dashboard.views import arithmetic, gan_game, interpolate, latent_map, samples, training
+from dashboard.views import arithmetic, gan_game, interpolate, latent_map, samples, training, your_image
 
 PAGES = {
     "samples": st.Page(samples.render, title="Samples", icon=":material/grid_view:", url_path="samples"),
+    "yours": st.Page(your_image.render, title="Your image", icon=":material/portrait:", url_path="your-image"),
     "interpolate": st.Page(interpolate.render, title="Interpolate", icon=":material/timeline:", url_path="interpolate"),
     "arithmetic": st.Page(arithmetic.render, title="Arithmetic", icon=":material/calculate:", url_path="arithmetic"),
     "map": st.Page(latent_map.render, title="Latent map", icon=":material/scatter_plot:", url_path="map"),

@@ -27,13 +27,15 @@ import torch
 
 # ``X as X`` marks a ganlib name re-exported for the pages, which reach ganlib only through this module.
 import ganlib
-from ganlib import catalog, projection, runs
+from ganlib import catalog, inversion, projection, runs
 from ganlib.catalog import Catalog
 from ganlib.checkpoint import CheckpointError as CheckpointError
 from ganlib.checkpoint import read_metadata
 from ganlib.config import LOSS_LABELS as LOSS_LABELS
 from ganlib.config import LOSSES as LOSSES
 from ganlib.config import TrainConfig
+from ganlib.data.digits import load_digits
+from ganlib.data.toonfaces import HELD_OUT_SEED, render_toonfaces
 from ganlib.directions import (
     CONFIDENT,
     DEFAULT_MEASURE_SEED,
@@ -41,9 +43,14 @@ from ganlib.directions import (
     attribute_probability,
     per_face_strength,
 )
+from ganlib.encoder import find_encoder
 from ganlib.explorer import Explorer
+from ganlib.image_files import MAX_FILE_BYTES, read_image
+from ganlib.image_files import ImageFileError as ImageFileError
+from ganlib.latent_code import LatentCodeError, decode_latent, encode_latent
 from ganlib.losses import LOG_2 as LOG_2
 from ganlib.losses import LOG_4 as LOG_4
+from ganlib.project_command import WITH_ENCODER
 from ganlib.runs import Progress as Progress
 from ganlib.runs import RunBusy as RunBusy
 from ganlib.runs import RunError as RunError
@@ -158,6 +165,19 @@ def metadata(path: str) -> dict:
     return read_metadata(checkpoint_path(path))
 
 
+def latents_of(model: Explorer, points) -> torch.Tensor:
+    """[N, d] latents of ``points``: each a seed (int) or a projected latent's code (str, ganlib.latent_code). The
+    pages pass codes that the sidebar has checked (latent_code_problems); a bad one raises LatentCodeError."""
+    if all(isinstance(point, int) for point in points):
+        return model.latents(points)
+    return torch.stack(
+        [
+            decode_latent(point, model.latent_dim) if isinstance(point, str) else model.latents([point])[0]
+            for point in points
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class Samples:
     images: np.ndarray  # uint8 [N, H, W, 3]
@@ -179,10 +199,10 @@ def samples(path: str, seeds: tuple[int, ...], truncation: float = 1.0) -> Sampl
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def interpolation(path: str, seeds: tuple[int, ...], frames: int, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """(frames uint8 [F, H, W, 3], ||z|| per frame) for a walk through the seeds' latents."""
+def interpolation(path: str, seeds: tuple[int | str, ...], frames: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """(frames uint8 [F, H, W, 3], ||z|| per frame) for a walk through the latents of seeds and latent codes."""
     model = explorer(path)
-    return model.interpolate(model.latents(seeds), frames, method)
+    return model.interpolate(latents_of(model, seeds), frames, method)
 
 
 def upscaled(image: np.ndarray, factor: int) -> np.ndarray:
@@ -213,14 +233,14 @@ def latents_npy(path: str, seeds: tuple[int, ...], truncation: float) -> bytes:
 # ---------------------------------------------------------------------------------------------- interpolate
 @st.cache_data(max_entries=32, show_spinner=False)
 def interpolation_gif(
-    path: str, seeds: tuple[int, ...], frames: int, method: str, scale: int = 2, frame_ms: int = 80
+    path: str, seeds: tuple[int | str, ...], frames: int, method: str, scale: int = 2, frame_ms: int = 80
 ) -> bytes:
     """The walk as an animated GIF, byte for byte what ``python -m ganlib interpolate ... --out walk.gif`` writes."""
     images, _ = interpolation(path, seeds, frames, method)
     return ganlib.gif_bytes(ganlib.images.upscale(images, scale), frame_ms=frame_ms)
 
 
-def strip_png(path: str, seeds: tuple[int, ...], frames: int, method: str, columns: int, scale: int = 1) -> bytes:
+def strip_png(path: str, seeds: tuple[int | str, ...], frames: int, method: str, columns: int, scale: int = 1) -> bytes:
     """The walk as one PNG of frames in rows of ``columns`` (all frames in one row for the CLI's strip)."""
     images, _ = interpolation(path, seeds, frames, method)
     return grid_png(images, columns, scale)
@@ -317,14 +337,15 @@ def exemplar_edit(
     path: str,
     positive: tuple[int, ...],
     negative: tuple[int, ...],
-    seeds: tuple[int, ...],
+    seeds: tuple[int | str, ...],
     strengths: tuple[float, ...],
 ) -> np.ndarray:
-    """Edit faces along mean(positive z) - mean(negative z), the direction a user can build without a classifier:
-    uint8 [len(seeds), len(strengths), H, W, 3]; strength 1 moves a face by the whole difference."""
+    """Edit faces (seeds or latent codes) along mean(positive z) - mean(negative z), the direction a user can build
+    without a classifier: uint8 [len(seeds), len(strengths), H, W, 3]; strength 1 moves a face by the whole
+    difference."""
     model = explorer(path)
     direction = ganlib.concept_vector(model.latents(positive)) - ganlib.concept_vector(model.latents(negative))
-    z = model.latents(seeds)
+    z = latents_of(model, seeds)
     edited = torch.stack([ganlib.apply_direction(z, direction, s) for s in strengths], dim=1)
     images = model.images(edited.reshape(-1, model.latent_dim))
     return images.reshape(len(seeds), len(strengths), *images.shape[1:])
@@ -351,10 +372,19 @@ def direction_summary(path: str, attribute: str, method: str, conditional: bool)
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def attribute_edit(
-    path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...], strengths: tuple[float, ...]
+    path: str,
+    attribute: str,
+    method: str,
+    conditional: bool,
+    seeds: tuple[int | str, ...],
+    strengths: tuple[float, ...],
 ) -> np.ndarray:
-    """uint8 [len(seeds), len(strengths), H, W, 3]: each face moved along the direction by each strength."""
-    return explorer(path).edit(seeds, _direction(path, attribute, method, conditional), strengths)
+    """uint8 [len(seeds), len(strengths), H, W, 3]: each face (a seed or a latent code) moved along the direction by
+    each strength."""
+    model = explorer(path)
+    return model.edit_latent_vectors(
+        latents_of(model, seeds), _direction(path, attribute, method, conditional), strengths
+    )
 
 
 def _probability_of(model: Explorer, images: np.ndarray, attribute: str) -> np.ndarray:
@@ -365,7 +395,12 @@ def _probability_of(model: Explorer, images: np.ndarray, attribute: str) -> np.n
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def edit_probabilities(
-    path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...], strengths: tuple[float, ...]
+    path: str,
+    attribute: str,
+    method: str,
+    conditional: bool,
+    seeds: tuple[int | str, ...],
+    strengths: tuple[float, ...],
 ) -> np.ndarray:
     """The classifier's p(attribute) for every edited face, [len(seeds), len(strengths)]."""
     return _probability_of(
@@ -375,13 +410,13 @@ def edit_probabilities(
 
 @st.cache_data(max_entries=64, show_spinner="Stepping each face until the classifier sees the change...")
 def per_face_edit(
-    path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int, ...], adding: bool
+    path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int | str, ...], adding: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each face moved only as far as it needs: until the classifier sees the attribute (or no longer sees it).
     Returns before/after images [len(seeds), 2, H, W, 3], each face's strength (NaN: not reached within
     PER_FACE_MAX_STRENGTH) and p(attribute) before/after [len(seeds), 2]."""
     model = explorer(path)
-    z = model.latents(seeds)
+    z = latents_of(model, seeds)
     limit = PER_FACE_MAX_STRENGTH if adding else -PER_FACE_MAX_STRENGTH
     strengths, edited = per_face_strength(
         model, z, _direction(path, attribute, method, conditional), max_strength=limit
@@ -615,6 +650,146 @@ def map_csv(latent: LatentMap, clusters: np.ndarray | None = None) -> bytes:
     for row in zip(*columns.values()):
         writer.writerow([f"{value:.6g}" if isinstance(value, (float, np.floating)) else value for value in row])
     return buffer.getvalue().encode()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def map_places(path: str, first: int, count: int, space: str, seed: int, codes: tuple[str, ...]) -> np.ndarray:
+    """Where projected latents land on the PCA map of seeds first..first+count-1 in ``space``: [len(codes), 2]."""
+    model = explorer(path)
+    features = _map_points(path, first, count, space).features
+    return projection.place(features, projection.latent_features(model, latents_of(model, codes), space), seed)
+
+
+# ----------------------------------------------------------------------------------------- your images (inversion)
+MAX_PICTURE_MB = MAX_FILE_BYTES >> 20  # = MAX_UPLOAD_MB, the uploader's own limit (.streamlit/config.toml)
+_projecting = threading.Lock()  # one projection at a time: it trains z against the shared G, and the CPU is small
+
+
+@dataclass(frozen=True)
+class Projected:
+    code: str  # the latent as ganlib.latent_code text: what a pin and a link keep
+    target: np.ndarray  # uint8 [S, S, C]: the picture as the model saw it (cropped, resized, converted)
+    reconstruction: np.ndarray  # uint8 [S, S, 3]: G(z) of the latent the code holds
+    psnr: float  # dB between the two, 8-bit peak
+    seconds: float  # the projection's own time (a rerun reads it from the cache)
+    start: str  # "encoder" (E(x) was the first start) or "random"
+    perceptual: str  # "classifier", "discriminator" or "pixels"
+    restarts: int
+    steps: int
+
+
+def latent_dim(path: str) -> int:
+    """The open model's latent size, from its metadata (no model is loaded)."""
+    return int(metadata(path)["model"]["latent_dim"])
+
+
+def latent_code_problems(path: str, codes: tuple[str, ...]) -> list[str]:
+    """Per code, "" where it is a latent of this model, else the one-line reason (ganlib.latent_code's)."""
+    problems = []
+    for code in codes:
+        try:
+            decode_latent(code, latent_dim(path))
+            problems.append("")
+        except LatentCodeError as error:
+            problems.append(str(error))
+    return problems
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def code_images(path: str, codes: tuple[str, ...]) -> np.ndarray:
+    """G(z) of each latent code: uint8 [len(codes), H, W, 3], all that a link needs to show your images again."""
+    model = explorer(path)
+    return model.images(latents_of(model, codes))
+
+
+def read_picture(path: str, name: str, data: bytes) -> np.ndarray:
+    """An uploaded or drawn picture as the open model sees it, uint8 [S, S, C] (any size and mode: centre-cropped,
+    resized, converted). ImageFileError, one line naming it, for what cannot be used."""
+    config = explorer(path).generator.config
+    return read_image(data, config.image_size, config.channels, name=name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def dataset_pictures(path: str, first: int, count: int) -> tuple[np.ndarray, str] | None:
+    """(uint8 [count, S, S, C] pictures from the model's own data set, which one) to try projection on; None for a
+    data set without built-in pictures. ToonFaces are renders no bundled network saw; the digits are the 1,797
+    scikit-learn digits that digits32 trained on (there are no others)."""
+    model = explorer(path)
+    size, name = model.image_size, model.dataset_name
+    if name == "toonfaces":
+        faces, _ = render_toonfaces(first + count, seed=HELD_OUT_SEED, image_size=size if size in (32, 64) else 64)
+        return (
+            faces[first:],
+            f"ToonFaces renders with seed {HELD_OUT_SEED}, faces {first}-{first + count - 1}: no bundled network saw them",
+        )
+    if name == "digits":
+        images = load_digits(size).images[first : first + count].permute(0, 2, 3, 1).numpy()
+        return (
+            images,
+            f"scikit-learn digits {first}-{first + count - 1}, which the digits models trained on (all 1,797)",
+        )
+    return None
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _load_encoder(path: str, version: float):
+    try:
+        return find_encoder(checkpoint_path(path), explorer(path).generator), ""
+    except CheckpointError as error:
+        return None, str(error)
+
+
+def encoder_status(path: str) -> tuple[bool, str]:
+    """(whether an encoder starts projection, the problem with the one beside the checkpoint or "")."""
+    encoder, problem = _load_encoder(path, file_version(path))
+    return encoder is not None, problem
+
+
+# Without an encoder the page answers in seconds rather than match closely: the CLI's 8 x 200 took 20.6 s a face on
+# one thread (README, inversion), 4 x 100 about a fifth of that, keeping every attribute less often (6 of 8 faces
+# against 8 of 8 in the issue's trial)
+PAGE_WITHOUT_ENCODER = (4, 100)
+
+
+def projection_defaults(path: str) -> tuple[int, int]:
+    """(restarts, steps) for the page: ``ganlib project``'s where an encoder gives the first start, else fewer than
+    the CLI's WITHOUT_ENCODER, to answer in seconds."""
+    return WITH_ENCODER if encoder_status(path)[0] else PAGE_WITHOUT_ENCODER
+
+
+@st.cache_data(
+    max_entries=64, show_spinner="Finding the picture in the latent space...", hash_funcs={np.ndarray: _digest}
+)
+def project_picture(path: str, picture: np.ndarray, restarts: int, steps: int) -> Projected:
+    """ganlib.inversion.project of one picture (uint8 [S, S, C], as read_picture returns it), with the perceptual
+    term and the encoder ``ganlib project`` would use. Cached by the checkpoint and the picture's content, so a
+    rerun, or the same picture uploaded again under another name, costs nothing."""
+    model = explorer(path)
+    encoder, _ = _load_encoder(path, file_version(path))
+    with _projecting:
+        result = inversion.project(
+            model.generator,
+            np.array(picture)[None],  # a copy: torch wants writable memory, and a picture read by PIL is not
+            steps=steps,
+            restarts=restarts,
+            encoder=encoder,
+            classifier=model.classifier,
+            discriminator=None if model.classifier is not None else model.discriminator,
+        )
+    # what a pin and a link keep is the float16 code: show and measure the image it makes (within a grey level)
+    code = encode_latent(result.latents[0])
+    reconstruction = model.images(decode_latent(code, model.latent_dim)[None])
+    return Projected(
+        code,
+        result.targets[0],
+        reconstruction[0],
+        float(inversion.psnr(reconstruction, result.targets)[0]),
+        result.seconds,
+        result.start,
+        result.perceptual,
+        restarts,
+        steps,
+    )
 
 
 # ----------------------------------------------------------------------------------------- how a GAN learns

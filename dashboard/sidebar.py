@@ -23,6 +23,10 @@ PRESENTATION_CSS = """
 
 def render() -> None:
     _choose_default_checkpoint()
+    _drop_unusable_images()
+    notice = state.take_url_notice()  # what the link held that was ignored, in one line
+    if notice:
+        st.toast(notice, icon=":material/warning:")
     if state.current_checkpoint():
         services.forget_stale_results(state.current_checkpoint())
         services.warm_up(state.current_checkpoint(), ARRIVALS)  # once per server, in the background
@@ -54,9 +58,6 @@ def _choose_default_checkpoint() -> None:
     """A missing or unknown checkpoint id (first visit, a stale or hostile link) falls back to the first bundled
     file. This fills in a default, like state.init_state, rather than switching models, so pins from the URL are
     kept. The notice never repeats the id: it is the link's text, not ours."""
-    notice = state.take_url_notice()
-    if notice:
-        st.toast(notice, icon=":material/warning:")
     wanted = st.session_state.get("checkpoint", "")
     if wanted and services.is_listed(wanted):
         return
@@ -66,6 +67,29 @@ def _choose_default_checkpoint() -> None:
         )
     choices = services.list_checkpoints()
     st.session_state["checkpoint"] = choices[0].id if choices else ""
+
+
+def _drop_unusable_images() -> None:
+    """Your images come as latent codes, from this session or a link: one that is not a latent of the open model
+    (hand-edited, hostile, or made under a model with another latent size) is unpinned, and the notice says so
+    with ganlib.latent_code's reason, never the link's text."""
+    codes, path = tuple(st.session_state["projected"]), state.current_checkpoint()
+    if not codes or not path:
+        return
+    try:
+        problems = services.latent_code_problems(path, codes)
+    except services.CheckpointError:
+        return  # the pages say what is wrong with the file
+    refused = [index for index, problem in enumerate(problems) if problem]
+    if not refused:
+        return
+    for index in reversed(refused):
+        state.remove_projected(codes[index])
+    which = ", ".join(str(index + 1) for index in refused)
+    state.add_url_notice(
+        f"The link's image{'s' if len(refused) > 1 else ''} {which} (z) {'were' if len(refused) > 1 else 'was'} "
+        f"ignored: {problems[refused[0]]}."
+    )
 
 
 def _checkpoint_picker() -> None:

@@ -7,6 +7,7 @@ reproduces the exact picture (the page itself is in the URL path, set by st.navi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,10 @@ TRUNCATION_RANGE = (0.0, 1.5)  # ganlib.latent.TRUNCATION_RANGE
 STRENGTH_RANGE = (-3.0, 3.0)
 MAX_SEEDS_IN_A_LIST = 64  # pins, endpoints, exemplar terms: enough for any picture, bounded for a hostile link
 MAX_TEXT = 100  # names in the URL (attribute, run, feature space): longer is never a real name
+# Your images (the "Your image" page) are kept as latent codes, never as pictures: about 270 characters each at d = 100
+MAX_PROJECTED = 8
+MAX_CODE_TEXT = 1400  # the longest code ganlib.latent_code writes (512 values) is 1,369 characters
+PROJECTED_TOKEN = "img"  # "img2" in a list of endpoints is your second image, projected[1]
 
 
 # Each parser turns the query-string text into a value or raises ValueError with a short reason.
@@ -65,6 +70,36 @@ def seeds(text: str) -> list[int]:
     return list(dict.fromkeys(integer(0, MAX_SEED)(part.strip()) for part in parts))
 
 
+_CODE = re.compile(r"z[0-9]+\.[A-Za-z0-9_-]+")  # a versioned latent code; its exact form is ganlib.latent_code's
+
+
+def latent_codes(text: str) -> list[str]:
+    """Your images' latents as text codes, comma separated. Only the count, length and alphabet are checked here:
+    the sidebar decodes each strictly for the open model (services.latent_code_problems) and drops what fails."""
+    if len(text) > MAX_PROJECTED * (MAX_CODE_TEXT + 1):
+        raise ValueError("too long")
+    parts = [part for part in text.split(",") if part]
+    if len(parts) > MAX_PROJECTED:
+        raise ValueError(f"more than {MAX_PROJECTED} images")
+    if not all(len(part) <= MAX_CODE_TEXT and _CODE.fullmatch(part) for part in parts):
+        raise ValueError("not a latent code")
+    return list(dict.fromkeys(parts))
+
+
+def endpoints(text: str) -> list[int | str]:
+    """Seeds, and your images as "img1" to "img8" (projected[0] to projected[7]), comma separated."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if len(parts) > MAX_SEEDS_IN_A_LIST:
+        raise ValueError(f"more than {MAX_SEEDS_IN_A_LIST} endpoints")
+    values: list[int | str] = []
+    for part in parts:
+        if part.startswith(PROJECTED_TOKEN):
+            values.append(projected_token(integer(1, MAX_PROJECTED)(part[len(PROJECTED_TOKEN) :]) - 1))
+        else:
+            values.append(integer(0, MAX_SEED)(part))
+    return list(dict.fromkeys(values))
+
+
 def name(text: str) -> str:
     """A name chosen from a list the page knows (the page itself checks it is one): only its length is bounded."""
     if len(text) > MAX_TEXT or not text.isprintable():
@@ -104,9 +139,10 @@ URL_STATE: dict[str, UrlValue] = {
     "grid_size": UrlValue("n", 16, choice(*GRID_SIZES)),
     "truncation": UrlValue("psi", 1.0, number(*TRUNCATION_RANGE)),
     "pins": UrlValue("pins", [], seeds, _join),
+    "projected": UrlValue("z", [], latent_codes, _join),  # your images' latents (views/your_image.py)
     "tile_info": UrlValue("info", "seed", name),
     # interpolate
-    "endpoints": UrlValue("ends", [], seeds, _join),
+    "endpoints": UrlValue("ends", [], endpoints, _join),
     "frames": UrlValue("frames", 16, integer(MIN_FRAMES, MAX_FRAMES)),
     # arithmetic
     "term_a": UrlValue("a", [], seeds, _join),
@@ -170,6 +206,12 @@ def init_state() -> None:
     st.session_state["_state_initialised"] = True
 
 
+def add_url_notice(text: str) -> None:
+    """Another value of the link that was ignored, told in the same one-line notice."""
+    earlier = st.session_state.get("_url_notice", "")
+    st.session_state["_url_notice"] = ((earlier + " " if earlier else "") + text)[:400]
+
+
 def take_url_notice() -> str:
     """The one-line notice about ignored link values, once (the sidebar shows it as a toast)."""
     return st.session_state.pop("_url_notice", "")
@@ -202,14 +244,15 @@ def current_checkpoint() -> str:
 
 
 def open_checkpoint(path: str, check: Callable[[str], object] | None = None) -> None:
-    """Make ``path`` the checkpoint every page uses and clear the pins: seeds mean different images under another
-    model. ``check`` (services.explorer) loads the file first where it is not known to be good; if it raises,
+    """Make ``path`` the checkpoint every page uses and clear the pins, your images' too: seeds and latents mean
+    different images under another model (whose latents may not even have as many values). ``check`` (services.explorer) loads the file first where it is not known to be good; if it raises,
     nothing changes, so a bad file leaves the current model in place. The caller passes it in, rather than this
     module importing services, so that state stays a leaf that every layer can import."""
     if check is not None:
         check(path)
     st.session_state["checkpoint"] = path
     st.session_state["pins"] = []
+    st.session_state["projected"] = []
 
 
 def add_typed_seeds(key: str, typed_key: str, error_key: str) -> None:
@@ -236,3 +279,43 @@ def toggle_pin(seed: int) -> None:
         st.toast(f"At most {MAX_SEEDS_IN_A_LIST} pins: unpin one first.", icon=":material/warning:")
         return
     st.session_state["pins"] = [s for s in pins if s != seed] if seed in pins else pins + [seed]
+
+
+def projected_token(index: int) -> str:
+    """How your image ``index`` (0-based) stands among endpoints: "img1" for the first."""
+    return f"{PROJECTED_TOKEN}{index + 1}"
+
+
+def projected_index(item) -> int | None:
+    """The index in projected of an endpoint such as "img2" (1), None for a seed."""
+    if isinstance(item, str) and item.startswith(PROJECTED_TOKEN):
+        return int(item[len(PROJECTED_TOKEN) :]) - 1
+    return None
+
+
+def add_projected(code: str) -> bool:
+    """Pin one of your images' latents; False (and nothing changes) when MAX_PROJECTED are pinned already."""
+    codes = list(st.session_state.get("projected", []))
+    if code in codes:
+        return True
+    if len(codes) >= MAX_PROJECTED:
+        return False
+    st.session_state["projected"] = codes + [code]
+    return True
+
+
+def remove_projected(code: str) -> None:
+    """Unpin one of your images; endpoints that named it go, and those after it are renumbered."""
+    codes = list(st.session_state.get("projected", []))
+    if code not in codes:
+        return
+    gone = codes.index(code)
+    st.session_state["projected"] = [c for c in codes if c != code]
+    kept = []
+    for item in st.session_state.get("endpoints", []):
+        index = projected_index(item)
+        if index is None or index < gone:
+            kept.append(item)
+        elif index > gone:
+            kept.append(projected_token(index - 1))
+    st.session_state["endpoints"] = kept

@@ -228,9 +228,12 @@ class Explorer:
     def edit(self, seeds: Sequence[int], direction, strengths: Sequence[float], truncation: float = 1.0) -> np.ndarray:
         """uint8 [len(seeds), len(strengths), H, W, 3]: row i is seed i moved by each strength (in class-mean
         distances) along ``direction`` (a Direction, or an attribute name for the default direction)."""
+        return self.edit_latent_vectors(self.latents(seeds, truncation), direction, strengths)
+
+    def edit_latent_vectors(self, z: torch.Tensor, direction, strengths: Sequence[float]) -> np.ndarray:
+        """``edit`` for any latents [N, d] (projected ones, say): uint8 [N, len(strengths), H, W, 3]."""
         if isinstance(direction, str):
             direction = self.direction(direction)
-        z = self.latents(seeds, truncation)
         strengths = [float(s) for s in strengths]
         edited = torch.cat([edit_latents(z, direction, s) for s in strengths]) if len(z) and strengths else z[:0]
         images = self.images(edited)  # strength-major: [len(strengths) * len(seeds), H, W, 3]

@@ -73,21 +73,44 @@ def project(
     check_parameters(count, method, perplexity, iterations)
     report(0.0, f"Standardising {count} x {features.shape[1]} features")
     if method == "pca":
-        from sklearn.decomposition import PCA
-
         report(0.1, "PCA to 2 dimensions")
-        coordinates = PCA(n_components=min(2, features.shape[1]), random_state=seed).fit_transform(
-            standardise(features)
-        )
-        if coordinates.shape[1] < 2:  # a single feature: the map is a line
-            coordinates = np.column_stack([coordinates, np.zeros(count)])
+        coordinates = _plane(_pca(features, seed).fit_transform(standardise(features)))
         report(1.0, "Done")
-        return coordinates.astype(np.float32)
+        return coordinates
     report(0.05, f"PCA to {min(REDUCED_DIMS, features.shape[1])} dimensions")
     summary = reduce(features, seed=seed)
     report(0.15, f"t-SNE of {count} points (perplexity {perplexity:g}, {iterations} iterations)")
     coordinates = _tsne(summary, seed, perplexity, iterations)
     report(1.0, "Done")
+    return coordinates.astype(np.float32)
+
+
+def place(features: np.ndarray, new_features: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Where points that were not part of a PCA map land on it: [M, 2] (float32) for ``new_features`` [M, F], on
+    the map that ``project(features, "pca", seed)`` draws (the map's standardisation and components, refitted
+    from the same features, applied to the new ones). t-SNE has no such transform: a point it was not fitted on
+    has no place on its map."""
+    features = _check_features(features)
+    new_features = np.asarray(new_features, dtype=np.float64)
+    if new_features.ndim != 2 or new_features.shape[1] != features.shape[1]:
+        raise ValueError(f"new features must be [points, {features.shape[1]}], got shape {new_features.shape}")
+    if not np.isfinite(new_features).all():
+        raise ValueError("new features contain NaN or infinite values")
+    mean, spread = features.mean(axis=0), features.std(axis=0)
+    scaled = (new_features - mean) / np.where(spread > 0, spread, 1.0)
+    return _plane(_pca(features, seed).fit(standardise(features)).transform(scaled))
+
+
+def _pca(features: np.ndarray, seed: int):
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=min(2, features.shape[1]), random_state=seed)
+
+
+def _plane(coordinates: np.ndarray) -> np.ndarray:
+    """[N, 2] float32; a single feature makes the map a line."""
+    if coordinates.shape[1] < 2:
+        coordinates = np.column_stack([coordinates, np.zeros(len(coordinates))])
     return coordinates.astype(np.float32)
 
 
@@ -226,6 +249,34 @@ def map_points(
     activations after its first block (4 x 4), pooled to 2 x 2 (GANSpace looks at early layers); "attributes" the
     classifier's probabilities; "pixels" images downscaled to 16 x 16. Images are made once per batch and shared.
     """
+    _check_space(explorer, space, batch_size)
+    report = progress or (lambda fraction, message: None)
+    started = time.perf_counter()
+    seeds = np.asarray([int(seed) for seed in seeds], dtype=np.int64)
+    z = explorer.latents(seeds.tolist())
+    features, d_scores, attributes = _pass(explorer, z, space, batch_size, scores, report)
+    report(1.0, "Done")
+    return MapPoints(
+        seeds=seeds,
+        features=features,
+        norms=z.norm(dim=1).numpy(),
+        d_scores=torch.cat(d_scores).numpy() if d_scores else None,
+        attributes={name: np.concatenate([batch[name] for batch in attributes]) for name in attributes[0]}
+        if scores and attributes
+        else None,
+        seconds=time.perf_counter() - started,
+    )
+
+
+@torch.no_grad()
+def latent_features(explorer, z: torch.Tensor, space: str, batch_size: int = 256) -> np.ndarray:
+    """The features [N, F] of any latents [N, d] (projected ones, say) in ``space``, as map_points computes
+    them for seeds, so that ``place`` can put them on a seed map."""
+    _check_space(explorer, space, batch_size)
+    return _pass(explorer, z, space, batch_size, False, lambda fraction, message: None)[0]
+
+
+def _check_space(explorer, space: str, batch_size: int) -> None:
     if space not in FEATURE_SPACES:
         raise ValueError(f"feature space must be one of {', '.join(FEATURE_SPACES)}, got {space!r}")
     if space == "discriminator" and explorer.discriminator is None:
@@ -237,10 +288,10 @@ def map_points(
         )
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    report = progress or (lambda fraction, message: None)
-    started = time.perf_counter()
-    seeds = np.asarray([int(seed) for seed in seeds], dtype=np.int64)
-    z = explorer.latents(seeds.tolist())
+
+
+def _pass(explorer, z, space, batch_size, scores, report) -> tuple[np.ndarray, list, list]:
+    """(features float32 [N, F], D-score batches, attribute-probability batches) from one batched pass."""
     generator, discriminator = explorer.generator, explorer.discriminator
     need_images = space != "z" or scores
     first_block = _first_block(generator) if space == "generator" else None
@@ -269,17 +320,8 @@ def map_points(
             attributes.append(explorer.attribute_probabilities(uint8))
     if space == "attributes":
         features = [torch.from_numpy(_attribute_matrix(probabilities)) for probabilities in attributes]
-    report(1.0, "Done")
-    return MapPoints(
-        seeds=seeds,
-        features=torch.cat(features).float().numpy() if features else np.zeros((0, 0), np.float32),
-        norms=z.norm(dim=1).numpy(),
-        d_scores=torch.cat(d_scores).numpy() if d_scores else None,
-        attributes={name: np.concatenate([batch[name] for batch in attributes]) for name in attributes[0]}
-        if scores and attributes
-        else None,
-        seconds=time.perf_counter() - started,
-    )
+    array = torch.cat(features).float().numpy() if features else np.zeros((0, 0), np.float32)
+    return array, d_scores, attributes
 
 
 def _first_block(generator: nn.Module) -> nn.Module:

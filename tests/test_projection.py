@@ -147,3 +147,23 @@ def test_attribute_space_with_a_classifier(tiny_explorer):
     assert points.features.shape == (6, 1 + 3)  # P(flag=yes) and the three tone classes
     assert set(points.attributes) == {"flag", "tone"} and points.attributes["tone"].shape == (6, 3)
     np.testing.assert_allclose(points.features[:, 0], points.attributes["flag"][:, 1], atol=1e-6)
+
+
+def test_place_puts_a_maps_own_points_where_the_map_drew_them():
+    """A point placed on a PCA map lands where the map put it, so a projected face is shown where its look-alikes are."""
+    features, labels = blobs()
+    coordinates = projection.project(features, "pca", seed=3)
+    placed = projection.place(features, features[:5] + 1e-9, seed=3)
+    assert placed.shape == (5, 2) and placed.dtype == np.float32
+    np.testing.assert_allclose(placed, coordinates[:5], atol=1e-4)
+    with pytest.raises(ValueError, match=r"new features must be \[points, 12\]"):
+        projection.place(features, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("space", ["z", "discriminator", "generator", "pixels"])
+def test_latent_features_match_the_features_of_the_same_seeds(tiny_explorer, space):
+    seeds = [4, 9, 11]
+    on_map = projection.map_points(tiny_explorer, seeds, space).features
+    np.testing.assert_allclose(
+        projection.latent_features(tiny_explorer, tiny_explorer.latents(seeds), space), on_map, rtol=1e-5, atol=1e-5
+    )

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from dashboard.state import MAX_SEEDS_IN_A_LIST, MAX_TEXT, URL_STATE
+from dashboard.state import MAX_CODE_TEXT, MAX_PROJECTED, MAX_SEEDS_IN_A_LIST, MAX_TEXT, URL_STATE
 
 HOSTILE_TEXT = [
     "",
@@ -28,8 +28,13 @@ HOSTILE_TEXT = [
     "![x](http://example.com/a.png)",
     "true",
     "1.5",
-    "٣",
-]  # the last is an Arabic-Indic digit: isdigit() says yes, int() agrees
+    "٣",  # an Arabic-Indic digit: isdigit() says yes, int() agrees
+    "z1.AAAA",  # shaped like a latent code (the sidebar decodes codes for the open model)
+    "z1." + "A" * 20_000,
+    ",".join(["z1.AAAA"] * 20),
+    "img1,img9,img0,imgx",  # your images among endpoints: img1 to img8
+    "img3,img1,42",
+]
 
 
 @pytest.mark.parametrize("key", list(URL_STATE))
@@ -44,8 +49,10 @@ def test_every_parameter_parses_hostile_text_to_a_bounded_value_or_one_error(key
         assert type(value) is type(spec.default), (key, text, value)  # noqa: E721 (bool is not an int here)
         if isinstance(value, float):
             assert math.isfinite(value)
-        if isinstance(value, list):
-            assert len(value) <= MAX_SEEDS_IN_A_LIST and all(0 <= seed < 2**31 for seed in value)
+        if isinstance(value, list):  # seeds, your images among endpoints ("img1"), or latent codes
+            assert len(value) <= MAX_SEEDS_IN_A_LIST
+            assert all(0 <= item < 2**31 if isinstance(item, int) else len(item) <= MAX_CODE_TEXT for item in value)
+            assert sum(isinstance(item, str) for item in value) <= MAX_PROJECTED
         if isinstance(value, str):
             assert len(value) <= MAX_TEXT and value.isprintable()
         assert spec.parse(spec.format(value)) == value  # what the app writes back, it reads back
@@ -56,7 +63,9 @@ def test_defaults_round_trip():
         assert spec.parse(spec.format(spec.default)) == spec.default or spec.default in ("", []), key
 
 
-@pytest.mark.parametrize("view", ["samples", "interpolate", "arithmetic", "latent_map", "training", "gan_game"])
+@pytest.mark.parametrize(
+    "view", ["samples", "your_image", "interpolate", "arithmetic", "latent_map", "training", "gan_game"]
+)
 def test_a_link_of_hostile_values_renders_every_page(view, tmp_path, monkeypatch, tiny_checkpoint):
     from app_support import isolate_app, run_view
 

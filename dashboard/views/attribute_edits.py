@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.text import plain
+from dashboard.views import projected_faces
 from dashboard.views.common import concept_label, seed_list, tile_scale
 
 EDIT_FACES = 8
@@ -81,6 +82,7 @@ def render(path: str, model, presenting: bool) -> None:
             f"the classifier sees {attribute} on {seen[1]} of {len(seeds)}",
         ),
     )
+    projected_faces.edit_rows(path, attribute, method, conditional, strength, per_face, scale)
     _edit_report(path, attribute, method, conditional, strength)
     if not presenting:
         st.caption("Reproduce in Python:")
@@ -239,3 +241,4 @@ def _exemplar_directions(path: str, model, presenting: bool) -> None:
         f"{seeds[0]}–{seeds[-1]} · strength {strength:+.2f}"
     )
     _before_after(images, seeds, scale, f"After (strength {strength:+.2f})")
+    projected_faces.exemplar_rows(path, positive, negative, strength, scale)

@@ -1,5 +1,5 @@
-"""Interpolate: walk between two or more seeds, straight (lerp) and along the sphere (slerp), side by side,
-with the norm of z along both paths (White 2016, "Sampling Generative Networks")."""
+"""Interpolate: walk between two or more seeds or your images, straight (lerp) and along the sphere (slerp), side by
+side, with the norm of z along both paths (White 2016, "Sampling Generative Networks")."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import services, state
 from dashboard.state import MAX_FRAMES, MIN_FRAMES
+from dashboard.views import projected_faces
 from dashboard.views.common import model_or_stop, tile_scale
 
 STRIP_COLUMNS = 8  # frames per row of a strip: 8 tiles in half the page stay large enough to see
@@ -31,37 +32,70 @@ def render() -> None:
     model = model_or_stop(path)
     presenting = st.session_state["presentation"]
     st.header("Interpolate")
-    _default_endpoints()
+    pinned = projected_faces.codes(path)
+    _default_endpoints(pinned)
     if st.session_state.get("_endpoints_from_pins") == st.session_state["endpoints"]:
         st.caption(
             f"Endpoints from your first two pins: #{st.session_state['endpoints'][0]} → "
             f"#{st.session_state['endpoints'][1]}."
         )
     if not presenting:
-        _controls()
-    seeds = tuple(st.session_state["endpoints"])
+        _controls(pinned)
+    endpoints = tuple(st.session_state["endpoints"])
     frames = st.session_state["frames"]
-    if len(seeds) < 2:
+    if len(endpoints) < 2:
         st.warning("Pick at least two endpoints: pin samples on the Samples page, or type seeds above.")
         return
+    seeds = projected_faces.points(endpoints, pinned)  # your images' tokens become their latent codes
     walks = {method: services.interpolation(path, seeds, frames, method) for method in METHODS}
-    st.caption(f"Seeds {' → '.join(map(str, seeds))} · {frames} frames · both strips start and end on the same images")
-    _strips(path, seeds, frames, walks, model.image_size, presenting)
+    walk = (
+        "Seeds " + " → ".join(map(str, endpoints))
+        if all(isinstance(item, int) for item in endpoints)
+        else " → ".join(map(projected_faces.label, endpoints))
+    )
+    st.caption(f"{walk} · {frames} frames · both strips start and end on the same images")
+    _strips(path, seeds, endpoints, frames, walks, model.image_size, presenting)
     _compare(walks, frames, len(seeds), model.image_size, model.latent_dim, presenting)
     if not presenting:
+        _reproduce(path, endpoints, seeds, frames)
+
+
+def _reproduce(path: str, endpoints: tuple, points: tuple, frames: int) -> None:
+    if all(isinstance(point, int) for point in points):
         st.caption("Reproduce from the command line:")
         st.code(
-            f"python -m ganlib interpolate {services.cli_path(path)} --seeds {' '.join(map(str, seeds))} --frames {frames} "
-            f"--method slerp --out walk.gif",
+            f"python -m ganlib interpolate {services.cli_path(path)} --seeds {' '.join(map(str, points))} "
+            f"--frames {frames} --method slerp --out walk.gif",
             language="bash",
             wrap_lines=True,
         )
+        return
+    # the CLI's interpolate takes seeds; your images are latents, written out as their codes
+    lines, terms = [], []
+    for item, point in zip(endpoints, points):
+        if isinstance(point, str):
+            name = f"your_image_{state.projected_index(item) + 1}"
+            lines.append(f"{name} = decode_latent({point!r}, explorer.latent_dim)\n")
+            terms.append(name)
+        else:
+            terms.append(f"explorer.latents([{point}])[0]")
+    st.caption("Reproduce in Python:")
+    st.code(
+        "import torch\nfrom ganlib.explorer import Explorer\nfrom ganlib.latent_code import decode_latent\n\n"
+        f"explorer = Explorer.from_checkpoint({services.cli_path(path)!r})\n"
+        + "".join(dict.fromkeys(lines))
+        + f"z = torch.stack([{', '.join(terms)}])\n"
+        f"frames, norms = explorer.interpolate(z, {frames}, 'slerp')  # uint8 [{frames}, H, W, 3], ||z|| per frame",
+        language="python",
+        wrap_lines=True,
+    )
 
 
-def _default_endpoints() -> None:
+def _default_endpoints(pinned: tuple[str, ...]) -> None:
     """Never an empty page: with no endpoints chosen, start from the first two pins, or seeds 0 and 1."""
-    # a multiselect holds each seed once; a hand-edited URL may hold seeds no generator accepts
-    endpoints = [s for s in dict.fromkeys(st.session_state["endpoints"]) if 0 <= s < 2**31]
+    # a multiselect holds each seed once; a hand-edited URL may hold seeds no generator accepts, or name an image
+    # that is no longer pinned
+    endpoints = [s for s in dict.fromkeys(st.session_state["endpoints"]) if projected_faces.usable(s, pinned)]
     if not endpoints:
         pins = st.session_state["pins"]
         endpoints = list(pins[:2]) if len(pins) >= 2 else list(FIRST_VISIT_ENDPOINTS)
@@ -72,19 +106,20 @@ def _default_endpoints() -> None:
     st.session_state["frames"] = min(MAX_FRAMES, max(MIN_FRAMES, int(st.session_state["frames"])))
 
 
-def _controls() -> None:
+def _controls(pinned: tuple[str, ...]) -> None:
     pins = st.session_state["pins"]
     left, middle, right = st.columns([3, 2, 2])
     with left:
-        options = list(dict.fromkeys(list(pins) + list(st.session_state["endpoints"])))
+        options = list(dict.fromkeys(projected_faces.tokens(pinned) + list(pins) + list(st.session_state["endpoints"])))
         st.multiselect(
             "Endpoints (in order)",
             options,
             key="endpoints",
-            format_func=lambda s: f"#{s}",
-            help="Pinned samples are offered here; the walk passes through every endpoint in order.",
+            format_func=projected_faces.label,
+            help="Pinned samples and your images (the Your image page) are offered here; the walk passes through "
+            "every endpoint in order.",
         )
-        if not pins:
+        if not pins and not pinned:
             st.caption("No pinned samples: pin faces on the Samples page, or type seeds.")
     with middle:
         st.text_input(
@@ -101,7 +136,7 @@ def _add_typed() -> None:
     state.add_typed_seeds("endpoints", "_typed_endpoints", "_endpoint_error")
 
 
-def _strips(path, seeds, frames, walks, image_size: int, presenting: bool) -> None:
+def _strips(path, seeds, endpoints, frames, walks, image_size: int, presenting: bool) -> None:
     columns = min(frames, STRIP_COLUMNS)
     scale = max(1, (STRIP_TILE_PIXELS * (2 if presenting else 1)) // image_size)
     gif_scale = tile_scale(image_size, presenting)
@@ -122,7 +157,7 @@ def _strips(path, seeds, frames, walks, image_size: int, presenting: bool) -> No
             )
             if not presenting:
                 with buttons:
-                    name = f"walk_{method}_{'-'.join(map(str, seeds))}_{frames}"
+                    name = f"walk_{method}_{'-'.join(map(str, endpoints))}_{frames}"  # img1-42, not the codes
                     # the files are made when a button is pressed, not on every visit (0.1-0.3 s each here)
                     st.download_button(
                         "GIF",

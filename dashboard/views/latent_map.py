@@ -1,6 +1,7 @@
 """Latent map: up to 5,000 seeds projected to 2-D (PCA or t-SNE) from what the networks compute, coloured by
 D score, attributes, clusters or ||z||; select points to see their images and pin the ones you want, or show thumbnails
-(atlas). A PCA map of up to ARRIVAL_POINTS draws on arrival; t-SNE and larger maps wait for Compute."""
+(atlas). A PCA map of up to ARRIVAL_POINTS draws on arrival; t-SNE and larger maps wait for Compute. Your images
+(projected latents) are marked where they land on a PCA map."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from plotly.colors import qualitative
 from dashboard import services, state
 from dashboard.state import MAX_POINTS, MIN_POINTS
 from dashboard.text import plain
+from dashboard.views import projected_faces
 from dashboard.views.common import describe_attributes, model_or_stop, pin_button, tile_scale
 
 METHODS = {"PCA": "pca", "t-SNE": "tsne"}
@@ -67,6 +69,7 @@ def render() -> None:
     figure = _figure(latent, values, categories, title, presenting)
     if st.session_state["map_atlas"]:
         _add_atlas(figure, path, latent)
+    _mark_your_images(figure, path, latent)
     event = st.plotly_chart(
         figure,
         key="map_chart",
@@ -325,6 +328,49 @@ def _figure(latent, values, categories, title: str, presenting: bool) -> go.Figu
         hoverlabel=dict(align="left"),
     )
     return figure
+
+
+def _mark_your_images(figure: go.Figure, path: str, latent) -> None:
+    """Stars where your images land: their features in the map's space, through the map's own PCA. t-SNE cannot
+    place a point it was not fitted on, so there the page says so instead of drawing a guess."""
+    pinned = projected_faces.codes(path)
+    if not pinned:
+        return
+    if st.session_state["map_method"] != "PCA":
+        st.caption(
+            "Your images are not on this map: t-SNE places only the points it was fitted on and cannot add one "
+            "afterwards. Choose PCA to see where they land."
+        )
+        return
+    places = services.map_places(
+        path,
+        int(latent.seeds[0]),
+        len(latent.seeds),
+        st.session_state["map_space"],
+        int(st.session_state["map_seed"]),
+        pinned,
+    )
+    names = [projected_faces.label(token) for token in projected_faces.tokens(pinned)]
+    figure.add_trace(
+        go.Scatter(
+            x=places[:, 0],
+            y=places[:, 1],
+            mode="markers",
+            name="your images",
+            hovertext=[f"{name}: projected, placed with the map's PCA" for name in names],
+            hovertemplate="%{hovertext}<extra></extra>",
+            marker=dict(symbol="star", size=20, color="#ff2d55", line=dict(width=1.5, color="black")),
+            showlegend=False,
+        )
+    )
+    for name, (x, y) in zip(names, places):  # labels on white: text alone drowns among the points
+        figure.add_annotation(
+            x=float(x), y=float(y), text=name, ay=-28, bgcolor="white", bordercolor="#ff2d55", font=dict(size=12)
+        )
+    st.caption(
+        f"★ {', '.join(names)}: your images (the Your image page), placed on this map by its PCA. Points near a "
+        "star look alike in this feature space."
+    )
 
 
 def _add_atlas(figure: go.Figure, path: str, latent) -> None:
