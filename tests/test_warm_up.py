@@ -90,6 +90,7 @@ def test_a_warm_server_opens_interpolate_and_the_map_from_the_cache(tmp_path, mo
     from dashboard.arrivals import ARRIVALS
 
     st.cache_data.clear()  # an earlier test may have drawn these pages for a checkpoint of the same id
+    monkeypatch.setattr(services, "_seen_versions", {})  # ... whose other file version would clear the caches
     isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
     path = services.list_checkpoints()[0].id
     for arrival in ARRIVALS:
