@@ -431,8 +431,9 @@ def _is_number(value) -> bool:
 # Directions nobody labelled (ganlib.components): found and named once per checkpoint (about 10 s for toonfaces64 on
 # one core here, then read from the disk cache); a change of component or strength costs one row of faces and,
 # at a new strength, one measurement on COMPONENT_FACES faces.
-COMPONENT_FACES, COMPONENT_STEP = component_effects.FACES, component_effects.STEP
-COMPONENT_MEASURE_SEED = component_effects.MEASURE_SEED
+COMPONENT_FACES, COMPONENT_NAMING_FACES = component_effects.FACES, component_effects.NAMING_FACES
+COMPONENT_STEP, COMPONENT_MEASURE_SEED = component_effects.STEP, component_effects.MEASURE_SEED
+COMPONENT_NAMING_RULE = (component_effects.MIN_CHANGE, component_effects.OVER_RANDOM)
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding SeFa and GANSpace components and measuring what each changes...")

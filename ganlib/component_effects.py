@@ -22,7 +22,9 @@ from .directions import DEFAULT_MEASURE_SEED, binary_attributes, parse_attribute
 from .images import to_uint8
 
 STEP = 3.0  # naming: faces moved to -STEP and +STEP, as ganlib evaluate's report does
-FACES = 48  # faces per measurement: a 64-px G, D and the classifier take about 0.2 s for them on one core here
+NAMING_FACES = 64  # faces a name is read from, once per checkpoint (about 5 s for all of toonfaces64's, one core)
+FACES = 32  # faces per live measurement, at the slider's strength: 0.3-0.5 s for a 64-px G, D and classifier,
+# with the random direction, on one busy core here
 MIN_CHANGE = 0.15  # a name needs 15 points between -STEP and +STEP ...
 OVER_RANDOM = 1.5  # ... and 1.5 times what the random direction does to it (one random draw is noisy)
 MEASURE_SEED = DEFAULT_MEASURE_SEED + 500_000  # ganlib evaluate's unsupervised faces: no direction was fitted on them
@@ -121,11 +123,12 @@ class NamedComponent:
 
     @property
     def title(self) -> str:
-        """ "PC2 · sunglasses +41 pts", "SeFa 1 · unnamed" (where unnamed, how its pixel change compares with chance)."""
+        """ "PC2 · sunglasses +41 pts", or "SeFa 1 · unnamed · 2.6× random": its pixel change over the random
+        direction's, so that even an unnamed component shows it does more than chance."""
         if self.attribute is not None:
             return f"{self.component.label} · {self.attribute} {100 * self.change:+.0f} pts"
         ratio = self.pixels / max(self.random_pixels, 1e-12)
-        return f"{self.component.label} · unnamed · pixels {ratio:.1f}× random"
+        return f"{self.component.label} · unnamed · {ratio:.1f}× random"
 
 
 def name_component(component: Component, plus: dict, minus: dict, random_plus: dict, random_minus: dict):
@@ -146,7 +149,7 @@ def name_component(component: Component, plus: dict, minus: dict, random_plus: d
     )
 
 
-def named_components(explorer, n: int = FACES, seed: int = MEASURE_SEED) -> list[NamedComponent]:
+def named_components(explorer, n: int = NAMING_FACES, seed: int = MEASURE_SEED) -> list[NamedComponent]:
     """The explorer's top SeFa and GANSpace components, each named from n faces moved to -STEP and +STEP (every
     measurement memoised by the explorer, and kept on disk when it has a cache)."""
     random_vector = random_direction(explorer.latent_dim)

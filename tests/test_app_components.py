@@ -30,9 +30,9 @@ def test_components_move_the_seed_row_and_the_pins_without_a_classifier(app_env)
     at = run_page(pins=[3, 4], mode="Components")
     assert not at.exception
     options = at.radio(key="component").options
-    assert len(options) == 10 and options[0].startswith("PC1 · unnamed · pixels")
+    assert len(options) == 10 and options[0].startswith("PC1 · unnamed · ") and options[0].endswith("× random")
     assert any(option.startswith("SeFa 1 ·") for option in options)
-    assert len(at.main.get("image")) == 4  # before and after: the seed row, then the pins
+    assert len(at.main.get("image")) == 2  # before above after: the seed row, then the pins
     assert "this model has no attribute classifier" in texts(at.main.caption)
     measured = metrics(at)
     assert set(measured) == {"pixels changed (of 255)", "D's features moved"}  # no classifier: no attribute figure
@@ -41,7 +41,7 @@ def test_components_move_the_seed_row_and_the_pins_without_a_classifier(app_env)
     at.radio(key="component").set_value("sefa2").run()
     assert not at.exception
     assert at.query_params["cstrength"] in ("-1.5", ["-1.5"]) and at.query_params["comp"] in ("sefa2", ["sefa2"])
-    assert "after -1.5 along SeFa 2" in texts(at.main.markdown)
+    assert "bottom: after -1.5 along SeFa 2" in texts(at.main.markdown)
 
 
 def test_a_link_reproduces_the_component_and_strength_and_bad_values_fall_back(app_env):
@@ -79,7 +79,7 @@ def test_components_are_the_directions_digits32_offers(tmp_path, monkeypatch):
     isolate_app(tmp_path, monkeypatch, _bundled("digits32"))
     at = run_page(mode="Components", timeout=300)
     assert not at.exception
-    assert all(" · unnamed · pixels " in option for option in at.radio(key="component").options)
+    assert all(" · unnamed · " in option for option in at.radio(key="component").options)
     pixels, baseline = metrics(at)["pixels changed (of 255)"]
     assert float(pixels) > 1.5 * float(baseline.removeprefix("random direction: "))  # more than chance
 

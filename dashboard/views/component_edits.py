@@ -4,6 +4,7 @@ same length. Needs no classifier: on digits or a user's own data it is the only 
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -21,7 +22,7 @@ def render(path: str, model, presenting: bool) -> None:
     named = {item.component.id: item for item in services.components(path)}
     if st.session_state["component"] not in named:
         st.session_state["component"] = next(iter(named))
-    controls, pictures = st.columns([1, 3], gap="medium")
+    controls, pictures = st.columns([5, 14], gap="medium")
     with controls:
         _controls(named, presenting)
     chosen = named[st.session_state["component"]]
@@ -68,11 +69,17 @@ def _controls(named: dict, presenting: bool) -> None:
 
 
 def _before_after(path, chosen, seeds: tuple[int, ...], strength: float, scale: int, key: str, title: str) -> None:
+    """One picture: the faces above, the same faces moved below; always EDIT_FACES columns wide, so that a few pins
+    have the seed row's tile size instead of filling the page."""
     images = services.component_edit(path, chosen.component.id, seeds, (0.0, strength))
+    rows = images.swapaxes(0, 1).reshape(-1, *images.shape[2:])  # the before row, then the after row
+    padded = max(EDIT_FACES, len(seeds))
+    if len(seeds) < padded:  # white tiles keep the two rows aligned
+        blank = np.full((padded - len(seeds), *images.shape[2:]), 255, np.uint8)
+        rows = np.concatenate([images[:, 0], blank, images[:, 1], blank])
     with st.container(key=key):
-        st.markdown(f"**{title}** · before, and after {strength:+.1f} along {chosen.component.label}")
-        st.image(services.grid_png(images[:, 0], len(seeds), scale), width="stretch")
-        st.image(services.grid_png(images[:, 1], len(seeds), scale), width="stretch")
+        st.markdown(f"**{title}** · top: before · bottom: after {strength:+.1f} along {chosen.component.label}")
+        st.image(services.grid_png(rows, padded, scale), width="stretch")
 
 
 def _describe(path: str, chosen) -> None:
@@ -82,15 +89,17 @@ def _describe(path: str, chosen) -> None:
         reading = (
             f"from {-step:g} to {step:+g} along it, the classifier sees **{plain(chosen.attribute)}** on "
             f"{abs(100 * chosen.change):.0f} points {'more' if chosen.change > 0 else 'fewer'} of "
-            f"{services.COMPONENT_FACES} faces (a random direction: {100 * chosen.random_change:+.0f})"
-        )
-    elif services.binary_attributes(path):
-        reading = (
-            "unnamed: no attribute of the classifier changes clearly (at least 15 points from "
-            f"{-step:g} to {step:+g}, and 1.5 times a random direction's change)"
+            f"{services.COMPONENT_NAMING_FACES} faces (a random direction: {100 * chosen.random_change:+.0f})"
         )
     else:
-        reading = "unnamed: this model has no attribute classifier, so the pixels and D's features measure it"
+        least, over_random = services.COMPONENT_NAMING_RULE
+        why = (
+            f"no attribute of the classifier changes clearly (at least {100 * least:.0f} points from {-step:g} to "
+            f"{step:+g}, and {over_random:g} times a random direction's change)"
+            if services.binary_attributes(path)
+            else "this model has no attribute classifier, so the pixels and D's features measure it"
+        )
+        reading = f"unnamed: {why}; “× random” is its mean pixel change at {step:+g} over a random direction's"
     weight = (
         f"eigenvalue {component.weight:,.0f}"
         if component.method == "sefa"
@@ -169,7 +178,8 @@ def _attribute_chart(mine: dict, chance: dict, label: str, strength: float) -> N
         height=60 + 34 * len(names),
         margin={"l": 10, "r": 30, "t": 40, "b": 10},
         title=f"How often the classifier sees each attribute, change at strength {strength:+.1f} (points)",
-        title_font_size=14,
+        title_font_size=15,
+        font={"size": 13},  # legible from the back of a room, where the page is shown
         xaxis={"range": [-reach * 1.2, reach * 1.2], "zeroline": True, "zerolinecolor": "#888"},
         legend={
             "orientation": "h",
