@@ -65,7 +65,9 @@ def test_strength_zero_measures_nothing_and_presentation_keeps_the_picker(app_en
 def test_directions_mode_without_a_classifier_points_to_components(app_env):
     at = run_page(mode="Directions")
     assert not at.exception
-    assert "Or open **Components**" in texts(at.main.caption)
+    at.button(key="open_components").click().run()
+    assert not at.exception and at.session_state["arithmetic_mode"] == "Components"
+    assert at.radio(key="component")
 
 
 def _bundled(name: str) -> Path | None:

@@ -43,8 +43,14 @@ def render() -> None:
     elif mode == "Components":
         component_edits.render(path, model, presenting)
     else:
-        if not has_classifier:
-            st.caption("Or open **Components**: directions this model uses most, found without labels or pins.")
+        if not has_classifier:  # without labels, components are the directions that need no pins
+            st.button(
+                "Or use the directions this model uses most, found without labels: Components",
+                key="open_components",
+                icon=":material/explore:",
+                on_click=st.session_state.update,
+                kwargs={"arithmetic_mode": "Components"},
+            )
         attribute_edits.render(path, model, presenting)
 
 
