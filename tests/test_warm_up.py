@@ -52,6 +52,7 @@ def test_the_demo_click_finds_everything_computed(fresh_server, tmp_path, monkey
     thread.join(timeout=300)
     folder = services.explorer(path).cache.folder
     assert list(folder.glob("direction-*.safetensors")) and list(folder.glob("measure-*.json"))
+    assert list(folder.glob("components-*.safetensors"))  # named when idle: the Components mode's first view
 
     work = {"classify_latents": 0, "find_direction": 0, "measure_edit": 0}
     for name in work:
