@@ -196,7 +196,7 @@ class DirectionCache:
         found = []
         for method in METHODS:
             vectors, weights = tensors[method], tensors[f"{method}_weights"]
-            if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != latent_dim:
+            if vectors.dtype != np.float32 or vectors.shape != (min(key["k"], latent_dim), latent_dim):
                 return None
             if weights.dtype != np.float64 or weights.shape != (len(vectors),) or not np.isfinite(weights).all():
                 return None

@@ -19,7 +19,11 @@ COLORS = {"component": "#5b4bdb", "random": "#b0b0b0"}  # the theme's primary co
 
 
 def render(path: str, model, presenting: bool) -> None:
-    named = {item.component.id: item for item in services.components(path)}
+    try:
+        named = {item.component.id: item for item in services.components(path)}
+    except ValueError as error:  # a generator that is not a DCGAN stack from z (ganlib.components explains)
+        st.warning(f"No components for this model: {plain(error)}")
+        return
     if st.session_state["component"] not in named:
         st.session_state["component"] = next(iter(named))
     controls, pictures = st.columns([5, 14], gap="medium")
