@@ -5,6 +5,8 @@ Each run starts fresh servers and times what the audience waits for:
   before/after rows are drawn (target <= 5 s), once with an empty direction cache (the first time ever on this
   machine) and once with the cache the previous server wrote (every later start);
 - changes on the Arithmetic page with the demo shown: method, strength, attribute (target <= 1 s each);
+- the Components mode: its first view (components found and named, from an empty cache unless the idle warm-up got
+  there first), then a new strength and another component (target <= 1 s each);
 - opening each page from the sidebar once the server is warm, after a pause of WARM_PAUSE_SECONDS (target <= 2 s);
 - Stop on a live training run until the Training page says it stopped (target <= 3 s).
 
@@ -205,6 +207,39 @@ def arithmetic_changes(page, server: Server) -> dict[str, tuple[float, float]]:
     return times
 
 
+def component_changes(page, server: Server) -> dict[str, tuple[float, float]]:
+    """The Components mode opened from the demo's state, then one slider step and another component."""
+
+    def shows(text: str):
+        def wait() -> None:
+            page.get_by_text(text).first.wait_for(timeout=TIMEOUT_MS)
+            settled(page)
+
+        return wait
+
+    def first_view() -> None:
+        shows("bottom: after +3.0 along PC1")()
+        # the first plotly chart of a session loads plotly's script in the browser: the audience waits for it too,
+        # and the next change would otherwise pay for it
+        page.locator(".st-key-component_chart .js-plotly-plot").wait_for(timeout=TIMEOUT_MS)
+
+    times = {"first view": timed(
+        lambda: page.locator(".st-key-arithmetic_mode button").filter(has_text="Components").click(),
+        first_view,
+        server,
+    )}  # fmt: skip
+    thumb = page.locator(".st-key-component_strength input[type='range']")
+    thumb.focus()
+    times["strength"] = timed(lambda: thumb.press("ArrowLeft"), shows("bottom: after +2.5 along PC1"), server)
+    times["component"] = timed(
+        lambda: page.locator(".st-key-component label").filter(has_text="SeFa 3 ·").click(),
+        shows("bottom: after +2.5 along SeFa 3"),
+        server,
+    )
+    no_exception(page, "the components changes")
+    return times
+
+
 def page_opens(page, server: Server) -> dict[str, tuple[float, float]]:
     """Each page opened from the sidebar's navigation, until its header is drawn and the script has finished."""
     times = {}
@@ -265,6 +300,10 @@ def one_run(browser, work: Path, log: Path) -> dict[str, float]:
         for name, (seconds, cpu) in arithmetic_changes(page, server).items():
             figures[f"arithmetic change: {name}"] = seconds
             figures[f"  server CPU seconds: {name}"] = cpu
+        for name, (seconds, cpu) in component_changes(page, server).items():
+            label = "components: first view" if name == "first view" else f"arithmetic change: component {name}"
+            figures[label] = seconds
+            figures[f"  server CPU seconds: components, {name}"] = cpu
         time.sleep(WARM_PAUSE_SECONDS)
         for name, (seconds, cpu) in page_opens(page, server).items():
             figures[f"open page (warm server): {name}"] = seconds

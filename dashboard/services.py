@@ -27,10 +27,13 @@ import torch
 
 # ``X as X`` marks a ganlib name re-exported for the pages, which reach ganlib only through this module.
 import ganlib
-from ganlib import catalog, inversion, projection, runs
+from ganlib import catalog, component_effects, inversion, projection, runs
 from ganlib.catalog import Catalog
 from ganlib.checkpoint import CheckpointError as CheckpointError
 from ganlib.checkpoint import read_metadata
+from ganlib.component_effects import NamedComponent as NamedComponent
+from ganlib.component_effects import named_components, random_direction
+from ganlib.components import closest_other
 from ganlib.config import LOSS_LABELS as LOSS_LABELS
 from ganlib.config import LOSSES as LOSSES
 from ganlib.config import TrainConfig
@@ -461,6 +464,55 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
+# ---------------------------------------------------------------------------------------------- components
+# Directions nobody labelled (ganlib.components): found and named once per checkpoint (about 10 s for toonfaces64 on
+# one core here, then read from the disk cache); a change of component or strength costs one row of faces and,
+# at a new strength, one measurement on COMPONENT_FACES faces.
+COMPONENT_FACES, COMPONENT_NAMING_FACES = component_effects.FACES, component_effects.NAMING_FACES
+COMPONENT_STEP, COMPONENT_MEASURE_SEED = component_effects.STEP, component_effects.MEASURE_SEED
+COMPONENT_NAMING_RULE = (component_effects.MIN_CHANGE, component_effects.OVER_RANDOM)
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding SeFa and GANSpace components and measuring what each changes...")
+def components(path: str) -> tuple[NamedComponent, ...]:
+    """The top SeFa and GANSpace components, each named by the attribute it changes most (or unnamed)."""
+    return tuple(named_components(explorer(path)))
+
+
+def _component(path: str, component_id: str):
+    model = explorer(path)
+    for component in model.components():
+        if component.id == component_id:
+            return component
+    raise ValueError(f"no component {component_id!r} in this checkpoint")
+
+
+def closest_component(path: str, component_id: str) -> tuple[str, float] | None:
+    """(label, |cosine|) of the other method's component most parallel to this one."""
+    found = closest_other(explorer(path).components(), _component(path, component_id))
+    return (found[0].label, found[1]) if found else None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def component_edit(path: str, component_id: str, seeds: tuple[int, ...], steps: tuple[float, ...]) -> np.ndarray:
+    """uint8 [len(seeds), len(steps), H, W, 3]: each face moved along the component by each step (in standard
+    deviations of z)."""
+    return explorer(path).move(seeds, _component(path, component_id).vector, steps)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def component_effect(path: str, component_id: str, strength: float) -> dict:
+    """{"component", "random"}: ganlib.component_effects' figures (mean pixel change, D's feature change, each
+    attribute's frequency change) for COMPONENT_FACES fresh faces moved by ``strength`` along the component and
+    along a fixed random direction of the same length."""
+    model = explorer(path)
+    n, seed = COMPONENT_FACES, COMPONENT_MEASURE_SEED
+    return {
+        "component": model.effect(_component(path, component_id).vector, strength, n, seed),
+        "random": model.effect(random_direction(model.latent_dim), strength, n, seed),
+    }
+
+
 # ---------------------------------------------------------------------------------------------- warm-up
 # The talk's one-click demo, "add sunglasses" (views/attribute_edits.DEMO puts the page in this state).
 DEMO_EDIT = {"attribute": "sunglasses", "method": "svm", "conditional": True, "strength": 2.0}
@@ -526,11 +578,13 @@ def _first_uses(path: str, arrivals: tuple = ()) -> tuple:
     """What pages and controls do on first use, in the order a visitor is likely to need them, measured here on one
     core: an SVM direction (and the map's PCA) loads scikit-learn (1 s), the pages' arrivals fill their caches
     (Interpolate 0.7 s, Latent map 2.5 s), the first optimizer imports torch._dynamo (2.3 s: the game page's first
-    game)."""
+    game), the Components mode finds and names the checkpoint's components (about 10 s for toonfaces64, then kept
+    on disk)."""
     return (
         lambda: importlib.import_module("sklearn.svm"),
         *(functools.partial(_arrive, arrival, path) for arrival in arrivals),
         lambda: ToyGAN(ToyConfig()),
+        lambda: named_components(explorer(path)),  # the Explorer's memo, which services.components reads through
     )
 
 

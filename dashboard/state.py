@@ -22,6 +22,8 @@ MAX_EXEMPLARS = 50
 MIN_POINTS, MAX_POINTS = 20, 5000
 TRUNCATION_RANGE = (0.0, 1.5)  # ganlib.latent.TRUNCATION_RANGE
 STRENGTH_RANGE = (-3.0, 3.0)
+COMPONENT_STRENGTH_RANGE = (-6.0, 6.0)  # steps along a unit vector: standard deviations of z
+COMPONENT_IDS = tuple(f"{kind}{i}" for kind in ("pc", "sefa") for i in range(1, 6))  # ganlib.components.K = 5
 MAX_SEEDS_IN_A_LIST = 64  # pins, endpoints, exemplar terms: enough for any picture, bounded for a hostile link
 MAX_TEXT = 100  # names in the URL (attribute, run, feature space): longer is never a real name
 # Your images (the "Your image" page) are kept as latent codes, never as pictures: about 270 characters each at d = 100
@@ -152,7 +154,9 @@ URL_STATE: dict[str, UrlValue] = {
     "direction_method": UrlValue("method", "mean_difference", choice("mean_difference", "svm", "exemplar3")),
     "strength": UrlValue("strength", 1.5, number(*STRENGTH_RANGE)),
     "edit_seed": UrlValue("eseed", 0, integer(0, MAX_SEED - 20_000)),
-    "arithmetic_mode": UrlValue("mode", "Analogies", choice("Analogies", "Directions")),
+    "arithmetic_mode": UrlValue("mode", "Analogies", choice("Analogies", "Directions", "Components")),
+    "component": UrlValue("comp", "pc1", choice(*COMPONENT_IDS)),  # SeFa / GANSpace, found without labels
+    "component_strength": UrlValue("cstrength", 3.0, number(*COMPONENT_STRENGTH_RANGE)),
     "conditional": UrlValue("cond", True, flag, _flag),
     "per_face": UrlValue("perface", False, flag, _flag),
     "neighbour_seed": UrlValue("nseed", 0, integer(0, MAX_SEED - 64)),

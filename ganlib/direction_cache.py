@@ -8,7 +8,10 @@ file's results::
 
     <root>/<key>/labels-<first>-<count>.safetensors   p(class) of seeds first..first+count-1, a tensor per attribute
     <root>/<key>/direction-<digest>.safetensors        the unit vector; its class distance and key in the metadata
-    <root>/<key>/measure-<digest>.json                 ganlib.directions.measure_edit's figures and their key
+    <root>/<key>/measure-<digest>.json                 measure_edit's or a component step's figures, and their key
+    <root>/<key>/components-<digest>.safetensors       ganlib.components.top_components: vectors and weights
+
+A checkpoint without a classifier gets a folder keyed by the checkpoint alone: components need no labels.
 
 ``<root>`` is ``$GANLIB_CACHE/directions``, else ``~/.cache/ganlib/directions`` (the rendered data sets live beside
 it). Cache files are untrusted input: safetensors and JSON only, read only below a size bound, and checked against
@@ -33,6 +36,7 @@ import numpy as np
 from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save as save_tensors
 
+from .components import METHODS, Component
 from .directions import Direction
 
 FORMAT = "ganlib-direction-cache"
@@ -116,8 +120,8 @@ class DirectionCache:
         self.key = key
 
     @classmethod
-    def for_files(cls, checkpoint, classifier, root: Path | None = None) -> DirectionCache:
-        key = content_key(checkpoint, classifier)
+    def for_files(cls, checkpoint, classifier=None, root: Path | None = None) -> DirectionCache:
+        key = content_key(checkpoint, *([classifier] if classifier is not None else []))
         return cls((root or cache_root()) / key, key)
 
     # ------------------------------------------------------------------ labels
@@ -175,6 +179,41 @@ class DirectionCache:
         metadata.update(class_distance=repr(float(direction.class_distance)), fitted=str(int(direction.n)))
         data = save_tensors({"vector": np.ascontiguousarray(direction.vector, dtype=np.float32)}, metadata=metadata)
         self._write(self.folder / f"direction-{_digest(key)}.safetensors", data)
+
+    # ------------------------------------------------------------------ components (SeFa, GANSpace)
+    def components(self, key: dict, latent_dim: int) -> list[Component] | None:
+        """The components stored under ``key`` (k, samples, seed), or None."""
+        key = {"kind": "components", **key}
+        data = _read_bounded(self.folder / f"components-{_digest(key)}.safetensors", MAX_TENSOR_FILE_BYTES)
+        if data is None or not self._metadata_matches(data, key):
+            return None
+        try:
+            tensors = load_tensors(data)
+        except Exception:  # safetensors raises its own error types for a malformed file
+            return None
+        if set(tensors) != {f"{method}{part}" for method in METHODS for part in ("", "_weights")}:
+            return None
+        found = []
+        for method in METHODS:
+            vectors, weights = tensors[method], tensors[f"{method}_weights"]
+            if vectors.dtype != np.float32 or vectors.shape != (min(key["k"], latent_dim), latent_dim):
+                return None
+            if weights.dtype != np.float64 or weights.shape != (len(vectors),) or not np.isfinite(weights).all():
+                return None
+            if not np.isfinite(vectors).all() or np.abs(np.linalg.norm(vectors, axis=1) - 1).max(initial=0) > 1e-3:
+                return None
+            found += [Component(method, i, vectors[i], float(weights[i])) for i in range(len(vectors))]
+        return found
+
+    def store_components(self, key: dict, components: list[Component]) -> None:
+        key = {"kind": "components", **key}
+        tensors = {}
+        for method in METHODS:
+            mine = [component for component in components if component.method == method]
+            tensors[method] = np.ascontiguousarray([c.vector for c in mine], dtype=np.float32)
+            tensors[f"{method}_weights"] = np.asarray([c.weight for c in mine], dtype=np.float64)
+        data = save_tensors(tensors, metadata=self._metadata(key))
+        self._write(self.folder / f"components-{_digest(key)}.safetensors", data)
 
     # ------------------------------------------------------------------ measured edits
     def measurement(self, key: dict) -> dict | None:
@@ -257,7 +296,7 @@ def _evict(folder: Path, limit: int, keep: Path, ours) -> None:
 
 
 def _is_cache_file(name: str) -> bool:
-    return name.startswith(("labels-", "direction-", "measure-", ".tmp-"))
+    return name.startswith(("labels-", "direction-", "components-", "measure-", ".tmp-"))
 
 
 def _is_checkpoint_folder(name: str) -> bool:

@@ -17,6 +17,8 @@ import torch
 
 from .checkpoint import load_discriminator, load_generator
 from .classifier import BUNDLED, load_bundled_classifier
+from .component_effects import is_step_figures, measure_step, observe
+from .components import GANSPACE_SAMPLES, Component, K, top_components
 from .direction_cache import DirectionCache
 from .directions import (
     METHODS,
@@ -49,13 +51,13 @@ class Explorer:
 
     @classmethod
     def from_checkpoint(cls, path, cache: bool = True) -> Explorer:
-        """Load G (and D when the file has it) and, for known data sets, the bundled attribute classifier. With a
-        classifier and ``cache``, labels, directions and measured edits are kept on disk (ganlib.direction_cache),
-        keyed by the content of both files."""
+        """Load G (and D when the file has it) and, for known data sets, the bundled attribute classifier. With
+        ``cache``, labels, directions, components and measured edits are kept on disk (ganlib.direction_cache),
+        keyed by the content of the checkpoint and of the classifier, where there is one."""
         generator = load_generator(path)
         dataset = (generator.metadata.get("dataset") or {}).get("name", "")
         classifier = load_bundled_classifier(dataset)
-        store = DirectionCache.for_files(path, BUNDLED[dataset]) if cache and classifier is not None else None
+        store = DirectionCache.for_files(path, BUNDLED[dataset] if classifier is not None else None) if cache else None
         return cls(generator, load_discriminator(path), classifier, store)
 
     # ------------------------------------------------------------------ description
@@ -236,6 +238,60 @@ class Explorer:
             direction = self.direction(direction)
         strengths = [float(s) for s in strengths]
         edited = torch.cat([edit_latents(z, direction, s) for s in strengths]) if len(z) and strengths else z[:0]
-        images = self.images(edited)  # strength-major: [len(strengths) * len(seeds), H, W, 3]
-        images = images.reshape(len(strengths), len(z), *images.shape[1:])
+        return self._rows(edited, len(z), len(strengths))
+
+    def move(self, seeds: Sequence[int], vector, steps: Sequence[float]) -> np.ndarray:
+        """uint8 [len(seeds), len(steps), H, W, 3]: row i is seed i moved by each step along ``vector`` (z + step *
+        vector; a unit vector such as a Component's makes the steps standard deviations of z)."""
+        z = self.latents(seeds)
+        vector = torch.as_tensor(np.asarray(vector, np.float32))
+        edited = torch.cat([z + float(step) * vector for step in steps]) if len(z) and len(steps) else z[:0]
+        return self._rows(edited, len(z), len(steps))
+
+    def _rows(self, edited: torch.Tensor, faces: int, variants: int) -> np.ndarray:
+        images = self.images(edited)  # variant-major: [variants * faces, H, W, 3]
+        images = images.reshape(variants, faces, *images.shape[1:])
         return np.ascontiguousarray(images.swapaxes(0, 1))
+
+    # ------------------------------------------------------------------ components (ganlib.components)
+    def components(self, k: int = K, samples: int = GANSPACE_SAMPLES, seed: int = 0) -> list[Component]:
+        """The top k SeFa and GANSpace components, computed once (GANSpace reads `samples` latents: about 3 s for
+        a 64-px G here) and kept on disk with a cache."""
+        key = {"k": int(k), "samples": int(samples), "seed": int(seed)}
+
+        def compute():
+            found = self.cache.components(key, self.latent_dim) if self.cache else None
+            if found is None:
+                found = top_components(self.generator, k, samples, seed)
+                if self.cache:
+                    self.cache.store_components(key, found)
+            return found
+
+        return self._once(("components", *key.values()), compute)
+
+    def effect(self, vector, strength: float, n: int, seed: int) -> dict:
+        """ganlib.component_effects.measure_step on seeds seed..seed+n-1 moved by strength * vector (a unit vector),
+        computed once per vector, strength, n and seed, and kept on disk with a cache. The unmoved faces are
+        generated and read once for every vector and strength."""
+        vector = np.asarray(vector, np.float32)
+        key = {
+            "effect": hashlib.sha256(vector.tobytes()).hexdigest()[:32],
+            "strength": float(strength),
+            "n": int(n),
+            "seed": int(seed),
+        }
+
+        def compute():
+            found = self.cache.measurement(key) if self.cache else None
+            if found is None or not is_step_figures(found, self.binary_attributes()):
+                z, before = self._once(("observed", int(n), int(seed)), lambda: self._observed(n, seed))
+                found = measure_step(self, z, before, vector, strength)
+                if self.cache:
+                    self.cache.store_measurement(key, found)
+            return found
+
+        return self._once(("effect", json.dumps(key, sort_keys=True)), compute)
+
+    def _observed(self, n: int, seed: int):
+        z = self.latents(range(seed, seed + n))
+        return z, observe(self, z)

@@ -53,6 +53,7 @@ def test_the_demo_click_finds_everything_computed(fresh_server, tmp_path, monkey
     thread.join(timeout=300)
     folder = services.explorer(path).cache.folder
     assert list(folder.glob("direction-*.safetensors")) and list(folder.glob("measure-*.json"))
+    assert list(folder.glob("components-*.safetensors"))  # named when idle: the Components mode's first view
 
     work = {"classify_latents": 0, "find_direction": 0, "measure_edit": 0}
     for name in work:
@@ -71,6 +72,8 @@ def test_the_demo_click_finds_everything_computed(fresh_server, tmp_path, monkey
 
 def test_the_pages_first_views_are_computed_ahead_only_inside_a_server(fresh_server, monkeypatch):
     monkeypatch.setattr(services, "ToyGAN", lambda config: None)  # the game's import: seconds, not what this checks
+    monkeypatch.setattr(services, "named_components", lambda model: None)  # likewise
+    monkeypatch.setattr(services, "explorer", lambda path: None)
     calls = []
     arrivals = (lambda path: calls.append(("interpolate", path)), lambda path: calls.append(("map", path)))
     monkeypatch.setattr(st.runtime, "exists", lambda: False)  # dashboard.serve's warm-up, before the server is up

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ganlib
-from ganlib.evaluation.unsupervised import first_block_activations, first_layer_matrix, ganspace, sefa
+from ganlib.components import first_block_activations, first_layer_matrix, ganspace, sefa
 
 
 @pytest.fixture
@@ -50,3 +50,20 @@ def test_bad_k_is_refused(generator):
         sefa(generator, k=0)
     with pytest.raises(ValueError, match="at least 2k"):
         ganspace(generator, k=5, n=6)
+
+
+def test_top_components_are_both_methods_with_ids_and_labels(generator):
+    from ganlib.components import closest_other, top_components
+
+    found = top_components(generator, k=3, samples=400)
+    assert [c.id for c in found] == ["pc1", "pc2", "pc3", "sefa1", "sefa2", "sefa3"]
+    assert [c.label for c in found][2:4] == ["PC3", "SeFa 1"]
+    vectors = np.stack([c.vector for c in found])
+    assert vectors.dtype == np.float32 and vectors.shape == (6, generator.config.latent_dim)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    sefa_vectors = vectors[3:]
+    np.testing.assert_allclose(sefa_vectors @ sefa_vectors.T, np.eye(3), atol=1e-5)  # SeFa: orthonormal
+    twin, cosine = closest_other(found, found[0])
+    assert twin.method == "sefa" and 0 <= cosine <= 1 + 1e-6
+    assert cosine == pytest.approx(max(abs(float(c.vector @ found[0].vector)) for c in found[3:]))
+    assert len(top_components(generator, k=50, samples=400)) == 2 * generator.config.latent_dim  # k capped

@@ -1,0 +1,161 @@
+"""What a direction found without labels does, measured: faces moved along it, next to a random direction of the
+same length, and the name of the attribute it changes most.
+
+Where a classifier exists it reads how often each attribute is seen before and after (frequency, in points). Two
+measures need no labels, so that on digits or a user's own data a component still shows it does more than chance:
+the mean pixel change (grey levels out of 255) and the change of D's features (relative to their size).
+
+Strengths are steps in z along a unit vector. Since z ~ N(0, I), its coordinate along any unit vector has standard
+deviation 1: strength 3 moves a face three standard deviations along the component, to the edge of what G saw in
+training. Names come from faces moved to -STEP and +STEP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .components import Component
+from .directions import DEFAULT_MEASURE_SEED, binary_attributes, parse_attribute
+from .images import to_uint8
+
+STEP = 3.0  # naming: faces moved to -STEP and +STEP, as ganlib evaluate's report does
+NAMING_FACES = 64  # faces a name is read from, once per checkpoint (about 5 s for all of toonfaces64's, one core)
+FACES = 32  # faces per live measurement, at the slider's strength: 0.3-0.5 s for a 64-px G, D and classifier,
+# with the random direction, on one busy core here
+MIN_CHANGE = 0.15  # a name needs 15 points between -STEP and +STEP ...
+OVER_RANDOM = 1.5  # ... and 1.5 times what the random direction does to it (one random draw is noisy)
+MEASURE_SEED = DEFAULT_MEASURE_SEED + 500_000  # ganlib evaluate's unsupervised faces: no direction was fitted on them
+RANDOM_SEED = 0  # the random direction's seed: one fixed direction, so every figure compares with the same one
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the measures read from a batch of faces."""
+
+    images: np.ndarray  # uint8 [N, H, W, 3]
+    features: np.ndarray | None  # D's pooled features [N, F]; None without a discriminator
+    classes: dict[str, np.ndarray] | None  # attribute -> the classifier's class per face [N]; None without one
+
+
+@torch.no_grad()
+def observe(explorer, z: torch.Tensor, batch_size: int = 256) -> Observation:
+    """Generate the faces of z once and read them with D and the classifier, where the explorer has them."""
+    images, features = [], []
+    for start in range(0, len(z), batch_size):
+        fake = explorer.generator(z[start : start + batch_size])
+        images.append(to_uint8(fake))
+        if explorer.discriminator is not None:
+            features.append(explorer.discriminator.embed(fake).double().numpy())
+    images = np.concatenate(images)
+    probabilities = explorer.attribute_probabilities(images)
+    return Observation(
+        images,
+        np.concatenate(features) if features else None,
+        {name: values.argmax(axis=1) for name, values in probabilities.items()} if probabilities else None,
+    )
+
+
+def frequencies(observation: Observation, attributes: dict[str, list[str]]) -> dict[str, float]:
+    """How often the classifier sees each yes/no attribute and each class of the others ("hair=blond")."""
+    if observation.classes is None:
+        return {}
+    found = {}
+    for attribute in binary_attributes(attributes):
+        name, index = parse_attribute(attribute, attributes)
+        found[attribute] = float((observation.classes[name] == index).mean())
+    return found
+
+
+def compare(before: Observation, after: Observation, attributes: dict[str, list[str]]) -> dict:
+    """{"pixels": mean |change| in grey levels, "discriminator": mean |change of D's features| / mean |features|
+    (None without D), "attributes": {attribute: frequency after - before}} over the same faces."""
+    pixels = float(np.abs(after.images.astype(np.float32) - before.images.astype(np.float32)).mean())
+    discriminator = None
+    if before.features is not None and after.features is not None:
+        size = float(np.linalg.norm(before.features, axis=1).mean())
+        discriminator = float(np.linalg.norm(after.features - before.features, axis=1).mean()) / max(size, 1e-12)
+    old, new = frequencies(before, attributes), frequencies(after, attributes)
+    return {"pixels": pixels, "discriminator": discriminator, "attributes": {a: new[a] - old[a] for a in new}}
+
+
+def is_step_figures(figures, attributes: list[str]) -> bool:
+    """Whether ``figures`` (read back from a cache file, so untrusted) has ``compare``'s form for these
+    attributes, with finite values in range."""
+
+    def finite(value, low: float, high: float) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+    if not isinstance(figures, dict) or set(figures) != {"pixels", "discriminator", "attributes"}:
+        return False
+    changes = figures["attributes"]
+    return (
+        finite(figures["pixels"], 0, 255)
+        and (figures["discriminator"] is None or finite(figures["discriminator"], 0, 1e6))
+        and isinstance(changes, dict)
+        and set(changes) == set(attributes)
+        and all(finite(value, -1, 1) for value in changes.values())
+    )
+
+
+def random_direction(latent_dim: int, seed: int = RANDOM_SEED) -> np.ndarray:
+    """A unit vector drawn uniformly from the sphere: the baseline every measured direction is shown beside."""
+    vector = torch.randn(latent_dim, generator=torch.Generator().manual_seed(seed)).double().numpy()
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def measure_step(explorer, z: torch.Tensor, before: Observation, vector: np.ndarray, strength: float) -> dict:
+    """``compare`` for the faces z moved by strength * vector (a unit vector)."""
+    step = float(strength) * torch.as_tensor(np.asarray(vector, np.float32))
+    return compare(before, observe(explorer, z + step), explorer.attributes)
+
+
+@dataclass(frozen=True)
+class NamedComponent:
+    component: Component
+    attribute: str | None  # what it changes most, None ("unnamed") without a classifier or a clear change
+    change: float  # that attribute's frequency at +STEP minus at -STEP (the largest one, when unnamed)
+    random_change: float  # the same attribute's change along the random direction
+    pixels: float  # mean pixel change at +STEP, grey levels
+    random_pixels: float  # the same for the random direction
+
+    @property
+    def title(self) -> str:
+        """ "PC2 · sunglasses +41 pts", or "SeFa 1 · unnamed · 2.6× random": its pixel change over the random
+        direction's, so that even an unnamed component shows it does more than chance."""
+        if self.attribute is not None:
+            return f"{self.component.label} · {self.attribute} {100 * self.change:+.0f} pts"
+        ratio = self.pixels / max(self.random_pixels, 1e-12)
+        return f"{self.component.label} · unnamed · {ratio:.1f}× random"
+
+
+def name_component(component: Component, plus: dict, minus: dict, random_plus: dict, random_minus: dict):
+    """Name a component from its measured effects at +STEP and -STEP (``compare``'s dicts) and the random
+    direction's at the same steps: the attribute whose frequency moves most between the two, when that move is
+    at least MIN_CHANGE and more than OVER_RANDOM times the random direction's."""
+    changes = {a: plus["attributes"][a] - minus["attributes"][a] for a in plus["attributes"]}
+    chance = {a: random_plus["attributes"][a] - random_minus["attributes"][a] for a in changes}
+    top = max(changes, key=lambda a: abs(changes[a])) if changes else None
+    clear = top is not None and abs(changes[top]) >= MIN_CHANGE and abs(changes[top]) > OVER_RANDOM * abs(chance[top])
+    return NamedComponent(
+        component,
+        top if clear else None,
+        changes[top] if top else 0.0,
+        chance[top] if top else 0.0,
+        plus["pixels"],
+        random_plus["pixels"],
+    )
+
+
+def named_components(explorer, n: int = NAMING_FACES, seed: int = MEASURE_SEED) -> list[NamedComponent]:
+    """The explorer's top SeFa and GANSpace components, each named from n faces moved to -STEP and +STEP (every
+    measurement memoised by the explorer, and kept on disk when it has a cache)."""
+    random_vector = random_direction(explorer.latent_dim)
+    chance = [explorer.effect(random_vector, s, n, seed) for s in (STEP, -STEP)]
+    named = []
+    for component in explorer.components():
+        plus, minus = (explorer.effect(component.vector, s, n, seed) for s in (STEP, -STEP))
+        named.append(name_component(component, plus, minus, *chance))
+    return named
