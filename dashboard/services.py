@@ -494,10 +494,11 @@ def closest_component(path: str, component_id: str) -> tuple[str, float] | None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def component_edit(path: str, component_id: str, seeds: tuple[int, ...], steps: tuple[float, ...]) -> np.ndarray:
-    """uint8 [len(seeds), len(steps), H, W, 3]: each face moved along the component by each step (in standard
-    deviations of z)."""
-    return explorer(path).move(seeds, _component(path, component_id).vector, steps)
+def component_edit(path: str, component_id: str, seeds: tuple[int | str, ...], steps: tuple[float, ...]) -> np.ndarray:
+    """uint8 [len(seeds), len(steps), H, W, 3]: each face (a seed or a projected latent's code) moved along the
+    component by each step (in standard deviations of z)."""
+    model = explorer(path)
+    return model.move_latent_vectors(latents_of(model, seeds), _component(path, component_id).vector, steps)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)

@@ -243,7 +243,10 @@ class Explorer:
     def move(self, seeds: Sequence[int], vector, steps: Sequence[float]) -> np.ndarray:
         """uint8 [len(seeds), len(steps), H, W, 3]: row i is seed i moved by each step along ``vector`` (z + step *
         vector; a unit vector such as a Component's makes the steps standard deviations of z)."""
-        z = self.latents(seeds)
+        return self.move_latent_vectors(self.latents(seeds), vector, steps)
+
+    def move_latent_vectors(self, z: torch.Tensor, vector, steps: Sequence[float]) -> np.ndarray:
+        """``move`` for any latents [N, d] (projected ones, say)."""
         vector = torch.as_tensor(np.asarray(vector, np.float32))
         edited = torch.cat([z + float(step) * vector for step in steps]) if len(z) and len(steps) else z[:0]
         return self._rows(edited, len(z), len(steps))

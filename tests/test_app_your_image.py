@@ -208,6 +208,13 @@ def test_edits_move_your_images_too(tiny_app):
     assert "**Your images, after (strength +1.50)**" in texts(at.main.markdown)
 
 
+def test_components_move_your_images_too(tiny_app):
+    at = run_view("arithmetic", z=f"{code(8)},{code(8, 1)}", mode="Components", cstrength="2")
+    assert not at.exception
+    assert len(at.main.get("image")) == 2  # the seed row, then your two images: before above after
+    assert "**Your images** · top: before · bottom: after +2.0" in texts(at.main.markdown)
+
+
 @needs_bundled
 @pytest.mark.slow
 def test_sunglasses_are_added_to_your_images(faces_app):

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import services
 from dashboard.state import COMPONENT_STRENGTH_RANGE, MAX_SEED
 from dashboard.text import plain
+from dashboard.views import projected_faces
 from dashboard.views.common import tile_scale
 
 EDIT_FACES = 8  # the seed row, as the Directions mode shows
@@ -41,6 +42,9 @@ def render(path: str, model, presenting: bool) -> None:
             more = len(st.session_state["pins"]) - len(pins)
             title = "Your pinned faces" + (f" (the first {len(pins)}; {more} more pinned)" if more else "")
             _before_after(path, chosen, pins, strength, scale, "component_pins", title)
+        yours = projected_faces.codes(path)  # the Your image page's pictures, as latents
+        if yours:
+            _before_after(path, chosen, yours, strength, scale, "component_yours", "Your images")
     _describe(path, chosen)
     _effect(path, model, chosen, strength)
     if not presenting:
@@ -72,7 +76,9 @@ def _controls(named: dict, presenting: bool) -> None:
         )
 
 
-def _before_after(path, chosen, seeds: tuple[int, ...], strength: float, scale: int, key: str, title: str) -> None:
+def _before_after(
+    path, chosen, seeds: tuple[int | str, ...], strength: float, scale: int, key: str, title: str
+) -> None:
     """One picture: the faces above, the same faces moved below; always EDIT_FACES columns wide, so that a few pins
     have the seed row's tile size instead of filling the page."""
     images = services.component_edit(path, chosen.component.id, seeds, (0.0, strength))
