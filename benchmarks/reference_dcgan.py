@@ -10,12 +10,16 @@ What it reproduces, as that script does it:
   (``.item()`` again), here written to a null stream so the terminal is not the bottleneck.
 What it leaves out: the image folder on disk (the data is in memory, as ours is), saving sample grids and
 checkpoints. Its 64-px nets are the script's; 32 px drops one stride-2 layer from each, as ours does.
+
+``train_reference`` runs the loop for N steps and returns its nets and the numbers it prints at every step
+(bench_same_quality.py compares them with our trainer's); ``reference_images_per_second`` times it (bench_speed.py).
 """
 
 from __future__ import annotations
 
 import io
 import time
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -74,15 +78,38 @@ class _PerImageDataset(torch.utils.data.Dataset):
         return (image - 0.5) / 0.5, 0
 
 
-def reference_images_per_second(
-    images: torch.Tensor, batch_size: int, steps: int, warmup: int = 2, workers: int = 2, seed: int = 0
-) -> float:
-    """Images through D per second of the reference loop on ``images`` (uint8 [N, 3, S, S]), after warm-up."""
+@dataclass
+class ReferenceRun:
+    """What one run of the loop leaves: its nets, the numbers it prints at every step, and its time."""
+
+    generator: nn.Sequential
+    discriminator: nn.Sequential
+    # per step, as main.py prints them: loss_d (Loss_D), loss_g (Loss_G), d_real (D(x)), d_fake (the first D(G(z)),
+    # before D's step), d_fake_after (the second, after it)
+    stats: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the steps after the warm-up
+
+
+def train_reference(
+    images: torch.Tensor,
+    batch_size: int,
+    steps: int,
+    workers: int = 2,
+    seed: int = 0,
+    warmup: int = 0,
+    initial_weights: tuple[dict, dict] | None = None,
+) -> ReferenceRun:
+    """Run the loop for ``steps`` steps on ``images`` (uint8 [N, 3, S, S]); ``seconds`` counts those after the first
+    ``warmup``. ``initial_weights`` (G's and D's state dicts) replace the N(0, 0.02) draw after it, as main.py's
+    ``--netG`` and ``--netD`` options load them."""
     torch.manual_seed(seed)
     size = images.shape[-1]
     net_g, net_d = reference_generator(size), reference_discriminator(size)
     net_g.apply(_weights_init)
     net_d.apply(_weights_init)
+    if initial_weights is not None:
+        net_g.load_state_dict(initial_weights[0])
+        net_d.load_state_dict(initial_weights[1])
     criterion = nn.BCELoss()
     optimizer_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optimizer_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -94,9 +121,10 @@ def reference_images_per_second(
         drop_last=True,
         persistent_workers=workers > 0,
     )
+    run = ReferenceRun(net_g, net_d)
     log = io.StringIO()
-    done, started = 0, None
-    while done < warmup + steps:
+    done, started = 0, time.perf_counter()
+    while done < steps:
         for real, _ in loader:
             if done == warmup:
                 started = time.perf_counter()
@@ -122,14 +150,26 @@ def reference_images_per_second(
             error_g.backward()
             d_g_z2 = output.mean().item()
             optimizer_g.step()
+            loss_d, loss_g = error_d.item(), error_g.item()
             print(
-                f"Loss_D: {error_d.item():.4f} Loss_G: {error_g.item():.4f} D(x): {d_x:.4f} "
-                f"D(G(z)): {d_g_z1:.4f} / {d_g_z2:.4f}",
+                f"Loss_D: {loss_d:.4f} Loss_G: {loss_g:.4f} D(x): {d_x:.4f} D(G(z)): {d_g_z1:.4f} / {d_g_z2:.4f}",
                 file=log,
             )
+            run.stats.append(
+                {"loss_d": loss_d, "loss_g": loss_g, "d_real": d_x, "d_fake": d_g_z1, "d_fake_after": d_g_z2}
+            )
             done += 1
-            if done == warmup + steps:
+            if done == steps:
                 break
         log.seek(0)
         log.truncate()
-    return steps * batch_size / (time.perf_counter() - started)
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def reference_images_per_second(
+    images: torch.Tensor, batch_size: int, steps: int, warmup: int = 2, workers: int = 2, seed: int = 0
+) -> float:
+    """Images through D per second of the reference loop on ``images`` (uint8 [N, 3, S, S]), after warm-up."""
+    run = train_reference(images, batch_size, warmup + steps, workers, seed, warmup=warmup)
+    return steps * batch_size / run.seconds

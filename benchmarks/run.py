@@ -3,6 +3,9 @@
 python -m benchmarks.run                   # everything (about 20 minutes on 2 cores, 15 of them the stage group)
 python -m benchmarks.run dashboard toy     # some groups
 python -m benchmarks.run stage             # the talk demo in a real browser, 10 runs (bench_stage.py: --runs, --json)
+
+On demand only, in no group: python -m benchmarks.bench_same_quality, our trainer's losses and samples against the
+reference DCGAN's over 1,000 steps each (8-25 minutes).
 """
 
 from __future__ import annotations
