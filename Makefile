@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 setup: $(VENV)/.installed
 
 run: setup
-	$(PY) -m dashboard.serve --server.port $(PORT)
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
 
 # Debian's Chromium for the browser tests (never `playwright install`: it downloads a browser build).
 browser-deps:

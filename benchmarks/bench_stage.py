@@ -88,14 +88,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Server:
-    """The dashboard as `make run` and `ganlib dashboard` start it (`python -m dashboard.serve`: `streamlit run
-    dashboard/app.py` with the app's imports under way from the start) on a free port, its output in a log file (a
-    pipe nobody reads fills up)."""
+    """`streamlit run dashboard/app.py` on a free port, its output in a log file (a pipe nobody reads fills up)."""
 
     def __init__(self, env: dict, log: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "dashboard.serve"]
+        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py")]
         command += ["--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1"]
         command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         self.log = open(log, "ab")  # noqa: SIM115 (closed in close(), after the server)

@@ -532,7 +532,8 @@ def warm_up(path: str, arrivals: tuple[Callable[[str], object], ...] = ()) -> th
     on one core here). Later, whenever the server has been idle for IDLE_SECONDS, it imports what other pages
     would otherwise import on first use and calls each of ``arrivals`` (dashboard/arrivals.py: what a page computes
     for its first visitor) with ``path``, so that the page opens from the cache. Never blocks: a page that asks for
-    a value the thread is computing waits for it instead of computing it twice, and a failure only means the pages compute what they need themselves.
+    a value the thread is computing waits for it instead of computing it twice, and a failure only means the pages
+    compute what they need themselves.
     Returns the thread the first time, None after. GANLIB_WARM_UP=0 switches it off (the tests do: a thread still
     inside torch when a short test process exits can abort the interpreter's shutdown)."""
     global _warm_up_thread, _last_run
@@ -583,17 +584,10 @@ def _first_uses(path: str, arrivals: tuple = ()) -> tuple:
     on disk)."""
     return (
         lambda: importlib.import_module("sklearn.svm"),
-        *(functools.partial(_arrive, arrival, path) for arrival in arrivals),
+        *(functools.partial(arrival, path) for arrival in arrivals),
         lambda: ToyGAN(ToyConfig()),
         lambda: named_components(explorer(path)),  # the Explorer's memo, which services.components reads through
     )
-
-
-def _arrive(arrival: Callable[[str], object], path: str) -> None:
-    # st.cache_data keeps its values in the server's runtime: called before the server exists (dashboard.serve starts
-    # the warm-up first), they would land in a cache that no page reads
-    if st.runtime.exists():
-        arrival(path)
 
 
 # ----------------------------------------------------------------------------------------- latent map

@@ -68,9 +68,8 @@ def missing_packages() -> list[str]:
 
 
 def streamlit_command(args) -> list[str]:
-    """``python -m dashboard.serve`` (``streamlit run .../dashboard/app.py`` with the first visitor's imports and the
-    default model loading from the start) with the flags this run asks for."""
-    command = [sys.executable, "-m", "dashboard.serve", "--server.fileWatcherType", "none"]
+    """``python -m streamlit run .../dashboard/app.py`` with the flags this run asks for."""
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.fileWatcherType", "none"]
     if args.port is not None:
         if not 1 <= args.port <= 65535:
             raise ValueError(f"--port must be from 1 to 65535, got {args.port}")

@@ -1,4 +1,4 @@
-"""A real Streamlit server (`python -m dashboard.serve`) and Debian's Chromium for the browser suite (see shared/notes/streamlit-testing.md).
+"""A real `streamlit run` server and Debian's Chromium for the browser suite (see shared/notes/streamlit-testing.md).
 
 Playwright drives /usr/bin/chromium; `playwright install` is never run (it downloads a browser, which fails here).
 """
@@ -38,7 +38,9 @@ def start_server(port: int, env: dict) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
-        "dashboard.serve",  # as `make run` starts it: streamlit run dashboard/app.py, its imports preloading
+        "streamlit",
+        "run",
+        str(ROOT / "dashboard" / "app.py"),
         "--server.headless",
         "true",
         "--server.port",

@@ -36,7 +36,9 @@ def test_the_folders_and_flags_given_reach_the_app(tmp_path, monkeypatch, capsys
     assert command == [
         sys.executable,
         "-m",
-        "dashboard.serve",  # streamlit run dashboard/app.py, with the app's imports started at once
+        "streamlit",
+        "run",
+        str(ROOT / "dashboard" / "app.py"),
         "--server.fileWatcherType",
         "none",
         "--server.port",

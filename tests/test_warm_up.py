@@ -70,20 +70,22 @@ def test_the_demo_click_finds_everything_computed(fresh_server, tmp_path, monkey
     assert work == {"classify_latents": 0, "find_direction": 0, "measure_edit": 0}
 
 
-def test_the_pages_first_views_are_computed_ahead_only_inside_a_server(fresh_server, monkeypatch):
-    monkeypatch.setattr(services, "ToyGAN", lambda config: None)  # the game's import: seconds, not what this checks
-    monkeypatch.setattr(services, "named_components", lambda model: None)  # likewise
-    monkeypatch.setattr(services, "explorer", lambda path: None)
+def test_the_pages_first_views_come_after_the_imports_they_need(fresh_server, monkeypatch):
     calls = []
+    monkeypatch.setattr(services.importlib, "import_module", lambda name: calls.append(("import", name)))
+    monkeypatch.setattr(services, "ToyGAN", lambda config: calls.append(("game", None)))
+    monkeypatch.setattr(services, "named_components", lambda model: calls.append(("components", model)))
+    monkeypatch.setattr(services, "explorer", lambda path: path)
     arrivals = (lambda path: calls.append(("interpolate", path)), lambda path: calls.append(("map", path)))
-    monkeypatch.setattr(st.runtime, "exists", lambda: False)  # dashboard.serve's warm-up, before the server is up
     for step in services._first_uses("bundled/x.safetensors", arrivals):
         step()
-    assert calls == []  # its cache_data values would be kept where no page looks
-    monkeypatch.setattr(st.runtime, "exists", lambda: True)
-    for step in services._first_uses("bundled/x.safetensors", arrivals):
-        step()
-    assert calls == [("interpolate", "bundled/x.safetensors"), ("map", "bundled/x.safetensors")]
+    assert calls == [
+        ("import", "sklearn.svm"),  # the map's PCA needs scikit-learn
+        ("interpolate", "bundled/x.safetensors"),
+        ("map", "bundled/x.safetensors"),
+        ("game", None),
+        ("components", "bundled/x.safetensors"),
+    ]
 
 
 @pytest.mark.slow
