@@ -58,9 +58,10 @@ STATS_COLUMNS = (
     "js_estimate",
     "sample_diversity",
 )
-# Generator steps per second of a 32-px run at batch 64, default widths, one thread (the README's training table).
-# Cost grows with the pixels (64 px is about 4x the work), the batch, and the k discriminator steps per G step.
-MEASURED_STEPS_PER_SECOND = 2.0
+# Generator steps per second of a 32-px run at batch 64, default widths, one thread: 123.4 img/s (fused Adam,
+# benchmarks/bench_scaling.py's unit row, 2026-12-02, the 2-core VM), / 64. Cost grows with the pixels (64 px is
+# about 4x the work), the batch, and the k discriminator steps per G step.
+MEASURED_STEPS_PER_SECOND = 1.9
 STARTUP_SECONDS = 5.0  # a trainer's launch to its first step: Python, torch, data set and networks (digits, 32 px)
 ETA_WINDOW_SECONDS = 60.0
 

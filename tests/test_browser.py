@@ -219,11 +219,11 @@ def test_arithmetic_components_named_moved_and_measured(page, server):
     expect(page.get_by_text("random direction:").first).to_be_visible()
     expect(page.locator(".st-key-component_pins img")).to_be_visible()  # the pinned face moves too
     component.get_by_text(re.compile(r"^SeFa 3 · ")).click()
-    expect(page.get_by_text("bottom: after +3.0 along SeFa 3")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("bottom: after +3.0 along SeFa 3").first).to_be_visible(timeout=60_000)  # both rows say it
     slider = page.locator(".st-key-component_strength input[type=range]")
     slider.focus()
     page.keyboard.press("ArrowLeft")  # one step of the slider: 0.5
-    expect(page.get_by_text("bottom: after +2.5 along SeFa 3")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("bottom: after +2.5 along SeFa 3").first).to_be_visible(timeout=60_000)
     expect(page).to_have_url(re.compile(r"comp=sefa3.*cstrength=2\.5|cstrength=2\.5.*comp=sefa3"))
     no_exception(page)
     screenshot(page, "arithmetic_components")

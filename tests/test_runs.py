@@ -222,7 +222,8 @@ def test_planning_helpers():
     assert runs.log_interval(6) == 1 and runs.log_interval(2000) == 4 and runs.log_interval(10**6) == 10
     assert runs.sample_interval(2000) == 100 and runs.sample_interval(6) == 1
     startup = runs.STARTUP_SECONDS
-    assert runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) == pytest.approx(startup + 1000)
+    rate = runs.MEASURED_STEPS_PER_SECOND
+    assert runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) == pytest.approx(startup + 2000 / rate)
     assert runs.estimate_seconds(TrainConfig(image_size=64, steps=2000)) - startup == pytest.approx(
         4 * (runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) - startup)
     )
