@@ -46,11 +46,11 @@ from ganlib.directions import (
     attribute_probability,
     per_face_strength,
 )
-from ganlib.encoder import find_encoder
+from ganlib.encoder import encoder_path, find_encoder
 from ganlib.explorer import Explorer
 from ganlib.image_files import MAX_FILE_BYTES, read_image
 from ganlib.image_files import ImageFileError as ImageFileError
-from ganlib.latent_code import LatentCodeError, decode_latent, encode_latent
+from ganlib.latent_code import MAX_DIM, LatentCodeError, decode_latent, encode_latent
 from ganlib.losses import LOG_2 as LOG_2
 from ganlib.losses import LOG_4 as LOG_4
 from ganlib.project_command import WITH_ENCODER
@@ -64,6 +64,7 @@ from ganlib.toy import GeneratorLossCurves, ToyConfig, generator_loss_curves
 from ganlib.toy import ToyGAN as ToyGAN
 
 PACKAGE = Path(__file__).resolve().parent
+MAX_LINK_LATENT_DIM = MAX_DIM  # the longest latent a link (and so a pin of your image) can hold
 ROOT = PACKAGE.parent
 # A clone (make run, pip install -e .) keeps the bundled checkpoints in checkpoints/ and its runs in runs/ at the
 # repository root. Installed from a wheel (`ganlib dashboard`), this folder sits in site-packages: the checkpoints
@@ -781,16 +782,26 @@ def dataset_pictures(path: str, first: int, count: int) -> tuple[np.ndarray, str
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _load_encoder(path: str, version: float):
+def _load_encoder(path: str, version: tuple[float, float]):
     try:
         return find_encoder(checkpoint_path(path), explorer(path).generator), ""
     except CheckpointError as error:
         return None, str(error)
 
 
+def _encoder_version(path: str) -> tuple[float, float]:
+    """The checkpoint's version and its encoder file's (0 where there is none): `ganlib train-encoder` run beside an
+    open checkpoint is picked up by the next page run, not by the next server."""
+    try:
+        encoder = encoder_path(checkpoint_path(path)).stat().st_mtime
+    except OSError:
+        encoder = 0.0
+    return file_version(path), encoder
+
+
 def encoder_status(path: str) -> tuple[bool, str]:
     """(whether an encoder starts projection, the problem with the one beside the checkpoint or "")."""
-    encoder, problem = _load_encoder(path, file_version(path))
+    encoder, problem = _load_encoder(path, _encoder_version(path))
     return encoder is not None, problem
 
 
@@ -806,15 +817,22 @@ def projection_defaults(path: str) -> tuple[int, int]:
     return WITH_ENCODER if encoder_status(path)[0] else PAGE_WITHOUT_ENCODER
 
 
+def project_picture(path: str, picture: np.ndarray, restarts: int, steps: int) -> Projected:
+    """ganlib.inversion.project of one picture (uint8 [S, S, C], as read_picture returns it), with the perceptual
+    term and the encoder ``ganlib project`` would use. Cached by the checkpoint, its encoder file's version and the
+    picture's content, so a rerun, or the same picture uploaded again under another name, costs nothing, and a new
+    encoder beside the file projects anew."""
+    return _project_picture(path, picture, restarts, steps, _encoder_version(path))
+
+
 @st.cache_data(
     max_entries=64, show_spinner="Finding the picture in the latent space...", hash_funcs={np.ndarray: _digest}
 )
-def project_picture(path: str, picture: np.ndarray, restarts: int, steps: int) -> Projected:
-    """ganlib.inversion.project of one picture (uint8 [S, S, C], as read_picture returns it), with the perceptual
-    term and the encoder ``ganlib project`` would use. Cached by the checkpoint and the picture's content, so a
-    rerun, or the same picture uploaded again under another name, costs nothing."""
+def _project_picture(
+    path: str, picture: np.ndarray, restarts: int, steps: int, encoder_version: tuple[float, float]
+) -> Projected:
     model = explorer(path)
-    encoder, _ = _load_encoder(path, file_version(path))
+    encoder, _ = _load_encoder(path, encoder_version)
     with _projecting:
         result = inversion.project(
             model.generator,

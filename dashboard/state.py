@@ -55,6 +55,12 @@ def number(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def on_steps(parse: Callable[[str], float], step: float) -> Callable[[str], float]:
+    """``parse``, rounded to the slider's steps: a link may hold any float, and each distinct value is one more
+    measurement computed and stored."""
+    return lambda text: round(parse(text) / step) * step
+
+
 def choice(*options) -> Callable[[str], Any]:
     def parse(text: str):
         matches = [option for option in options if str(option) == text]
@@ -156,7 +162,7 @@ URL_STATE: dict[str, UrlValue] = {
     "edit_seed": UrlValue("eseed", 0, integer(0, MAX_SEED - 20_000)),
     "arithmetic_mode": UrlValue("mode", "Analogies", choice("Analogies", "Directions", "Components")),
     "component": UrlValue("comp", "pc1", choice(*COMPONENT_IDS)),  # SeFa / GANSpace, found without labels
-    "component_strength": UrlValue("cstrength", 3.0, number(*COMPONENT_STRENGTH_RANGE)),
+    "component_strength": UrlValue("cstrength", 3.0, on_steps(number(*COMPONENT_STRENGTH_RANGE), 0.5)),
     "conditional": UrlValue("cond", True, flag, _flag),
     "per_face": UrlValue("perface", False, flag, _flag),
     "neighbour_seed": UrlValue("nseed", 0, integer(0, MAX_SEED - 64)),
@@ -257,6 +263,8 @@ def open_checkpoint(path: str, check: Callable[[str], object] | None = None) -> 
     st.session_state["checkpoint"] = path
     st.session_state["pins"] = []
     st.session_state["projected"] = []
+    # an "img2" endpoint names a pinned image by its place: left in, it would name the next model's image 2
+    st.session_state["endpoints"] = [e for e in st.session_state.get("endpoints", []) if projected_index(e) is None]
 
 
 def add_typed_seeds(key: str, typed_key: str, error_key: str) -> None:

@@ -618,6 +618,10 @@ class Trainer:
                 for key, value in values.items():
                     if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
                         values[key] = torch.empty_like(param).copy_(value)
+                # load_state_dict placed Adam's step counter by the file's settings: a run saved as loop or foreach
+                # keeps it on the CPU, where the fused CUDA kernel refuses it (pytorch/pytorch#104767)
+                if implementation["fused"] and torch.is_tensor(values.get("step")):
+                    values["step"] = values["step"].to(dtype=torch.float32, device=param.device)
         training = metadata["training"]
         self.step = self.checkpoint_step = training["steps"]
         self.images_seen = training["images_seen"]

@@ -49,6 +49,8 @@ def test_a_link_reproduces_the_component_and_strength_and_bad_values_fall_back(a
     assert not at.exception
     assert at.session_state["component"] == "sefa3" and at.session_state["component_strength"] == 2.5
     assert "Faces 40–47" in texts(at.main.markdown) and "after +2.5 along SeFa 3" in texts(at.main.markdown)
+    at = run_page(mode="Components", cstrength="2.3")  # a link's strength lands on the slider's 0.5 steps
+    assert at.session_state["component_strength"] == 2.5
     at = run_page(mode="Components", comp="pc99", cstrength="60")
     assert not at.exception
     assert at.session_state["component"] == "pc1" and at.session_state["component_strength"] == 3.0

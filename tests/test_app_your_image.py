@@ -198,6 +198,7 @@ def test_unpinning_renumbers_the_endpoints_and_another_checkpoint_clears_your_im
     at.selectbox(key="_checkpoint_choice").set_value("bundled/other").run()
     assert not at.exception and at.session_state["checkpoint"] == "bundled/other"
     assert at.session_state["projected"] == [] and "z" not in at.query_params  # latents mean other images there
+    assert at.session_state["endpoints"] == [5]  # "img2" would name the next model's second image
 
 
 def test_edits_move_your_images_too(tiny_app):
@@ -206,6 +207,49 @@ def test_edits_move_your_images_too(tiny_app):
     assert not at.exception
     assert "**Your images, before**" in texts(at.main.markdown)
     assert "**Your images, after (strength +1.50)**" in texts(at.main.markdown)
+
+
+def test_the_search_settings_survive_a_run_that_does_not_draw_them(tiny_app):
+    """Streamlit forgets a widget's value after a run without the widget (presentation mode, another page); the page
+    must find its defaults again, not a KeyError or a 1-step search."""
+    at = run_view("your_image")
+    face = np.full((32, 32, 3), 120, np.uint8)
+    at.file_uploader(key="picture_upload_0").upload("me.png", png(face), "image/png").run()
+    assert not at.exception and len(at.session_state["projected"]) == 1
+    defaults = services.projection_defaults("bundled/tiny")
+    assert (at.session_state["_search_restarts"], at.session_state["_search_steps"]) == defaults
+    at.session_state["presentation"] = True
+    at.run()
+    at.run()  # the second run is the one without the widgets' values
+    assert not at.exception
+    at.session_state["presentation"] = False
+    at.run()
+    assert not at.exception
+    assert (at.session_state["_search_restarts"], at.session_state["_search_steps"]) == defaults
+
+
+def test_an_encoder_written_beside_an_open_checkpoint_is_used_without_a_restart(tmp_path, monkeypatch, tiny_checkpoint):
+    from ganlib.encoder import Encoder, encoder_path, save_encoder
+
+    checkpoints = isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
+    path = services.list_checkpoints()[0].id
+    assert services.encoder_status(path) == (False, "")
+    model = services.explorer(path)
+    encoder = Encoder(model.image_size, model.generator.config.channels, model.latent_dim, width=4).eval()
+    save_encoder(encoder_path(checkpoints / tiny_checkpoint.name), encoder, model.generator)
+    assert services.encoder_status(path) == (True, "")  # `ganlib train-encoder` beside the running app
+
+
+def test_a_model_whose_latents_no_link_can_hold_says_so(tmp_path, monkeypatch):
+    import ganlib
+
+    config = ganlib.ModelConfig(image_size=32, latent_dim=600, generator_width=4, discriminator_width=4)
+    path = tmp_path / "wide.safetensors"
+    ganlib.save_generator(path, ganlib.Generator(config).eval(), {"dataset": {"name": "random"}, "training": {}})
+    isolate_app(tmp_path, monkeypatch, path)
+    at = run_view("your_image")
+    assert not at.exception
+    assert "a link holds at most 512" in texts(at.main.info)
 
 
 def test_components_move_your_images_too(tiny_app):

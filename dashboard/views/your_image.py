@@ -30,6 +30,14 @@ def render() -> None:
     model = model_or_stop(path)
     presenting = st.session_state["presentation"]
     st.header("Your image in the latent space")
+    if model.latent_dim > services.MAX_LINK_LATENT_DIM:  # a link could not hold the latent it would pin
+        st.info(
+            f"This model's latents have {model.latent_dim} values; a link holds at most "
+            f"{services.MAX_LINK_LATENT_DIM}, so its latents cannot be pinned here. `python -m ganlib project` "
+            "finds them from the command line.",
+            icon=":material/info:",
+        )
+        return
     if not presenting:
         st.caption(
             "Which latent z makes the picture most like yours? Projection starts from the encoder's guess where the "
@@ -131,7 +139,10 @@ def _draw(path: str, model) -> None:
             return_image_data=True,
             key="_canvas",
         )
-    drawn = bool((drawing.json_data or {}).get("objects")) and drawing.image_bytes is not None
+    try:  # what the component sends is the browser's to shape: a malformed value means nothing drawn
+        drawn = bool((drawing.json_data or {}).get("objects")) and drawing.image_bytes is not None
+    except (AttributeError, TypeError, ValueError):
+        drawn = False
     if controls.button("Find my drawing", key="project_drawing", type="primary", disabled=not drawn):
         try:
             _add(path, "your drawing", services.read_picture(path, "your drawing", drawing.image_bytes))
@@ -163,7 +174,8 @@ def _rgb(picture: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------- results
 def _search_settings(path: str, presenting: bool) -> tuple[int, int]:
     """(restarts, steps): ganlib project's where the model has an encoder; fewer without, to answer in seconds."""
-    if st.session_state.get("_search_for") != path:  # another model: its own defaults
+    # another model, or widgets Streamlit dropped on a run that did not draw them (presentation mode, another page)
+    if st.session_state.get("_search_for") != path or "_search_restarts" not in st.session_state:
         st.session_state["_search_restarts"], st.session_state["_search_steps"] = services.projection_defaults(path)
         st.session_state["_search_for"] = path
     has_encoder, problem = services.encoder_status(path)
