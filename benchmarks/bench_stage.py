@@ -253,15 +253,17 @@ def page_opens(page, server: Server) -> dict[str, tuple[float, float]]:
     return times
 
 
-def stop_time(page, server: Server, runs_dir: Path, env: dict) -> float:
-    """Start a run through ganlib.runs, follow it on the Training page, press Stop, wait for "was stopped"."""
+def training(runs_dir: Path, settings: dict, name: str, env: dict):
+    """A run started through ganlib.runs (as the sidebar's Start does), once it has trained a step: past rendering
+    its data set. The trainer inherits ``env`` (the benchmark's cache folder: its data set is rendered once); this
+    process's environment is left as it was."""
     from ganlib import runs
     from ganlib.config import TrainConfig
 
     saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)  # the trainer inherits the benchmark's cache folder (its data set is rendered once)
+    os.environ.update(env)
     try:
-        handle = runs.start_run(runs_dir, TrainConfig(**STOP_RUN), name=f"stop-{int(time.time() * 1000)}")
+        handle = runs.start_run(runs_dir, TrainConfig(**settings), name=name)
     finally:
         for key, value in saved.items():
             if value is None:
@@ -272,8 +274,16 @@ def stop_time(page, server: Server, runs_dir: Path, env: dict) -> float:
     while runs.read_progress(handle.run_dir).step < 1:
         if time.monotonic() > deadline or runs.read_progress(handle.run_dir).state == "failed":
             runs.stop_run(handle)
-            raise RuntimeError(f"the training run did not start: {runs.log_tail(handle.run_dir)}")
+            raise RuntimeError(f"training run {name} did not start: {runs.log_tail(handle.run_dir)}")
         time.sleep(0.5)
+    return handle
+
+
+def stop_time(page, server: Server, runs_dir: Path, env: dict) -> float:
+    """Start a run, follow it on the Training page, press Stop, wait for "was stopped"."""
+    from ganlib import runs
+
+    handle = training(runs_dir, STOP_RUN, f"stop-{int(time.time() * 1000)}", env)
     try:
         page.goto(f"{server.url}/training?run={handle.name}")
         button = page.locator(".st-key-training_stop button").first
@@ -332,18 +342,11 @@ def target_of(name: str) -> float | None:
 
 @contextlib.contextmanager
 def background_training(work: Path, env: dict):
-    """A training run (BACKGROUND_RUN, started through ganlib.runs like the sidebar's Start) for the block's duration."""
+    """A training run (BACKGROUND_RUN) for the block's duration."""
     from ganlib import runs
-    from ganlib.config import TrainConfig
 
-    os.environ.update(env)  # the trainer renders its data set into the benchmark's cache folder
-    handle = runs.start_run(work / "background-runs", TrainConfig(**BACKGROUND_RUN), name="background")
+    handle = training(work / "background-runs", BACKGROUND_RUN, "background", env)
     try:
-        deadline = time.monotonic() + 300
-        while runs.read_progress(handle.run_dir).step < 1:  # training, not still rendering its data set
-            if time.monotonic() > deadline or runs.read_progress(handle.run_dir).state == "failed":
-                raise RuntimeError(f"the background run did not start: {runs.log_tail(handle.run_dir)}")
-            time.sleep(0.5)
         yield handle
     finally:
         runs.stop_run(handle)

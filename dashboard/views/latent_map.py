@@ -95,14 +95,13 @@ def render() -> None:
 
 def arrival(path: str) -> None:
     """The map this page draws for a first visitor (the URL_STATE defaults), for services.warm_up."""
-    default = {key: state.URL_STATE[key].default for key in ("map_first", "map_points", "perplexity")}
-    default |= {key: state.URL_STATE[key].default for key in ("map_iterations", "map_seed")}
+    default = {key: value.default for key, value in state.URL_STATE.items()}
     services.latent_map(
         path,
         default["map_first"],
         default["map_points"],
         _default_space(services.map_spaces(path)),
-        METHODS[state.URL_STATE["map_method"].default],
+        METHODS[default["map_method"]],
         default["perplexity"],
         default["map_iterations"],
         default["map_seed"],
