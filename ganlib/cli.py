@@ -114,14 +114,17 @@ def _train(args) -> int:
     # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: trainer.request_stop())
+    ended_together = False  # every rank stops at the same step, unless an error strikes one rank alone
     try:
         path = trainer.run()
+        ended_together = True
     except TrainingDiverged as error:  # status.json says "diverged"; the exit status tells a script
+        ended_together = True
         if main_process:
             print(f"error: {error}", file=sys.stderr)
         return 3
     finally:
-        distributed.teardown(trainer.world)
+        distributed.teardown(trainer.world, together=ended_together)
     if main_process:
         world = f" on {trainer.world.size} processes" if trainer.world.distributed else ""
         print(f"wrote {path}  ({trainer.step} steps, {trainer.images_seen} images seen{world})")

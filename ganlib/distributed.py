@@ -65,8 +65,18 @@ def setup(device: torch.device) -> tuple[World, torch.device]:
     return World(world.rank, world.size, world.local_rank, str(device)), device
 
 
-def teardown(world: World) -> None:
-    if world.distributed and dist.is_initialized():
+def teardown(world: World, together: bool = True) -> None:
+    """Leave the process group. ``together`` when every rank ends at the same step (finished, stopped or diverged:
+    those decisions are all-reduced): a rank that destroys the group and exits while its peer is still tearing down
+    its gloo threads can abort that peer (SIGABRT, "terminate called without an active exception", about one
+    2-rank CPU run in ten), so the ranks meet at a barrier first. Not after an error on one rank alone: its peers
+    are inside another collective, and the barrier would wait for them until gloo's 30-minute timeout."""
+    if not (world.distributed and dist.is_initialized()):
+        return
+    try:
+        if together:
+            dist.barrier()
+    finally:
         dist.destroy_process_group()
 
 
