@@ -111,24 +111,31 @@ def _train(args) -> int:
     main_process = trainer.world.is_main  # under torchrun, rank 0 speaks for the run
     for note in trainer.dataset.notes if main_process else ():  # also with --quiet: runs keep them in train.log
         print(f"note: {note}", file=sys.stderr)
-    # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint.
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint. The handlers are
+    # put back afterwards: they hold the trainer, which would otherwise live until the interpreter's last moments.
+    previous_handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    for signum in previous_handlers:
         signal.signal(signum, lambda *_: trainer.request_stop())
     ended_together = False  # every rank stops at the same step, unless an error strikes one rank alone
     try:
         path = trainer.run()
         ended_together = True
+        code = 0
     except TrainingDiverged as error:  # status.json says "diverged"; the exit status tells a script
         ended_together = True
+        code = 3
         if main_process:
             print(f"error: {error}", file=sys.stderr)
-        return 3
     finally:
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
         distributed.teardown(trainer.world, together=ended_together)
-    if main_process:
+    if main_process and code == 0:
         world = f" on {trainer.world.size} processes" if trainer.world.distributed else ""
         print(f"wrote {path}  ({trainer.step} steps, {trainer.images_seen} images seen{world})")
-    return 0
+    if trainer.world.distributed:
+        distributed.exit_process(code)
+    return code
 
 
 def _print_warning(event: str, info: dict) -> None:

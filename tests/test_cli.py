@@ -1,4 +1,5 @@
 import json
+import signal
 
 from PIL import Image
 
@@ -7,6 +8,7 @@ from ganlib.cli import main
 
 def test_train_sample_interpolate_info(tmp_path, capsys):
     out = tmp_path / "run"
+    handlers = [signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)]
     assert (
         main(
             [
@@ -34,6 +36,8 @@ def test_train_sample_interpolate_info(tmp_path, capsys):
         )
         == 0
     )
+    # train's Stop handlers hold the trainer: they must not outlive the command
+    assert [signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)] == handlers
     checkpoint = out / "generator.safetensors"
     assert main(["sample", str(checkpoint), "--n", "16", "--seed", "0", "--out", str(tmp_path / "grid.png")]) == 0
     assert Image.open(tmp_path / "grid.png").size == (4 * 34 + 2, 4 * 34 + 2)
