@@ -9,6 +9,11 @@ and MFU: FLOPs/image x images/s over a 2048 x 2048 matmul's rate measured in the
 GPU also over the datasheet bf16 peak). Last, where one step of ours spends its time (torch.profiler, grouped:
 convolutions, BatchNorm and activations, optimiser, EMA, data, host syncs), so the next gain is chosen by
 measurement. Prints the CPU flags that decide which precision is fast, and writes everything as JSON.
+
+``--compile`` adds a column: ours with G and D under ``torch.compile`` (inductor), timed after its compile and
+warm-up, which are reported apart. It is a measurement, not a trainer option: on the 2-core fp32 VM it gained
+nothing (0.98x at 32 px, 0.99x at 64 px, docs/bench_speed_compile.json), because inductor leaves the
+convolutions, 89% of the step, to oneDNN. The compile's seconds depend on inductor's cache of earlier runs.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _trainer(size: int, batch: int, device: str, precision: str):
+def _trainer(size: int, batch: int, device: str, precision: str, compiled: bool = False):
     from ganlib.config import TrainConfig
     from ganlib.data import ImageDataset
     from ganlib.train import Trainer
@@ -66,21 +71,31 @@ def _trainer(size: int, batch: int, device: str, precision: str):
         dataset="random", out="/tmp/ganlib-bench-speed", image_size=size, batch_size=batch, device=device,
         precision=precision,
     )  # fmt: skip
-    return Trainer(config, dataset=ImageDataset("random", images))
+    trainer = Trainer(config, dataset=ImageDataset("random", images))
+    if compiled:  # the step's modules, as the trainer calls them; the plain ones still own the weights
+        trainer.generator_step = torch.compile(trainer.generator)
+        trainer.discriminator_step = trainer.discriminator = torch.compile(trainer.discriminator)
+    return trainer
 
 
-def ours_images_per_second(size: int, batch: int, steps: int, device: str, precision: str) -> float:
-    trainer = _trainer(size, batch, device, precision)
+def ours_images_per_second(
+    size: int, batch: int, steps: int, device: str, precision: str, compiled: bool = False
+) -> float | tuple[float, float]:
+    """Images/s over ``steps`` steps after 2 of warm-up; with ``compiled``, also the warm-up's seconds (the compile)."""
+    trainer = _trainer(size, batch, device, precision, compiled)
+    started = time.perf_counter()
     for _ in range(2):
         trainer._train_step()
         trainer.step += 1
     _sync(device)
+    warm_up_seconds = time.perf_counter() - started
     started = time.perf_counter()
     for _ in range(steps):
         trainer._train_step()  # returns the step's numbers: its .item() calls are the loop's host syncs
         trainer.step += 1
     _sync(device)
-    return steps * batch / (time.perf_counter() - started)
+    rate = steps * batch / (time.perf_counter() - started)
+    return (rate, warm_up_seconds) if compiled else rate
 
 
 def flops_per_image(size: int, device: str) -> float:
@@ -133,7 +148,7 @@ def profile_step(size: int, batch: int, device: str, precision: str) -> dict[str
     return {group: round(value, 1) for group, value in groups.items()}
 
 
-def run(sizes, batches, steps: int, device: str) -> dict:
+def run(sizes, batches, steps: int, device: str, compiled: bool = False) -> dict:
     from ganlib.train import resolve_precision
 
     precision = resolve_precision("auto", torch.device(device))
@@ -166,6 +181,10 @@ def run(sizes, batches, steps: int, device: str) -> dict:
                 "mfu_vs_bf16_matmul": round(per_image * ours / report["matmul_bf16_flops"], 3),
                 "reference_mfu_vs_fp32_matmul": round(per_image * reference / report["matmul_fp32_flops"], 3),
             }  # fmt: skip
+            if compiled:
+                rate, compile_seconds = ours_images_per_second(size, batch, steps, device, precision, compiled=True)
+                row.update(compiled_img_s=round(rate, 1), compiled_vs_eager=round(rate / ours, 2),
+                           compile_seconds=round(compile_seconds, 1))  # fmt: skip
             if report.get("datasheet_bf16_flops"):
                 row["mfu_vs_datasheet_bf16"] = round(per_image * ours / report["datasheet_bf16_flops"], 4)
             report["rows"].append(row)
@@ -181,8 +200,9 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=6, help="timed steps per measurement, after 2 of warm-up")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", default=None, help="also write the report here")
+    parser.add_argument("--compile", action="store_true", help="also time ours with G and D under torch.compile")
     args = parser.parse_args(argv)
-    report = run(args.sizes, args.batches, args.steps, args.device)
+    report = run(args.sizes, args.batches, args.steps, args.device, args.compile)
     print(
         f"cpu flags: {' '.join(report['cpu_flags']) or '-'}; {report['threads']} threads; precision {report['precision']}"
     )
@@ -194,6 +214,9 @@ def main(argv=None) -> int:
     for row in report["rows"]:
         print(f"{row['image_size']:>4} {row['batch']:>5} {row['reference_img_s']:>10} {row['ours_img_s']:>8} "
               f"{row['ratio']:>6} {row['gflop_per_image']:>9} {row['mfu_vs_fp32_matmul']:>8} {row['mfu_vs_bf16_matmul']:>8}")  # fmt: skip
+    for row in report["rows"] if args.compile else ():
+        print(f"{row['image_size']:>4} {row['batch']:>5} torch.compile: {row['compiled_img_s']} img/s, "
+              f"{row['compiled_vs_eager']}x eager, compile and warm-up {row['compile_seconds']} s")  # fmt: skip
     print("one step of ours, ms by kind:", report["profile_64px_batch64_ms"])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
