@@ -261,10 +261,18 @@ def test_components_move_your_images_too(tiny_app):
 
 @needs_bundled
 @pytest.mark.slow
-def test_sunglasses_are_added_to_your_images(faces_app):
-    at = run_view("arithmetic", timeout=300, z=code(100, 3), mode="Directions", dir="sunglasses", method="svm")
+@pytest.mark.parametrize("per_face", ["0", "1"])
+def test_sunglasses_are_added_to_your_images(faces_app, per_face):
+    at = run_view(
+        "arithmetic", timeout=300, z=code(100, 3), mode="Directions", dir="sunglasses", method="svm", perface=per_face
+    )
     assert not at.exception
-    assert "**Your images, after (strength +1.50)** · the classifier sees sunglasses on" in texts(at.main.markdown)
+    after = "after (per-face strength)" if per_face == "1" else "after (strength +1.50)"
+    assert f"**Your images, {after}** · the classifier sees sunglasses on" in texts(at.main.markdown)
+    namespace = {}
+    exec(at.main.code[0].value, namespace)  # "Reproduce in Python" edits your image too, from its link code
+    assert namespace["yours"].shape == (1, 100)
+    assert namespace["your_images"].shape == ((1, 64, 64, 3) if per_face == "1" else (1, 2, 64, 64, 3))
 
 
 @pytest.mark.skipif(

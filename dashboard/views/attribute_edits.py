@@ -85,6 +85,7 @@ def render(path: str, model, presenting: bool) -> None:
     projected_faces.edit_rows(path, attribute, method, conditional, strength, per_face, scale)
     _edit_report(path, attribute, method, conditional, strength)
     if not presenting:
+        max_strength = services.PER_FACE_MAX_STRENGTH if strength >= 0 else -services.PER_FACE_MAX_STRENGTH
         st.caption("Reproduce in Python:")
         st.code(
             f"from ganlib.explorer import Explorer\n"
@@ -94,12 +95,12 @@ def render(path: str, model, presenting: bool) -> None:
             + (
                 f"from ganlib.directions import per_face_strength\n"
                 f"z = explorer.latents({list(seeds)})\n"
-                f"strengths, edited = per_face_strength(explorer, z, direction, "
-                f"max_strength={services.PER_FACE_MAX_STRENGTH if strength >= 0 else -services.PER_FACE_MAX_STRENGTH:g})\n"
+                f"strengths, edited = per_face_strength(explorer, z, direction, max_strength={max_strength:g})\n"
                 f"images = explorer.images(edited)  # uint8 [faces, H, W, 3]"
                 if per_face
                 else f"images = explorer.edit({list(seeds)}, direction, [0.0, {strength}])  # uint8 [faces, 2, H, W, 3]"
-            ),
+            )
+            + projected_faces.edit_snippet(path, per_face, strength, max_strength),
             language="python",
             wrap_lines=True,
         )

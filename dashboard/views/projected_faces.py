@@ -61,6 +61,25 @@ def edit_rows(path: str, attribute: str, method: str, conditional: bool, strengt
     _rows(images, scale, after, tuple(f"the classifier sees {attribute} on {n} of {len(pinned)}" for n in seen))
 
 
+def edit_snippet(path: str, per_face: bool, strength: float, max_strength: float) -> str:
+    """The "Reproduce in Python" lines that edit your images as edit_rows shows them (after the lines that define
+    ``explorer`` and ``direction``); empty when none is pinned. The latents travel as their link codes."""
+    pinned = codes(path)
+    if not pinned:
+        return ""
+    latents = ", ".join(f"decode_latent({code!r}, explorer.latent_dim)" for code in pinned)
+    lines = f"\nimport torch\nfrom ganlib.latent_code import decode_latent\nyours = torch.stack([{latents}])\n"
+    if per_face:
+        return lines + (
+            f"your_strengths, your_edited = per_face_strength(explorer, yours, direction, max_strength={max_strength:g})\n"
+            "your_images = explorer.images(your_edited)  # uint8 [your images, H, W, 3]"
+        )
+    return lines + (
+        f"your_images = explorer.edit_latent_vectors(yours, direction, [0.0, {strength}])  "
+        "# uint8 [your images, 2, H, W, 3]"
+    )
+
+
 def exemplar_rows(path: str, positive: tuple[int, ...], negative: tuple[int, ...], strength: float, scale: int):
     """Your images moved along a direction built from pinned exemplars (models without a classifier)."""
     pinned = codes(path)
