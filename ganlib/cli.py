@@ -128,7 +128,8 @@ def _train(args) -> int:
             print(f"error: {error}", file=sys.stderr)
     finally:
         for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)
+            if handler is not None:  # None: a handler installed outside Python, which signal cannot put back
+                signal.signal(signum, handler)
         distributed.teardown(trainer.world, together=ended_together)
     if main_process and code == 0:
         world = f" on {trainer.world.size} processes" if trainer.world.distributed else ""
