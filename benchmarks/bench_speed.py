@@ -13,7 +13,7 @@ measurement. Prints the CPU flags that decide which precision is fast, and write
 ``--compile`` adds a column: ours with G and D under ``torch.compile`` (inductor), timed after its compile and
 warm-up, which are reported apart. It is a measurement, not a trainer option: on the 2-core fp32 VM it gained
 nothing (0.98x at 32 px, 0.99x at 64 px, docs/bench_speed_compile.json), because inductor leaves the
-convolutions, 89% of the step, to oneDNN. The compile's seconds depend on inductor's cache of earlier runs.
+convolutions, about 90% of the step, to oneDNN. The compile's seconds depend on inductor's cache of earlier runs.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def _trainer(size: int, batch: int, device: str, precision: str, compiled: bool 
 
 def ours_images_per_second(
     size: int, batch: int, steps: int, device: str, precision: str, compiled: bool = False
-) -> float | tuple[float, float]:
-    """Images/s over ``steps`` steps after 2 of warm-up; with ``compiled``, also the warm-up's seconds (the compile)."""
+) -> tuple[float, float]:
+    """Images/s over ``steps`` steps after 2 of warm-up, and the warm-up's seconds (with ``compiled``, the compile)."""
     trainer = _trainer(size, batch, device, precision, compiled)
     started = time.perf_counter()
     for _ in range(2):
@@ -94,8 +94,7 @@ def ours_images_per_second(
         trainer._train_step()  # returns the step's numbers: its .item() calls are the loop's host syncs
         trainer.step += 1
     _sync(device)
-    rate = steps * batch / (time.perf_counter() - started)
-    return (rate, warm_up_seconds) if compiled else rate
+    return steps * batch / (time.perf_counter() - started), warm_up_seconds
 
 
 def flops_per_image(size: int, device: str) -> float:
@@ -173,7 +172,7 @@ def run(sizes, batches, steps: int, device: str, compiled: bool = False) -> dict
         for batch in batches:
             images = torch.randint(0, 256, (max(512, 4 * batch), 3, size, size), dtype=torch.uint8)
             reference = reference_images_per_second(images, batch, steps)
-            ours = ours_images_per_second(size, batch, steps, device, precision)
+            ours, _ = ours_images_per_second(size, batch, steps, device, precision)
             row = {
                 "image_size": size, "batch": batch, "reference_img_s": round(reference, 1), "ours_img_s": round(ours, 1),
                 "ratio": round(ours / reference, 2), "gflop_per_image": round(per_image / 1e9, 3),

@@ -116,13 +116,11 @@ def _train(args) -> int:
     previous_handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     for signum in previous_handlers:
         signal.signal(signum, lambda *_: trainer.request_stop())
-    ended_together = False  # every rank stops at the same step, unless an error strikes one rank alone
+    code = None  # set when the run ends on every rank at the same step; None after an error on this rank alone
     try:
         path = trainer.run()
-        ended_together = True
         code = 0
     except TrainingDiverged as error:  # status.json says "diverged"; the exit status tells a script
-        ended_together = True
         code = 3
         if main_process:
             print(f"error: {error}", file=sys.stderr)
@@ -130,7 +128,7 @@ def _train(args) -> int:
         for signum, handler in previous_handlers.items():
             if handler is not None:  # None: a handler installed outside Python, which signal cannot put back
                 signal.signal(signum, handler)
-        distributed.teardown(trainer.world, together=ended_together)
+        distributed.teardown(trainer.world, together=code is not None)
     if main_process and code == 0:
         world = f" on {trainer.world.size} processes" if trainer.world.distributed else ""
         print(f"wrote {path}  ({trainer.step} steps, {trainer.images_seen} images seen{world})")
