@@ -1,3 +1,7 @@
+import struct
+import warnings
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -55,14 +59,73 @@ def test_too_few_images_are_refused_with_the_count(tmp_path):
 
 
 def test_oversized_images_are_skipped_before_decoding(tmp_path, monkeypatch):
-    from ganlib.data import folder
+    from ganlib import image_files
 
     _write_images(tmp_path, 20, size=(8, 8))
     _write_images(tmp_path / "big", 2, size=(40, 40))
-    monkeypatch.setattr(folder, "MAX_PIXELS", 1000)  # 40 x 40 = 1600 pixels stands in for 13000 x 13000
+    monkeypatch.setattr(
+        image_files, "MAX_PIXELS", 1000
+    )  # the folder reader's cap is the uploads' decoder's  # 40 x 40 = 1600 pixels stands in for 13000 x 13000
     data = load_dataset(str(tmp_path), image_size=32)
     assert len(data) == 20 and data.skipped == 2
     assert "passed over 2 larger than 0 megapixels" in data.notes[0]
+
+
+def _png_claiming(width: int, height: int, colour: int = 2) -> bytes:
+    """A PNG header for width x height pixels (colour type 2 RGB, 6 RGBA) with no pixels behind it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_folder_pictures_have_the_uploads_formats_budget_and_quiet(tmp_path, monkeypatch):
+    """The training folder reads with the uploads' decoder: an EPS named .png is never parsed (Ghostscript would run
+    on it), and what would decode too large is passed over from its header, with no library warning printed."""
+    from PIL import EpsImagePlugin
+
+    ran = []  # the folder reader swallows every error, so calls are recorded rather than raised
+
+    def refuse(*args, **kwargs):
+        ran.append(args)
+        raise OSError("the EPS plugin ran")
+
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", refuse)
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", refuse)
+    _write_images(tmp_path, 16, size=(8, 8))
+    (tmp_path / "drawing.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    (tmp_path / "rgba.png").write_bytes(_png_claiming(6000, 6000, colour=6))  # 137 MB decoded
+    (tmp_path / "long.png").write_bytes(_png_claiming(39_000_000, 1))
+    (tmp_path / "bomb.png").write_bytes(_png_claiming(10_000, 10_000))  # past PIL's DecompressionBombWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_dataset(str(tmp_path), image_size=32)
+    assert ran == [] and caught == []
+    assert len(data) == 16 and data.skipped == 4
+    assert data.notes[0] == (
+        "passed over 1 larger than 40 megapixels, 1 longer than 64:1, 1 over 128 MB decoded, 1 unreadable"
+    )
+
+
+def _turned(mode: str, index: int) -> Image.Image:
+    """A 40-tall, 20-wide picture, bright above, dark below (+ index to make them distinct)."""
+    tall = np.full((40, 20), index, np.uint8)
+    tall[:20] = 250 - index
+    return Image.fromarray(tall.astype(np.uint16) * 257) if mode == "I;16" else Image.fromarray(tall).convert(mode)
+
+
+@pytest.mark.parametrize("mode", ["P", "LA", "I;16"])
+def test_folder_pictures_are_turned_upright_in_every_mode(tmp_path, mode):
+    """Before, only L and RGB pictures were turned by their EXIF orientation (and 16-bit grey was clipped white)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to view"
+    for i in range(16):
+        _turned(mode, i).save(tmp_path / f"{i}.png", exif=exif.tobytes())
+    images = load_dataset(str(tmp_path), image_size=32).images.float()
+    assert images.shape[0] == 16
+    assert images[..., :16].mean() < 60 and images[..., 16:].mean() > 190  # bright moved to the right
 
 
 def test_links_and_system_folders_are_not_followed(tmp_path):

@@ -2,7 +2,8 @@
 
 Folders come from users, and sometimes from a typo (``/proc``) or a stranger's download: scanning never follows
 symbolic links, unreadable subfolders and files are skipped and counted, images too large to decode safely are
-skipped before decoding, and what was skipped, and why, is reported in ``ImageDataset.notes``.
+skipped before decoding, and what was skipped, and why, is reported in ``ImageDataset.notes``. Pictures are read by
+``ganlib.image_files``, the uploads' decoder: the same formats, header checks and memory budget, upright by EXIF.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
+from ..image_files import MAX_PIXELS as MAX_PIXELS
+from ..image_files import ImageFileError, decode_square
 from .dataset import DatasetError, ImageDataset, from_hwc
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-MAX_PIXELS = 40_000_000  # about 6300 x 6300: beyond this an image is a decompression bomb or far more than 128 px need
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")  # image_files.ALLOWED_FORMATS
 MAX_FILES = 500_000  # files looked at while scanning, so that pointing at / answers in seconds
 MIN_IMAGES = 16  # fewer cannot fill a batch of distinct images: refused
 FEW_IMAGES = 500  # fewer trains, but G will mostly memorise them: a note says so
@@ -58,21 +60,12 @@ def scan_image_folder(path) -> tuple[list[Path], Counter]:
     return sorted(files), passed_over
 
 
-def _centre_square(image: Image.Image, size: int) -> Image.Image:
-    return ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
-
-
 def _read(file: Path, image_size: int) -> Image.Image | str:
-    """The centre-cropped square, or the reason the file is passed over."""
+    """The upright centre square ("L" for a grey picture, else "RGB"), or the reason the file is passed over."""
     try:
-        with Image.open(file) as image:
-            width, height = image.size  # from the header: nothing is decoded yet
-            if width * height > MAX_PIXELS:
-                return f"larger than {MAX_PIXELS // 1_000_000} megapixels"
-            image.load()
-            if image.mode in ("L", "RGB"):
-                return _centre_square(ImageOps.exif_transpose(image), image_size)
-            return _centre_square(image.convert("RGB"), image_size)
+        return decode_square(file, image_size, name=str(file))
+    except ImageFileError as error:
+        return error.reason
     except Exception:  # PIL raises many types for broken files; skipping and counting is the contract
         return "unreadable"
 
