@@ -58,8 +58,11 @@ def first_non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
 
 def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> None:
     """Write to a temp file beside the target, then rename (run_directory.commit): a crash never leaves a
-    half-written checkpoint. Tensors with NaN or infinite values are refused before anything is written, so a
-    diverged model never replaces a good file."""
+    half-written checkpoint. Metadata that read_metadata would refuse (too long a note, an unprintable text) and
+    tensors with NaN or infinite values are refused before anything is written, so ganlib never writes a file its
+    own reader refuses, and a diverged model never replaces a good file."""
+    path = Path(path)
+    raw = metadata_text(path, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
     bad = first_non_finite(tensors)
@@ -69,10 +72,24 @@ def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dic
         )
     temporary = temporary_path(path)
     try:
-        save_file(tensors, str(temporary), metadata={METADATA_KEY: json.dumps(metadata)})
+        save_file(tensors, str(temporary), metadata={METADATA_KEY: raw})
         commit(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)  # left only by a failed write (a full disk); gone after a commit
+
+
+def metadata_text(path, metadata: dict) -> str:
+    """The JSON text to store as ``path``'s metadata, after the checks read_metadata applies to it; raises
+    CheckpointError ("not written: ...") otherwise. A writer can call it at start-up to fail before its first file."""
+    try:
+        raw = json.dumps(metadata)
+    except (TypeError, ValueError) as error:  # a value JSON has no form for, a circular reference
+        raise CheckpointError(path, f"not written: its metadata cannot be stored as JSON ({error})") from None
+    try:
+        parse_metadata(path, raw)
+    except CheckpointError as error:
+        raise CheckpointError(path, f"not written: {error.problem}") from None
+    return raw
 
 
 def read_metadata(path) -> dict:
@@ -86,10 +103,18 @@ def read_metadata(path) -> dict:
     try:
         with safe_open(str(path), framework="pt") as handle:
             raw = (handle.metadata() or {}).get(METADATA_KEY)
+            count = 0 if raw is not None else len(handle.keys())
     except Exception as error:  # safetensors raises its own error types for non-safetensors bytes
         raise CheckpointError(path, f"not a safetensors file ({type(error).__name__})") from None
     if raw is None:
-        raise CheckpointError(path, "a safetensors file, but without ganlib metadata (not a ganlib checkpoint)")
+        raise CheckpointError(
+            path, f"a safetensors file of {count} tensor(s), but not a ganlib checkpoint (it has no ganlib metadata)"
+        )
+    return parse_metadata(path, raw)
+
+
+def parse_metadata(path, raw: str) -> dict:
+    """The checks read_metadata applies to the JSON text stored in ``path`` (size, syntax, schema, version)."""
     if len(raw) > MAX_METADATA_BYTES:
         raise CheckpointError(
             path,
@@ -194,6 +219,8 @@ def load_module_state(path, module: torch.nn.Module, state: dict[str, torch.Tens
             raise CheckpointError(path, f"{what} tensor {name} has dtype {tensor.dtype}, expected {reference.dtype}")
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise CheckpointError(path, f"{what} tensor {name} contains NaN or infinite values")
+        if name.endswith("running_var") and bool((tensor < 0).any()):  # BatchNorm takes its square root
+            raise CheckpointError(path, f"{what} tensor {name} holds a negative variance")
     module.load_state_dict({name: tensor.to(expected[name].dtype) for name, tensor in state.items()})
 
 
@@ -254,13 +281,32 @@ def _read_generator_file(path):
     return metadata, config, _load_tensors(path)
 
 
+PROBE_LATENTS = 2  # images drawn at load to see that the generator makes finite pixels
+PROBE_SEED = 0
+
+
+def probe_generator(path, generator: Generator) -> None:
+    """Draw PROBE_LATENTS seeded images and refuse the file unless every pixel is finite. Finite weights can still
+    make NaN images: weights large enough that a layer overflows to infinity, where the next layer adds infinities
+    of opposite signs. Without this such a file loads and every page shows black tiles. The cost is one forward
+    pass of two images, a fraction of what reading the file takes."""
+    z = torch.randn(PROBE_LATENTS, generator.config.latent_dim, generator=torch.Generator().manual_seed(PROBE_SEED))
+    device = next(generator.parameters()).device
+    with torch.no_grad():
+        finite = bool(torch.isfinite(generator.eval()(z.to(device))).all())
+    if not finite:
+        raise CheckpointError(path, "its generator makes NaN or infinite pixels from finite weights")
+
+
 def load_generator(path) -> Generator:
-    """An eval-mode fp32 Generator whose ``.config`` is its ModelConfig and ``.metadata`` the file's JSON."""
+    """An eval-mode fp32 Generator whose ``.config`` is its ModelConfig and ``.metadata`` the file's JSON, after a
+    probe batch has shown that it draws finite images."""
     metadata, config, tensors = _read_generator_file(path)
     generator = Generator(config)
     load_module_state(path, generator, _take(tensors, "generator."), "generator")
     generator.metadata = metadata
     generator.checkpoint_path = str(path)
+    probe_generator(path, generator)
     return generator.eval()
 
 

@@ -2,19 +2,25 @@
 
 Checkpoints come from strangers, and their metadata is shown on model cards, printed by ``ganlib info`` and read
 by the explorer. ``check_metadata`` makes sure each known field has the type its readers expect and that the
-whole document is small and shallow, so that a file which passes can be rendered without surprises. Fields this
-version does not know are allowed (newer files stay readable) but count toward the same size and depth bounds.
+whole document is small and shallow, so that a file which passes can be rendered without surprises. Every text,
+keys included, at any depth, is printable Unicode: a lone surrogate cannot be encoded (printing or rendering it
+raises) and a control character rewrites a terminal. Fields this version does not know are allowed (newer files stay
+readable) but count toward the same size, depth and text bounds.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 MAX_METADATA_BYTES = 1 << 20  # 1 MiB of JSON: a real file's metadata is about 5 KB
 MAX_DEPTH = 12  # real files nest 4 deep
 MAX_TEXT = 4000  # characters in any one string, notes included: a model card is not a document
 MAX_ITEMS = 2000  # entries in any one object or list
+# What no text may hold: C0 and C1 control characters (line feed and tab excepted; a carriage return or an escape
+# sequence lets a file overwrite what a terminal shows) and lone surrogates, which are not Unicode text at all
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -95,27 +101,49 @@ def check_metadata(metadata, schema: dict | None = SCHEMA) -> None:
         _check(metadata, schema, "metadata")
 
 
+def check_text(text: str, where: str) -> None:
+    """Raise SchemaError unless ``text`` is at most MAX_TEXT printable characters; ``where`` names it in the message
+    (``metadata.notes``, or a flag such as ``--notes`` before a writer builds its metadata)."""
+    if len(text) > MAX_TEXT:
+        raise SchemaError(f"{where} is {len(text):,} characters long (at most {MAX_TEXT:,})")
+    bad = UNPRINTABLE.search(text)
+    if bad is not None:
+        code = ord(bad.group())
+        what = "a lone surrogate, which is not valid Unicode" if 0xD800 <= code <= 0xDFFF else "a control character"
+        raise SchemaError(f"{where} holds U+{code:04X}, {what} (texts must be printable)")
+
+
 def _check_bounds(document) -> None:
-    """Depth, item counts and string lengths, iteratively (no recursion for a hostile depth to exhaust)."""
-    stack = [(document, 1)]
+    """Depth, item counts and texts (keys included), iteratively (no recursion for a hostile depth to exhaust). Each
+    entry's place is kept as a (parent, key) chain, cheap to extend."""
+    stack = [(document, 1, None)]
     while stack:
-        value, depth = stack.pop()
+        value, depth, place = stack.pop()
         if depth > MAX_DEPTH:
             raise SchemaError(f"metadata is nested more than {MAX_DEPTH} levels deep")
         if isinstance(value, str):
-            if len(value) > MAX_TEXT:
-                raise SchemaError(f"a metadata text is {len(value):,} characters long (at most {MAX_TEXT:,})")
+            if len(value) > MAX_TEXT or UNPRINTABLE.search(value):  # the place is spelled out only for a message
+                check_text(value, _where(place))
         elif isinstance(value, (dict, list)):
             if len(value) > MAX_ITEMS:
                 raise SchemaError(
-                    f"a metadata {'object' if isinstance(value, dict) else 'list'} has "
+                    f"{_where(place)} is {'an object' if isinstance(value, dict) else 'a list'} of "
                     f"{len(value):,} entries (at most {MAX_ITEMS:,})"
                 )
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                if isinstance(key, str) and len(key) > MAX_TEXT:
-                    raise SchemaError(f"a metadata key is {len(key):,} characters long")
-                stack.append((item, depth + 1))
+                if isinstance(key, str) and (len(key) > MAX_TEXT or UNPRINTABLE.search(key)):
+                    check_text(key, f"a key in {_where(place)}")
+                stack.append((item, depth + 1, (place, key)))
+
+
+def _where(place) -> str:
+    """``metadata.training.history[3]`` from a (parent, key) chain; long keys are cut short."""
+    parts = []
+    while place is not None:
+        place, key = place
+        parts.append(f"[{key}]" if isinstance(key, int) else "." + (key if len(key) <= 40 else key[:40] + "…"))
+    return "metadata" + "".join(reversed(parts))
 
 
 def _check(value, expected, where: str) -> None:

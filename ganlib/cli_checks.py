@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -25,3 +26,17 @@ def output_file(out: str, suffixes: tuple[str, ...], flag: str = "--out") -> Pat
     if path.suffix.lower() not in suffixes:
         raise ValueError(f"{flag} {out!r} must be a file name ending in {' or '.join(suffixes)}")
     return path
+
+
+def not_an_input(out: Path, inputs, flag: str = "--out") -> None:
+    """Refuse to write over a file the command reads (another name or a link for it included): a copy never
+    replaces its original, whatever happens while it is written."""
+    for given in inputs:
+        if given is None:
+            continue
+        try:
+            same = os.path.samefile(out, Path(given).expanduser())
+        except OSError:  # one of them does not exist: there is nothing to overwrite
+            continue
+        if same:
+            raise ValueError(f"{flag} {str(out)!r} is the input file {str(given)!r}; write the copy to another name")

@@ -18,17 +18,27 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from pathlib import Path
 
 import torch
 
-from .checkpoint import MAX_FILE_BYTES, CheckpointError, load_module_state, read_metadata, save_generator
-from .cli_checks import output_file
+from .checkpoint import (
+    MAX_FILE_BYTES,
+    CheckpointError,
+    load_module_state,
+    probe_generator,
+    read_metadata,
+    save_generator,
+)
+from .checkpoint_schema import UNPRINTABLE, check_text
+from .cli_checks import not_an_input, output_file
 from .config import ModelConfig
 from .models import Discriminator, Generator
 
 SOURCE = "pytorch/examples dcgan"
 _KEY = re.compile(r"main\.(\d+)\.(weight|bias|running_mean|running_var|num_batches_tracked)")
+_TERMINAL_STYLE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # torch's messages bold a word with an escape sequence
 
 
 def read_state_dict(path) -> dict[str, torch.Tensor]:
@@ -40,9 +50,14 @@ def read_state_dict(path) -> dict[str, torch.Tensor]:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise CheckpointError(path, f"file is larger than the {MAX_FILE_BYTES >> 20} MB limit")
     try:
-        state = torch.load(path, weights_only=True, map_location="cpu")
+        # torch warns on stderr about what it finds (a sparse tensor's check), which would add lines to the one
+        # line of a refusal; what the file holds is judged below
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as error:  # an UnpicklingError for code, other errors for files that are not torch.save's
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:100]
+        message = UNPRINTABLE.sub("", _TERMINAL_STYLE.sub("", str(error).strip()))
+        first_line = (message.splitlines() or [type(error).__name__])[0][:100]
         raise CheckpointError(
             path,
             "not a state dict that loads without running code (torch.load with weights_only=True refused it: "
@@ -53,8 +68,15 @@ def read_state_dict(path) -> dict[str, torch.Tensor]:
     if state and all(isinstance(key, str) and key.startswith("module.") for key in state):
         state = {key[len("module.") :]: value for key, value in state.items()}
     for key, value in state.items():
-        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
-            raise CheckpointError(path, f"entry {str(key)[:60]!r} is {type(value).__name__}, not a tensor")
+        if not isinstance(key, str):
+            raise CheckpointError(
+                path, f"has the key {repr(key)[:60]} ({type(key).__name__}), not a layer name such as 'main.0.weight'"
+            )
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(path, f"entry {key[:60]!r} is {type(value).__name__}, not a tensor")
+        if value.layout != torch.strided or value.is_meta or value.is_quantized or value.is_nested:
+            kind = "meta" if value.is_meta else "quantized" if value.is_quantized else str(value.layout)[6:]
+            raise CheckpointError(path, f"entry {key[:60]!r} is a {kind} tensor, not a dense one with its values")
     return state
 
 
@@ -107,7 +129,8 @@ def _load(path, module: torch.nn.Module, state: dict, ours_to_theirs, what: str)
 
 
 def import_generator(path) -> Generator:
-    """An eval-mode Generator with the weights of pytorch/examples' netG state dict at ``path``."""
+    """An eval-mode Generator with the weights of pytorch/examples' netG state dict at ``path``, which draws finite
+    images."""
     state = read_state_dict(path)
     convolutions = _convolutions(state, path, "generator")
     first, last = state[f"main.{convolutions[0]}.weight"], state[f"main.{convolutions[-1]}.weight"]
@@ -121,6 +144,7 @@ def import_generator(path) -> Generator:
     )
     generator = Generator(config)
     _load(path, generator, state, lambda name: "main." + name.removeprefix("net."), "generator")
+    probe_generator(path, generator)  # as load_generator will, when the written file is opened
     return generator.eval()
 
 
@@ -197,6 +221,9 @@ def add_command(commands) -> None:
 
 def _import_dcgan(args) -> int:
     out = output_file(args.out, (".safetensors",))
+    not_an_input(out, [args.netg, args.netd])
+    if args.notes is not None:  # before any work; save_generator checks the whole metadata again before writing
+        check_text(args.notes, "--notes")
     path = import_dcgan(args.netg, out, args.netd, notes=args.notes, half=args.half)
     model = read_metadata(path)["model"]
     print(

@@ -36,6 +36,18 @@ PERCEPTUAL_KINDS = ("classifier", "discriminator", "pixels")
 CLASSIFIER_INPUT = 64  # the attribute classifier reads 64 x 64 (ganlib.classifier.INPUT_SIZE)
 
 
+class NonFiniteProjection(ValueError):
+    """No start of some images (``rows``, 0-based) ended at a finite latent whose image is finite."""
+
+    def __init__(self, rows: list[int]):
+        more = f" and {len(rows) - 1} more" if len(rows) > 1 else ""
+        super().__init__(
+            f"image {rows[0] + 1}{more} ended at NaN or infinite latents: the generator's images or gradients are "
+            "not finite there"
+        )
+        self.rows = rows
+
+
 @dataclass(frozen=True)
 class Projection:
     latents: torch.Tensor  # [N, latent_dim] float32: the best z per image
@@ -152,7 +164,8 @@ def project(
     """The latents whose images best match ``images`` (uint8 [N, H, W] or [N, H, W, C], any size: centre-cropped
     and resized to the model's). ``steps`` Adam steps (cosine-decayed learning rate) from ``restarts`` starts per
     image; the rows of all images' starts are optimised together, ``batch_rows`` at a time.
-    ``progress(done, total)`` after every step of every batch."""
+    ``progress(done, total)`` after every step of every batch. Raises NonFiniteProjection rather than return a
+    latent, or a latent whose image, that is not finite."""
     if not 1 <= steps <= 100_000 or not 1 <= restarts <= 256:
         raise ValueError(f"steps must be from 1 to 100,000 and restarts from 1 to 256, got {steps} and {restarts}")
     started = time.perf_counter()
@@ -191,10 +204,16 @@ def project(
                     progress(done, total)
             with torch.no_grad():
                 final = _losses(generator, embed, z, rows, features, weights)[0].reshape(len(target), restarts)
+                # a start whose z or loss went NaN or infinite never wins over one that stayed finite
+                usable = torch.isfinite(z).all(dim=1).reshape(len(target), restarts) & torch.isfinite(final)
+                final = torch.where(usable, final, torch.inf)
                 chosen = z.detach().reshape(len(target), restarts, -1)[torch.arange(len(target)), final.argmin(dim=1)]
                 _, pixel, feature = _losses(generator, embed, chosen, target, own, weights)
                 best[batch.start : batch.stop] = chosen
                 pixel_mse[batch.start : batch.stop], distance[batch.start : batch.stop] = pixel, feature
+        failed = ~torch.isfinite(best).all(dim=1) | ~torch.isfinite(pixel_mse)  # every start of these diverged
+        if bool(failed.any()):
+            raise NonFiniteProjection(failed.nonzero().flatten().tolist())
         reconstructions = generate(generator, best)
     return Projection(
         latents=best.cpu(),

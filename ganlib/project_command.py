@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def _project(args) -> int:
     from .classifier import load_bundled_classifier
     from .image_files import read_images
     from .images import make_grid, save_png
-    from .inversion import project
+    from .inversion import NonFiniteProjection, project
 
     apply_threads_option(args)
     if len(args.images) > MAX_IMAGES:
@@ -115,6 +116,11 @@ def _project(args) -> int:
             discriminator=discriminator,
             progress=progress if bar is not None else None,
         )
+    except NonFiniteProjection as error:  # nothing is written: a .npy of NaN would only fail later, elsewhere
+        raise ValueError(
+            f"{args.images[error.rows[0]]}: its projection into {Path(args.checkpoint).name} ended at NaN or infinite "
+            "latents (the generator's images or gradients are not finite there); nothing written"
+        ) from None
     finally:
         if bar is not None:
             bar.close()

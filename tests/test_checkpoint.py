@@ -145,3 +145,43 @@ def test_nan_weights_are_never_written_over_a_good_file(tiny_checkpoint, tiny_co
         save_generator(tiny_checkpoint, diverged, {})
     assert tiny_checkpoint.read_bytes() == before and load_generator(tiny_checkpoint)
     assert sorted(p.name for p in tiny_checkpoint.parent.iterdir()) == [tiny_checkpoint.name]  # no temp file left
+
+
+@pytest.mark.parametrize(
+    "metadata, message",
+    [
+        ({"notes": "n" * 5000}, r"not written: metadata\.notes is 5,000 characters long"),
+        ({"notes": "\ud800"}, r"not written: metadata\.notes holds U\+D800"),
+        ({"dataset": {"name": "a\x1bb"}}, r"not written: metadata\.dataset\.name holds U\+001B"),
+        ({"dataset": {"attributes": {f"a{i}": ["x"] for i in range(2001)}}}, "2,001 entries"),
+        ({"training": {"steps": "many"}}, r"not written: metadata\.training\.steps must be an integer"),
+        ({"extra": object()}, "not written: its metadata cannot be stored as JSON"),
+    ],
+)
+def test_metadata_the_reader_would_refuse_is_never_written(tiny_checkpoint, tiny_config, metadata, message):
+    """`export --notes <5,000 characters>` wrote a file that every reader then refused, over its own input too."""
+    before = tiny_checkpoint.read_bytes()
+    with pytest.raises(CheckpointError, match=message):
+        save_generator(tiny_checkpoint, ganlib.Generator(tiny_config).eval(), metadata)
+    with pytest.raises(CheckpointError, match="not written"):
+        save_generator(tiny_checkpoint.parent / "new" / "fresh.safetensors", ganlib.Generator(tiny_config), metadata)
+    assert tiny_checkpoint.read_bytes() == before
+    assert sorted(p.name for p in tiny_checkpoint.parent.iterdir()) == [tiny_checkpoint.name]  # not even the folder
+
+
+def test_every_file_kind_is_checked_before_writing(tmp_path):
+    from ganlib.checkpoint import write_atomically
+
+    with pytest.raises(CheckpointError, match="not written: .*a lone surrogate"):
+        write_atomically(tmp_path / "e.safetensors", {"w": torch.zeros(1)}, {"format": "ganlib-encoder\udc80"})
+    assert not list(tmp_path.iterdir())
+
+
+def test_loading_probes_the_generator_without_changing_it(tiny_checkpoint):
+    from safetensors.torch import load_file
+
+    generator = load_generator(tiny_checkpoint)
+    stored = load_file(str(tiny_checkpoint))
+    assert not generator.training
+    for name, tensor in generator.state_dict().items():
+        assert torch.equal(tensor, stored[f"generator.{name}"]), name  # the probe moved no BatchNorm statistics

@@ -195,3 +195,61 @@ def test_the_out_file_must_be_safetensors(tmp_path, capsys):
     path = _save(tmp_path, NetG().state_dict(), "netG.pth")
     assert main(["import-dcgan", str(path), "--out", str(tmp_path / "model.pth")]) == 2
     assert "must be a file name ending in .safetensors" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- issue 20: F, G, L
+def test_notes_the_reader_would_refuse_leave_no_file(tmp_path, capsys):
+    """`import-dcgan --notes <5,000 characters>` exited 2 but left the file that it then could not read."""
+    path = _save(tmp_path, NetG().state_dict(), "netG.pth")
+    out = tmp_path / "out.safetensors"
+    for notes, words in (("n" * 5000, "--notes is 5,000 characters long"), ("\x1b[31m", "U+001B")):
+        assert main(["import-dcgan", str(path), "--out", str(out), "--notes", notes]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("error: ") and words in error and error.count("\n") == 1
+        assert not out.exists()
+    with pytest.raises(CheckpointError, match="not written: metadata.notes is 5,000 characters"):
+        ganlib.dcgan_import.import_dcgan(path, out, notes="n" * 5000)  # the library call checks too
+    assert not out.exists()
+
+
+def test_a_generator_that_draws_nan_is_not_imported(tmp_path, capsys):
+    state = NetG().state_dict()
+    negative = {**state, "main.1.running_var": -torch.ones_like(state["main.1.running_var"])}
+    with pytest.raises(CheckpointError, match="net.1.running_var holds a negative variance"):
+        import_generator(_save(tmp_path, negative))
+    overflowing = torch.full_like(state["main.0.weight"], 3e38)
+    overflowing[:, 1::2] *= -1  # +inf in some channels, -inf in others: the next layer adds them up to NaN
+    huge = {**state, "main.0.weight": overflowing}
+    assert main(["import-dcgan", str(_save(tmp_path, huge)), "--out", str(tmp_path / "out.safetensors")]) == 2
+    assert "makes NaN or infinite pixels" in capsys.readouterr().err
+    assert not (tmp_path / "out.safetensors").exists()
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (lambda: {0: torch.zeros(1)}, "has the key 0 (int), not a layer name such as 'main.0.weight'"),
+        (lambda: {k: v.to_sparse() for k, v in NetG().state_dict().items()}, "is a sparse_coo tensor"),
+        (lambda: {k: v.to("meta") for k, v in NetG().state_dict().items()}, "is a meta tensor"),
+    ],
+)
+def test_odd_tensors_are_one_line_without_library_warnings(tmp_path, capsys, payload, message):
+    """A sparse state dict printed torch's UserWarning and then a traceback; a meta one a traceback; an int key read
+    "entry '0' is Tensor, not a tensor"."""
+    path = _save(tmp_path, payload())
+    assert main(["import-dcgan", str(path), "--out", str(tmp_path / "out.safetensors")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: net.pth: ") and message in error and error.count("\n") == 1, error
+
+
+def test_torchs_refusal_reaches_the_terminal_without_escape_sequences(tmp_path, capsys):
+    assert main(["import-dcgan", str(_save(tmp_path, NetG())), "--out", str(tmp_path / "out.safetensors")]) == 2
+    error = capsys.readouterr().err
+    assert "refused it" in error and "\x1b" not in error
+
+
+def test_the_out_file_is_never_an_input(tmp_path, capsys):
+    path = _save(tmp_path, NetG().state_dict(), "netG.safetensors")  # a torch.save file under another suffix
+    before = path.read_bytes()
+    assert main(["import-dcgan", str(path), "--out", str(path)]) == 2
+    assert "is the input file" in capsys.readouterr().err and path.read_bytes() == before

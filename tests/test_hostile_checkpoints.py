@@ -205,3 +205,79 @@ def test_fuzzed_headers_are_refused_in_one_line(tmp_path, header, length):
     with pytest.raises(CheckpointError) as info:
         load_generator(path)
     assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------- printable texts
+UNPRINTABLE_METADATA = {
+    "lone surrogate in the notes": ({"notes": "ok \ud800"}, r"metadata\.notes holds U\+D800, a lone surrogate"),
+    "lone surrogate in the data set's name": ({"dataset": {"name": "\udcff"}}, r"metadata\.dataset\.name holds"),
+    "lone surrogate in a key, deep down": ({"extra": {"a": [{"\ud83d": 1}]}}, r"a key in metadata\.extra\.a\[0\]"),
+    "an escape sequence": ({"notes": "fine\x1b[2J\x1b[31mred"}, r"U\+001B, a control character"),
+    "a carriage return": ({"created": "2020\rtomorrow"}, r"metadata\.created holds U\+000D"),
+    "a C1 control (CSI)": ({"notes": "a\x9b31m"}, r"U\+009B"),
+    "a NUL in an attribute class": ({"dataset": {"attributes": {"hair": ["a\x00b"]}}}, r"U\+0000"),
+}
+
+
+@pytest.mark.parametrize("change, pattern", UNPRINTABLE_METADATA.values(), ids=UNPRINTABLE_METADATA.keys())
+def test_texts_that_are_not_printable_unicode_are_refused_at_load(tmp_path, tiny_checkpoint, change, pattern):
+    """A lone surrogate passed the schema and broke every page for everyone who opened the upload's link (the model
+    card raised UnicodeEncodeError); a control character rewrites the terminal that `ganlib info` prints to."""
+    metadata = {**_valid_metadata(tiny_checkpoint), **change}
+    path = _write(tmp_path / "text.safetensors", _tiny_tensors(tiny_checkpoint), metadata)
+    message = _refused(path, pattern)
+    message.encode("utf-8")  # the refusal itself is printable
+    with pytest.raises(CheckpointError, match=pattern):
+        read_metadata(path)
+
+
+def test_line_breaks_tabs_and_any_script_are_printable(tmp_path, tiny_checkpoint):
+    notes = "two lines\n\twith a tab, café, 日本語, emoji 👩‍💻 (a joiner inside)"
+    metadata = {**_valid_metadata(tiny_checkpoint), "notes": notes}
+    path = _write(tmp_path / "fine.safetensors", _tiny_tensors(tiny_checkpoint), metadata)
+    assert load_generator(path).metadata["notes"] == notes
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=12)  # surrogates and controls included
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["notes", "created", "dtype"]), text=ANY_TEXT, key=ANY_TEXT)
+def test_fuzzed_texts_either_print_as_utf8_or_are_one_line(tmp_path, tiny_checkpoint, field, text, key):
+    metadata = {**_valid_metadata(tiny_checkpoint), field: text, "extra": {key: text}}
+    path = _write(tmp_path / "fuzz.safetensors", _tiny_tensors(tiny_checkpoint), metadata)
+    try:
+        loaded = read_metadata(path)
+    except CheckpointError as error:
+        assert "\n" not in str(error)
+        str(error).encode("utf-8")
+        return
+    card = "\n".join(format_model_card(loaded))
+    card.encode("utf-8")  # a lone surrogate raised here, on every page that showed the card
+    assert not any(ord(c) < 32 and c not in "\n\t" for c in card)
+
+
+# ---------------------------------------------------------------------------------------------- finite images
+def test_a_negative_batchnorm_variance_is_refused_at_load(tmp_path, tiny_checkpoint):
+    """Finite weights, NaN images: sqrt(-1 + eps) in every BatchNorm made Samples black and `project` exit 0 with
+    NaN latents."""
+    tensors = _tiny_tensors(tiny_checkpoint)
+    for name in ("generator.net.1.running_var", "discriminator.features.3.running_var"):
+        changed = {**tensors, name: -torch.ones_like(tensors[name])}
+        path = _write(tmp_path / "negative.safetensors", changed, _valid_metadata(tiny_checkpoint))
+        with pytest.raises(CheckpointError, match=f"{name.split('.', 1)[1]} holds a negative variance") as info:
+            (load_generator if name.startswith("generator") else load_discriminator)(path)
+        assert "negative.safetensors" in str(info.value)
+
+
+def test_finite_weights_that_overflow_to_nan_images_are_refused_by_the_probe(tmp_path, tiny_checkpoint):
+    from ganlib.explorer import Explorer
+
+    tensors = _tiny_tensors(tiny_checkpoint)
+    overflowing = torch.full_like(tensors["generator.net.0.weight"], 3e38)
+    overflowing[:, 1::2] *= -1  # +inf in some channels, -inf in others: the next layer adds them up to NaN
+    huge = {**tensors, "generator.net.0.weight": overflowing}
+    path = _write(tmp_path / "overflow.safetensors", huge, _valid_metadata(tiny_checkpoint))
+    _refused(path, "makes NaN or infinite pixels from finite weights")
+    with pytest.raises(CheckpointError, match="overflow.safetensors: its generator makes NaN"):
+        Explorer.from_checkpoint(path, cache=False)  # what the dashboard opens, and checks an upload with

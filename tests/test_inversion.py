@@ -3,6 +3,8 @@ is chosen as documented, and the CLI's project and train-encoder commands work e
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -192,3 +194,42 @@ def test_the_readme_table_is_the_saved_benchmark():
     assert f"add {projected['add_success']:.0%} of {projected['add_faces']}" in section
     assert f"| {digits['with_encoder']['psnr']:.1f} dB | {digits['without_encoder']['psnr']:.1f} dB |" in section
     assert report["toonfaces64"]["with_encoder"]["n"] == 100
+
+
+def test_projection_never_returns_non_finite_latents(tiny_config):
+    """A generator whose images are NaN (a negative BatchNorm variance) made `project` exit 0 with NaN latents."""
+    from ganlib.inversion import NonFiniteProjection
+
+    generator = ganlib.Generator(tiny_config).eval()
+    generator.net[1].running_var.fill_(-1.0)
+    images = np.zeros((2, 32, 32, 3), np.uint8)
+    with pytest.raises(NonFiniteProjection, match="image 1 and 1 more ended at NaN or infinite latents") as info:
+        project(generator, images, steps=2, restarts=2)
+    assert info.value.rows == [0, 1]
+
+
+def test_cli_project_refuses_a_generator_that_draws_nan_and_writes_nothing(tmp_path, tiny_checkpoint, capsys):
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(tiny_checkpoint))
+    tensors["generator.net.1.running_var"] = -torch.ones_like(tensors["generator.net.1.running_var"])
+    path = tmp_path / "negative.safetensors"
+    save_file(tensors, str(path), metadata={"ganlib": json.dumps(ganlib.read_metadata(tiny_checkpoint))})
+    out = tmp_path / "z.npy"
+    assert main(["project", str(path), *_pictures(tmp_path), "--out", str(out), "--steps", "2", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: negative.safetensors: ") and error.count("\n") == 1 and not out.exists()
+
+
+def test_cli_project_names_the_picture_whose_projection_is_not_finite(tmp_path, tiny_checkpoint, capsys, monkeypatch):
+    from ganlib import inversion
+
+    def diverged(*args, **kwargs):
+        raise inversion.NonFiniteProjection([1])
+
+    monkeypatch.setattr(inversion, "project", diverged)
+    images, out = _pictures(tmp_path), tmp_path / "z.npy"
+    assert main(["project", str(tiny_checkpoint), *images, "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {images[1]}: its projection into tiny.safetensors ended at NaN")
+    assert error.count("\n") == 1 and not out.exists()
