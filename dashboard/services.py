@@ -14,6 +14,7 @@ import contextlib
 import functools
 import hashlib
 import importlib
+import logging
 import os
 import threading
 import time
@@ -27,7 +28,7 @@ import torch
 
 # ``X as X`` marks a ganlib name re-exported for the pages, which reach ganlib only through this module.
 import ganlib
-from ganlib import catalog, component_effects, inversion, projection, runs
+from ganlib import budget, catalog, component_effects, inversion, projection, runs
 from ganlib.catalog import Catalog
 from ganlib.checkpoint import CheckpointError as CheckpointError
 from ganlib.checkpoint import read_metadata
@@ -47,9 +48,10 @@ from ganlib.directions import (
     per_face_strength,
 )
 from ganlib.encoder import encoder_path, find_encoder
-from ganlib.explorer import Explorer
+from ganlib.explorer import LABEL_BLOCK, Explorer
 from ganlib.image_files import MAX_FILE_BYTES, read_image
 from ganlib.image_files import ImageFileError as ImageFileError
+from ganlib.inversion import NonFiniteProjection as NonFiniteProjection
 from ganlib.latent_code import MAX_DIM, LatentCodeError, decode_latent, encode_latent
 from ganlib.losses import LOG_2 as LOG_2
 from ganlib.losses import LOG_4 as LOG_4
@@ -252,7 +254,7 @@ def strip_png(path: str, seeds: tuple[int | str, ...], frames: int, method: str,
 
 # ---------------------------------------------------------------------------------------------- arithmetic
 # A concept is a string: "+sunglasses" (present), "-sunglasses" (absent), "+hair=blond", "-hair=blond".
-EXEMPLAR_SEARCH_LIMIT = 20_000  # seeds scanned for classifier-picked exemplars before giving up
+EXEMPLAR_SEARCH_LIMIT = 20_000  # seeds a search scans at most; beyond the request budget only behind a button
 EXEMPLAR_BATCH = 500
 
 
@@ -268,18 +270,38 @@ def _concept_mask(probabilities: dict[str, np.ndarray], classes: dict[str, list[
     return p > CONFIDENT if concept[0] == "+" else p < 1 - CONFIDENT
 
 
+REQUEST_SECONDS = budget.REQUEST_SECONDS  # what a page computes on its own for one request, at most
+
+
+def exemplar_search_budget(path: str) -> int:
+    """Seeds an exemplar search scans without a click: as many as this model labels within the request budget
+    (ganlib.budget.REQUEST_SECONDS at its measured speed), in whole label blocks, at most EXEMPLAR_SEARCH_LIMIT.
+    A 128-px upload labels a few hundred a second at most; the rest of a search waits for the page's button."""
+    affordable = explorer(path).cost().images_within()
+    return min(EXEMPLAR_SEARCH_LIMIT, affordable // LABEL_BLOCK * LABEL_BLOCK)
+
+
+def images_seconds(path: str, count: int) -> float:
+    """About how long ``count`` images take this model on this machine (G, D and the classifier, measured once)."""
+    return explorer(path).cost().seconds(count)
+
+
 @st.cache_data(max_entries=64, show_spinner="Finding exemplars with the classifier...")
-def exemplar_seeds(path: str, concepts: tuple[str, ...], k: int, start: int = 0) -> tuple[int, ...]:
-    """The first k seeds from ``start`` whose images the classifier judges to match every concept (fewer when
-    the search limit is reached first); empty without a classifier."""
+def exemplar_seeds(
+    path: str, concepts: tuple[str, ...], k: int, start: int = 0, count: int | None = None
+) -> tuple[int, ...]:
+    """The first k seeds of start .. start+count-1 whose images the classifier judges to match every concept
+    (fewer when none are left to scan); empty without a classifier. ``count`` defaults to what the request
+    budget allows (exemplar_search_budget); a page scans further only behind a button."""
     model = explorer(path)
     if model.classifier is None:
         return ()
     found: list[int] = []
-    for first in range(start, start + EXEMPLAR_SEARCH_LIMIT, EXEMPLAR_BATCH):
-        seeds = list(range(first, first + EXEMPLAR_BATCH))
+    end = start + min(EXEMPLAR_SEARCH_LIMIT, exemplar_search_budget(path) if count is None else max(0, int(count)))
+    for first in range(start, end, EXEMPLAR_BATCH):
+        seeds = list(range(first, min(end, first + EXEMPLAR_BATCH)))
         # labelled once per checkpoint (and kept on disk): seeds 0-1999 are a direction's seeds too
-        probabilities = model.labels(first, EXEMPLAR_BATCH)
+        probabilities = model.labels(first, len(seeds))
         mask = np.ones(len(seeds), bool)
         for concept in concepts:
             mask &= _concept_mask(probabilities, model.attributes, concept)
@@ -542,9 +564,21 @@ def warm_up(path: str, arrivals: tuple[Callable[[str], object], ...] = ()) -> th
     with _warm_up_lock:
         if _warm_up_thread is not None or not path or os.environ.get("GANLIB_WARM_UP", "1") == "0":
             return None
-        _warm_up_thread = threading.Thread(target=_warm, args=(path, arrivals), name="ganlib-warm-up", daemon=True)
+        _warm_up_thread = threading.Thread(target=_warm, args=(path, arrivals), name=WARM_UP_THREAD, daemon=True)
+        logging.getLogger(SCRIPT_RUN_CONTEXT_LOGGER).addFilter(_quiet_in_warm_up)
     _warm_up_thread.start()
     return _warm_up_thread
+
+
+WARM_UP_THREAD = "ganlib-warm-up"
+SCRIPT_RUN_CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
+
+
+def _quiet_in_warm_up(record: logging.LogRecord) -> bool:
+    """The warm-up fills the caches that every session shares, outside any session by design, and Streamlit warns
+    "missing ScriptRunContext" for a cached call made there. Drop that warning from the warm-up thread only: from
+    any other thread it still means a bug."""
+    return threading.current_thread().name != WARM_UP_THREAD
 
 
 def _script_running() -> bool:
@@ -657,6 +691,11 @@ def latent_map(
     )
 
 
+def check_map(count: int, method: str, perplexity: int, iterations: int) -> None:
+    """Raise ValueError for map parameters the projection refuses (cheap: nothing is generated)."""
+    projection.check_parameters(count, method, perplexity, iterations)
+
+
 @st.cache_data(max_entries=16, show_spinner="Clustering...")
 def map_clusters(path: str, first: int, count: int, space: str, k: int, seed: int) -> np.ndarray:
     """k-means cluster [0, k) of each point, on the standardised PCA-50 features (not the 2-D map, so clusters
@@ -726,6 +765,8 @@ class Projected:
     perceptual: str  # "classifier", "discriminator" or "pixels"
     restarts: int
     steps: int
+    chance_psnr: float = float("nan")  # dB: the best of inversion.CHANCE_SAMPLES random samples against the picture
+    unlike_the_model: bool = False  # no closer than a random sample (inversion.no_closer_than_chance)
 
 
 def latent_dim(path: str) -> int:
@@ -846,16 +887,20 @@ def _project_picture(
     # what a pin and a link keep is the float16 code: show and measure the image it makes (within a grey level)
     code = encode_latent(result.latents[0])
     reconstruction = model.images(decode_latent(code, model.latent_dim)[None])
+    psnr = float(inversion.psnr(reconstruction, result.targets)[0])
+    chance = float(inversion.chance_psnr(model.generator, result.targets)[0])
     return Projected(
         code,
         result.targets[0],
         reconstruction[0],
-        float(inversion.psnr(reconstruction, result.targets)[0]),
+        psnr,
         result.seconds,
         result.start,
         result.perceptual,
         restarts,
         steps,
+        chance,
+        inversion.no_closer_than_chance(psnr, chance),
     )
 
 

@@ -41,8 +41,10 @@ class Observation:
 
 
 @torch.no_grad()
-def observe(explorer, z: torch.Tensor, batch_size: int = 256) -> Observation:
-    """Generate the faces of z once and read them with D and the classifier, where the explorer has them."""
+def observe(explorer, z: torch.Tensor, batch_size: int | None = None) -> Observation:
+    """Generate the faces of z once and read them with D and the classifier, where the explorer has them, in
+    batches of ``batch_size`` (by default the explorer's, which fits ganlib.budget's memory budget)."""
+    batch_size = batch_size or explorer.batch_size
     images, features = [], []
     for start in range(0, len(z), batch_size):
         fake = explorer.generator(z[start : start + batch_size])

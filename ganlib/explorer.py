@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from . import budget
 from .checkpoint import load_discriminator, load_generator
 from .classifier import BUNDLED, load_bundled_classifier
 from .component_effects import is_step_figures, measure_step, observe
@@ -82,16 +83,31 @@ class Explorer:
     def latents(self, seeds: Sequence[int], truncation: float = 1.0) -> torch.Tensor:
         return truncate(latents_for_seeds(seeds, self.latent_dim), truncation)
 
+    @property
+    def batch_size(self) -> int:
+        """Images per pass through G (and D): as many as fit ganlib.budget.BATCH_BYTES of this model's activations."""
+        return self._once(("batch_size",), lambda: budget.batch_size(budget.bytes_per_image(*self._networks())))
+
+    def cost(self) -> budget.Cost:
+        """What one image costs this model on this machine (G, D and the classifier where there are), measured once:
+        what pages compare with ganlib.budget.REQUEST_SECONDS before they compute anything on arrival."""
+        classify = self.attribute_probabilities if self.classifier is not None else None
+        return self._once(("cost",), lambda: budget.measure(*self._networks(), classify))
+
+    def _networks(self) -> tuple:
+        return self.generator, self.discriminator
+
     def images(self, z: torch.Tensor) -> np.ndarray:
-        """uint8 [N, H, W, 3]."""
-        return generate(self.generator, z)
+        """uint8 [N, H, W, 3], generated self.batch_size at a time."""
+        return generate(self.generator, z, self.batch_size)
 
     def images_for_seeds(self, seeds: Sequence[int], truncation: float = 1.0) -> np.ndarray:
         return self.images(self.latents(seeds, truncation))
 
     @torch.no_grad()
-    def images_and_scores(self, z: torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
+    def images_and_scores(self, z: torch.Tensor, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """uint8 images and D(G(z)) from one pass of G (D scores are None without a discriminator)."""
+        batch_size = batch_size or self.batch_size
         images, scores = [], []
         for start in range(0, len(z), batch_size):
             fake = self.generator(z[start : start + batch_size])

@@ -239,7 +239,7 @@ def map_points(
     explorer,
     seeds: Sequence[int],
     space: str,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     scores: bool = True,
     progress: Progress | None = None,
 ) -> MapPoints:
@@ -247,8 +247,10 @@ def map_points(
 
     space: "z" raw latents; "discriminator" D's penultimate features of G(z), average-pooled; "generator" G's
     activations after its first block (4 x 4), pooled to 2 x 2 (GANSpace looks at early layers); "attributes" the
-    classifier's probabilities; "pixels" images downscaled to 16 x 16. Images are made once per batch and shared.
+    classifier's probabilities; "pixels" images downscaled to 16 x 16. Images are made once per batch and shared,
+    ``batch_size`` at a time (by default the explorer's, which fits ganlib.budget's memory budget).
     """
+    batch_size = batch_size or explorer.batch_size
     _check_space(explorer, space, batch_size)
     report = progress or (lambda fraction, message: None)
     started = time.perf_counter()
@@ -269,9 +271,10 @@ def map_points(
 
 
 @torch.no_grad()
-def latent_features(explorer, z: torch.Tensor, space: str, batch_size: int = 256) -> np.ndarray:
+def latent_features(explorer, z: torch.Tensor, space: str, batch_size: int | None = None) -> np.ndarray:
     """The features [N, F] of any latents [N, d] (projected ones, say) in ``space``, as map_points computes
     them for seeds, so that ``place`` can put them on a seed map."""
+    batch_size = batch_size or explorer.batch_size
     _check_space(explorer, space, batch_size)
     return _pass(explorer, z, space, batch_size, False, lambda fraction, message: None)[0]
 

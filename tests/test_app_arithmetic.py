@@ -185,3 +185,54 @@ def test_terms_filled_with_classifier_picked_exemplars(tmp_path, monkeypatch):
     assert not at.exception
     assert len(at.session_state["term_b"]) == 5 and at.session_state["term_a"] == [1]
     assert "mean of 5" in texts(at.main.markdown)
+
+
+@pytest.fixture
+def slow_toonfaces(tmp_path, monkeypatch, tiny_config):
+    """A tiny checkpoint of data set "toonfaces" (so the bundled classifier reads it) that claims to draw 250
+    images a second, and whose faces the classifier is never sure about: every exemplar search comes up empty.
+    Returns the labelled seed ranges (first, count)."""
+    import numpy as np
+    import torch
+
+    import ganlib
+    from ganlib.budget import Cost
+    from ganlib.classifier import BUNDLED
+    from ganlib.explorer import Explorer
+
+    if not BUNDLED["toonfaces"].is_file():
+        pytest.skip("needs the bundled classifier")
+    torch.manual_seed(0)
+    path = tmp_path / "upload.safetensors"
+    metadata = {"dataset": {"name": "toonfaces", "num_images": 64}, "training": {"steps": 0}, "sample_seed": 0}
+    ganlib.save_generator(path, ganlib.Generator(tiny_config).eval(), metadata)
+    isolate_app(tmp_path, monkeypatch, path)
+    labelled = []
+
+    def unsure(self, first, count):
+        labelled.append((first, count))
+        return {name: np.full((count, len(classes)), 1 / len(classes)) for name, classes in self.attributes.items()}
+
+    monkeypatch.setattr(Explorer, "labels", unsure)
+    monkeypatch.setattr(Explorer, "cost", lambda self: Cost(seconds_per_image=0.004, bytes_per_image=1))
+    return labelled
+
+
+def test_the_arrival_exemplar_search_stays_within_the_request_budget(slow_toonfaces, monkeypatch):
+    from dashboard import services
+
+    monkeypatch.setattr(services, "EXEMPLAR_SEARCH_LIMIT", 8000)  # 20,000 in the app: a shorter search further
+    budget = int(services.REQUEST_SECONDS / 0.004)  # 5,000 faces in 20 s at this model's speed
+    at = run_page()  # arriving fills the example analogy's three terms with classifier-picked exemplars
+    assert not at.exception
+    assert max(first + count for first, count in slow_toonfaces) == budget  # the whole limit per term before
+    assert f"Only 0 of the first {budget:,} faces look" in texts(at.main.warning)
+    more = at.button(key="search_further")
+    assert more.label.startswith(f"Search {services.EXEMPLAR_SEARCH_LIMIT - budget:,} more faces for term A, B, C")
+    slow_toonfaces.clear()
+    more.click().run()  # the bigger search, asked for: on to the limit, with a progress bar
+    assert not at.exception
+    assert min(first for first, _ in slow_toonfaces) == budget
+    assert max(first + count for first, count in slow_toonfaces) == services.EXEMPLAR_SEARCH_LIMIT
+    assert f"Only 0 of the first {services.EXEMPLAR_SEARCH_LIMIT:,} faces look" in texts(at.main.warning)
+    assert "search_further" not in [button.key for button in at.main.button]  # nothing left to search

@@ -168,3 +168,50 @@ def test_attribute_colours_and_hover_when_a_classifier_exists():
     assert figure.data[1].customdata.tolist() == [5]  # selections map back to seeds through customdata
     assert "seed 5" in figure.data[1].hovertext[0] and "hat" in figure.data[1].hovertext[0]
     assert figure.layout.dragmode == "lasso"
+
+
+@pytest.fixture
+def recorded_maps(monkeypatch):
+    """services.latent_map replaced by a recorder: what the page asks to compute, and nothing computed."""
+    from dashboard import services
+
+    calls = []
+
+    def record(path, first, count, space, method, perplexity, iterations, seed, progress=None):
+        calls.append((count, method, perplexity, iterations))
+        raise ValueError("recorded, not computed")
+
+    monkeypatch.setattr(services, "latent_map", record)
+    return calls
+
+
+def test_a_costly_link_computes_nothing_on_arrival_and_compute_reproduces_it(app_env, recorded_maps):
+    at = run_page(map="1", proj="t-SNE", points="5000", iter="2000", perp="100")
+    assert not at.exception and not charts(at) and recorded_maps == []  # 62 s of CPU before, unasked
+    assert [at.session_state[key] for key in ("map_points", "map_method", "map_iterations", "perplexity")] == [
+        5000,
+        "t-SNE",
+        2000,
+        100,
+    ]
+    assert any("t-SNE of 5,000 points, 2,000 iterations" in info.value for info in at.main.info)
+    assert at.query_params["proj"] in ("t-SNE", ["t-SNE"])  # the link stays shareable
+    at.button(key="map_compute").click().run()
+    assert recorded_maps == [(5000, "tsne", 100, 2000)]  # the shared view, once asked for
+
+
+def test_a_costly_link_in_presentation_offers_compute(app_env, recorded_maps):
+    at = run_page(map="1", proj="t-SNE", points="5000", present="1")
+    assert not at.exception and recorded_maps == []
+    at.button(key="map_compute_now").click().run()
+    assert recorded_maps == [(5000, "tsne", 30, 500)]
+
+
+def test_a_model_too_slow_for_the_default_map_waits_for_compute(app_env, recorded_maps, monkeypatch):
+    from ganlib.budget import Cost
+    from ganlib.explorer import Explorer
+
+    monkeypatch.setattr(Explorer, "cost", lambda self: Cost(seconds_per_image=1.0, bytes_per_image=1))
+    at = run_page()  # 500 points at 1 s each: beyond the request budget
+    assert not at.exception and recorded_maps == []
+    assert any("wait for **Compute**" in info.value for info in at.main.info)

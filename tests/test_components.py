@@ -67,3 +67,31 @@ def test_top_components_are_both_methods_with_ids_and_labels(generator):
     assert twin.method == "sefa" and 0 <= cosine <= 1 + 1e-6
     assert cosine == pytest.approx(max(abs(float(c.vector @ found[0].vector)) for c in found[3:]))
     assert len(top_components(generator, k=50, samples=400)) == 2 * generator.config.latent_dim  # k capped
+
+
+def test_ganspace_never_holds_the_whole_activation_matrix(monkeypatch):
+    """GANSpace reads [n, C*16] activations (a 64-px G: [5000, 6144], 740 MB in float64 with its centred copy).
+    Within a small memory budget, the largest array it holds is a fraction of that matrix, and the directions are
+    the ones the whole matrix gives."""
+    import tracemalloc
+
+    from ganlib import components
+    from ganlib.latent import sample_latents
+
+    torch.manual_seed(0)
+    wide = ganlib.Generator(ganlib.ModelConfig(image_size=32, latent_dim=8, generator_width=32)).eval()
+    n, width = 400, wide.net[0].out_channels * 16  # 400 x 2048: 6.6 MB in float64
+    expected, expected_fractions = ganspace(wide, k=3, n=n, seed=0)
+    whole = first_block_activations(wide, sample_latents(n, 8, 0))
+    assert whole.shape == (n, width)
+    monkeypatch.setattr(components, "BATCH_BYTES", 512 << 10, raising=False)
+    monkeypatch.setattr(components, "HELD_BYTES", 1 << 20, raising=False)
+    tracemalloc.start()
+    try:
+        directions, fractions = ganspace(wide, k=3, n=n, seed=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < whole.nbytes / 4  # numpy's arrays are traced; the old code's centred copy alone was whole.nbytes
+    np.testing.assert_allclose(directions, expected, atol=1e-5)
+    np.testing.assert_allclose(fractions, expected_fractions, rtol=1e-5)

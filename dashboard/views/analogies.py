@@ -23,6 +23,8 @@ EXAMPLE_ANALOGY = {
 
 def render(path: str, model, presenting: bool) -> None:
     _default_terms(path, model)
+    if st.session_state.pop("_search_further", False):  # the button below: before the term widgets are drawn
+        _search_further(path)
     _pins_note()
     if not presenting:
         _term_controls(path, model)
@@ -107,6 +109,7 @@ def _use_pins() -> None:
     for key, seeds in zip(TERMS, groups):
         st.session_state[key] = list(seeds)
     st.session_state["_terms_from_pins"] = [list(seeds) for seeds in groups]
+    st.session_state.pop("_exemplar_pending", None)
 
 
 def _pins_note() -> None:
@@ -127,6 +130,8 @@ def _term_controls(path: str, model) -> None:
                 key=key,
                 format_func=lambda s: f"#{s}",
                 help="Pinned samples are offered here. The term is the mean of the exemplars' z.",
+                on_change=_drop_pending,
+                args=(key,),
             )
             st.text_input(
                 f"Add seeds to {TERMS[key]}",
@@ -156,6 +161,7 @@ def _term_controls(path: str, model) -> None:
 
 def _add_typed(key: str) -> None:
     state.add_typed_seeds(key, f"_typed_{key}", "_term_error")
+    _drop_pending(key)
 
 
 def _fill_controls(path: str) -> None:
@@ -200,6 +206,7 @@ def _fill_controls(path: str) -> None:
         note = st.session_state.pop("_fill_note", None)
         if note:
             st.warning(note)
+        _search_further_button(path)
 
 
 def _fill_term(path: str) -> None:
@@ -216,15 +223,94 @@ def _fill_example(path: str) -> None:
 
 
 def _fill(path: str, key: str, concepts: tuple[str, ...]) -> None:
+    """Search the first faces that the request budget allows (services.exemplar_search_budget: a slow model, such
+    as a 128-px upload, scans fewer); a search that comes up short can go on behind the "Search further" button."""
     k = st.session_state["exemplar_k"]
-    seeds = services.exemplar_seeds(path, concepts, k)
+    scanned = services.exemplar_search_budget(path)
+    seeds = services.exemplar_seeds(path, concepts, k, 0, scanned)
+    pending = _pending(path)
+    pending.pop(key, None)
     if len(seeds) < k:
-        st.session_state["_fill_note"] = (
-            f"Only {len(seeds)} of {services.EXEMPLAR_SEARCH_LIMIT} faces look "
-            f"{' and '.join(map(concept_label, concepts))}; term {TERMS[key]} uses those."
-        )
+        _add_note(_short_note(key, concepts, seeds, scanned))
+        if scanned < services.EXEMPLAR_SEARCH_LIMIT:
+            pending[key] = {"concepts": list(concepts), "k": k, "seeds": list(seeds), "next": scanned}
+    st.session_state["_exemplar_pending"] = {"path": path, "terms": pending}
     if seeds:
         st.session_state[key] = list(seeds)
+
+
+def _short_note(key: str, concepts, seeds, scanned: int) -> str:
+    if not scanned:
+        return f"This model draws too slowly to search exemplars for term {TERMS[key]} unasked: search below."
+    found = f"term {TERMS[key]} uses those" if seeds else f"term {TERMS[key]} is unchanged"
+    return (
+        f"Only {len(seeds)} of the first {scanned:,} faces look {' and '.join(map(concept_label, concepts))}; {found}."
+    )
+
+
+def _add_note(note: str) -> None:
+    earlier = st.session_state.get("_fill_note")
+    st.session_state["_fill_note"] = f"{earlier}  \n{note}" if earlier else note
+
+
+def _pending(path: str) -> dict:
+    """Terms whose exemplar search stopped at the request budget: term key -> {concepts, k, seeds found, next}."""
+    pending = st.session_state.get("_exemplar_pending")
+    return dict(pending["terms"]) if pending and pending.get("path") == path else {}
+
+
+def _drop_pending(key: str) -> None:
+    """The user changed the term: a search further must not overwrite it."""
+    pending = st.session_state.get("_exemplar_pending")
+    if pending:
+        pending["terms"].pop(key, None)
+
+
+def _search_further_button(path: str) -> None:
+    pending = _pending(path)
+    if not pending:
+        return
+    first = min(term["next"] for term in pending.values())
+    more = services.EXEMPLAR_SEARCH_LIMIT - first
+    seconds = services.images_seconds(path, more)
+    duration = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    st.button(
+        f"Search {more:,} more faces for term {', '.join(TERMS[key] for key in pending)} (up to about {duration})",
+        key="search_further",
+        icon=":material/search:",
+        on_click=st.session_state.update,
+        kwargs={"_search_further": True},
+        help=f"Arriving, the page scans only as many faces as this model draws in about "
+        f"{services.REQUEST_SECONDS:.0f} s; this goes on up to face {services.EXEMPLAR_SEARCH_LIMIT:,}.",
+    )
+
+
+def _search_further(path: str) -> None:
+    """The rest of the searches that stopped at the request budget, EXEMPLAR_BATCH faces at a time, with a progress
+    bar; the terms take what is found."""
+    pending = _pending(path)
+    st.session_state.pop("_exemplar_pending", None)
+    if not pending:
+        return
+    first, last = min(term["next"] for term in pending.values()), services.EXEMPLAR_SEARCH_LIMIT
+    bar = st.progress(0.0, text=f"Searching faces {first:,}–{last - 1:,} with the classifier")
+    for start in range(first, last, services.EXEMPLAR_BATCH):
+        for term in pending.values():
+            if len(term["seeds"]) < term["k"] and term["next"] <= start:
+                needed = term["k"] - len(term["seeds"])
+                concepts = tuple(term["concepts"])
+                term["seeds"] += services.exemplar_seeds(path, concepts, needed, start, services.EXEMPLAR_BATCH)
+                term["next"] = start + services.EXEMPLAR_BATCH
+        done = min(last, start + services.EXEMPLAR_BATCH)
+        bar.progress((done - first) / (last - first), text=f"Searched faces {first:,}–{done - 1:,}")
+        if all(len(term["seeds"]) >= term["k"] for term in pending.values()):
+            break
+    bar.empty()
+    for key, term in pending.items():
+        if term["seeds"]:
+            st.session_state[key] = list(term["seeds"])
+        if len(term["seeds"]) < term["k"]:
+            _add_note(_short_note(key, term["concepts"], term["seeds"], last))
 
 
 def _neighbours(result, model, scale: int) -> None:

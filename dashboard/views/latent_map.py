@@ -1,7 +1,8 @@
 """Latent map: up to 5,000 seeds projected to 2-D (PCA or t-SNE) from what the networks compute, coloured by
 D score, attributes, clusters or ||z||; select points to see their images and pin the ones you want, or show thumbnails
-(atlas). A PCA map of up to ARRIVAL_POINTS draws on arrival; t-SNE and larger maps wait for Compute. Your images
-(projected latents) are marked where they land on a PCA map."""
+(atlas). A PCA map of up to ARRIVAL_POINTS draws on arrival, when this model draws them within the request budget;
+t-SNE and larger maps wait for Compute, even when a link asks for them (a link restores their parameters, so Compute
+draws the shared map). Your images (projected latents) are marked where they land on a PCA map."""
 
 from __future__ import annotations
 
@@ -53,13 +54,9 @@ def render() -> None:
     _valid_choices(spaces)
     if not presenting:
         st.caption(EXPLANATION)
-        _parameter_form(spaces)
-    if not (st.session_state["map_shown"] or _draws_on_arrival()):
-        st.info(
-            f"t-SNE, and PCA of more than {ARRIVAL_POINTS:,} points, wait for **Compute**. "
-            "t-SNE of 2,000 points takes 5-10 s the first time; the result is kept for reruns.",
-            icon=":material/scatter_plot:",
-        )
+        _parameter_form(path, spaces)
+    if not (st.session_state.get("_map_computed") == path or _draws_on_arrival(path)):
+        _waiting(path, presenting)
         return
     latent = _compute(path, presenting)
     if latent is None:
@@ -94,8 +91,11 @@ def render() -> None:
 
 
 def arrival(path: str) -> None:
-    """The map this page draws for a first visitor (the URL_STATE defaults), for services.warm_up."""
+    """The map this page draws for a first visitor (the URL_STATE defaults), for services.warm_up; nothing when
+    this model would not draw it on arrival either."""
     default = {key: value.default for key, value in state.URL_STATE.items()}
+    if services.images_seconds(path, default["map_points"]) > services.REQUEST_SECONDS:
+        return
     services.latent_map(
         path,
         default["map_first"],
@@ -112,9 +112,47 @@ def _default_space(spaces: tuple[str, ...]) -> str:
     return "discriminator" if "discriminator" in spaces else "generator"
 
 
-def _draws_on_arrival() -> bool:
-    """A small PCA map is cheap: it is drawn as soon as the page opens, so the page is never empty."""
-    return st.session_state["map_method"] == "PCA" and st.session_state["map_points"] <= ARRIVAL_POINTS
+def _draws_on_arrival(path: str) -> bool:
+    """A small PCA map is cheap: it is drawn as soon as the page opens, so the page is never empty. Anything more,
+    or a model too slow to draw it within the request budget, waits for Compute, whoever asks (a link included)."""
+    count = int(st.session_state["map_points"])
+    return (
+        st.session_state["map_method"] == "PCA"
+        and count <= ARRIVAL_POINTS
+        and services.images_seconds(path, count) <= services.REQUEST_SECONDS
+    )
+
+
+def _pressed(path: str) -> None:
+    """Compute, in this session and for this model: from now on the page draws what the parameters ask."""
+    st.session_state.update(map_shown=True, _map_computed=path)
+
+
+def _waiting(path: str, presenting: bool) -> None:
+    """What the page shows instead of a map too costly to draw unasked: a link's map names what Compute will do."""
+    method, count = st.session_state["map_method"], int(st.session_state["map_points"])
+    perplexity, iterations = int(st.session_state["perplexity"]), int(st.session_state["map_iterations"])
+    try:  # a refused parameter is said at once: checking costs nothing
+        services.check_map(count, METHODS[method], perplexity, iterations)
+    except ValueError as error:
+        st.error(f"Cannot compute this map: {plain(error)}", icon=":material/error:")
+        return
+    if st.session_state["map_shown"]:  # a link (or Compute on another model) asked: the form holds its parameters
+        what = f"{method} of {count:,} points" + (f", {iterations:,} iterations" if method == "t-SNE" else "")
+        seconds = services.images_seconds(path, count)
+        text = (
+            f"The map asked for ({what}) is more than a page computes unasked: it waits for **Compute**. "
+            f"Its images take about {seconds:,.0f} s on this model" + (", then t-SNE." if method == "t-SNE" else ".")
+        )
+    else:
+        text = (
+            f"t-SNE, and PCA of more than {ARRIVAL_POINTS:,} points (or more than this model draws in "
+            f"{services.REQUEST_SECONDS:.0f} s), wait for **Compute**. t-SNE of 2,000 points takes 5-10 s the first "
+            "time; the result is kept for reruns."
+        )
+    st.info(text, icon=":material/scatter_plot:")
+    if presenting:  # the form is hidden
+        st.button("Compute", key="map_compute_now", type="primary", on_click=_pressed, args=(path,))
 
 
 def _valid_choices(spaces: tuple[str, ...]) -> None:
@@ -129,7 +167,7 @@ def _valid_choices(spaces: tuple[str, ...]) -> None:
     st.session_state["map_clusters"] = min(20, max(2, int(st.session_state["map_clusters"])))
 
 
-def _parameter_form(spaces: tuple[str, ...]) -> None:
+def _parameter_form(path: str, spaces: tuple[str, ...]) -> None:
     """Parameters are set first and applied together by Compute (nothing recomputes while they are edited)."""
     with st.form("map_form", border=True):
         left, middle, right = st.columns(3)
@@ -168,7 +206,8 @@ def _parameter_form(spaces: tuple[str, ...]) -> None:
             key="map_compute",
             type="primary",
             icon=":material/play_arrow:",
-            on_click=lambda: st.session_state.update(map_shown=True),
+            on_click=_pressed,
+            args=(path,),
         )
 
 
