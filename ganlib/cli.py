@@ -8,15 +8,19 @@ Every picture the dashboard shows can be reproduced here from its seeds, e.g.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
 import sys
 from pathlib import Path
 
+from safetensors import SafetensorError
+
 from . import dashboard_command, dcgan_import, distributed, project_command
-from .cli_checks import check_range, output_file
+from .cli_checks import check_range, not_an_input, output_file
 from .config import TrainConfig, flag, resume_settings, settings
 from .latent import MAX_SEED, TRUNCATION_RANGE
+from .run_directory import load_json, named_os_error
 from .threads import add_threads_option, apply_threads_option
 
 
@@ -109,7 +113,8 @@ def _train(args) -> int:
             )
         trainer = Trainer(config, callbacks)
     main_process = trainer.world.is_main  # under torchrun, rank 0 speaks for the run
-    for note in trainer.dataset.notes if main_process else ():  # also with --quiet: runs keep them in train.log
+    notes = [*trainer.dataset.notes, *trainer.notes] if main_process else ()
+    for note in notes:  # also with --quiet: runs keep them in train.log
         print(f"note: {note}", file=sys.stderr)
     # SIGTERM (the dashboard's Stop button) and Ctrl-C both end the run cleanly with a checkpoint. The handlers are
     # put back afterwards: they hold the trainer, which would otherwise live until the interpreter's last moments.
@@ -276,15 +281,31 @@ def _add_info(commands) -> None:
 
 
 def _info(args) -> int:
-    from .checkpoint import read_metadata
+    from .checkpoint import GENERATOR_FORMAT, TRAINING_STATE_FORMAT, CheckpointError, read_metadata
+    from .classifier import CLASSIFIER_FORMAT
+    from .encoder import ENCODER_FORMAT
 
-    metadata = read_metadata(args.checkpoint)
+    metadata = read_metadata(args.checkpoint)  # any problem: one line naming the file
+    kind = metadata["format"]
     if args.json:
-        print(json.dumps(metadata, indent=2))
-        return 0
-    for line in format_model_card(metadata):
-        print(line)
+        text = json.dumps(metadata, indent=2)
+    elif kind in (GENERATOR_FORMAT, TRAINING_STATE_FORMAT):
+        text = "\n".join(format_model_card(metadata))
+    elif kind in (ENCODER_FORMAT, CLASSIFIER_FORMAT):  # ganlib's other files: say what they are and who reads them
+        what = "an encoder, for `project`" if kind == ENCODER_FORMAT else "an attribute classifier, for `evaluate`"
+        text = f"{Path(args.checkpoint).name}: {what} (format {kind!r}), not a generator; --json prints its metadata"
+    else:
+        raise CheckpointError(
+            args.checkpoint, f"a safetensors file, but not a ganlib generator checkpoint (format {kind[:60]!r})"
+        )
+    print(_for_terminal(text))  # built whole first: a card is printed entirely or not at all
     return 0
+
+
+def _for_terminal(text: str) -> str:
+    """``text`` as stdout's encoding can write it: what it cannot (an ASCII-only terminal) becomes an escape."""
+    encoding = sys.stdout.encoding or "utf-8"
+    return text.encode(encoding, errors="backslashreplace").decode(encoding)
 
 
 def _attribute_summary(attributes: dict) -> str:
@@ -311,7 +332,7 @@ def format_model_card(metadata: dict) -> list[str]:
         )
     lines += [f"sample seed   {metadata.get('sample_seed')}", f"created       {metadata.get('created')}"]
     if metadata.get("notes"):
-        lines.append(f"notes         {metadata['notes']}")
+        lines.append("notes         " + metadata["notes"].replace("\n", "\n" + " " * 14))  # lines under the first
     return lines
 
 
@@ -332,8 +353,12 @@ def _add_export(commands) -> None:
 
 def _export(args) -> int:
     from .checkpoint import descriptive_metadata, load_discriminator, load_generator, save_generator
+    from .checkpoint_schema import check_text
 
     out = output_file(args.out, (".safetensors",))
+    not_an_input(out, [args.checkpoint])
+    if args.notes is not None:  # before any work; save_generator checks the whole metadata again before writing
+        check_text(args.notes, "--notes")
     generator = load_generator(args.checkpoint)
     discriminator = None if args.no_discriminator else load_discriminator(args.checkpoint)
     metadata = descriptive_metadata(generator.metadata)
@@ -439,11 +464,9 @@ def _evaluate(args) -> int:
 
 
 def _read_report(path: str) -> dict:
-    """A report that ``evaluate --out`` or ``--json`` wrote: one line for anything else."""
-    try:
-        report = json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not a JSON report ({error})") from None
+    """A report that ``evaluate --out`` or ``--json`` wrote: one line for anything else (load_json bounds its size
+    and depth, so /dev/zero or a deeply nested file is refused at once)."""
+    report = load_json(path)
     if not isinstance(report, dict) or not isinstance(report.get("meta"), dict) or "fd" not in report:
         raise ValueError(f"{path} is JSON, but not a report that ganlib evaluate wrote (no 'meta' and 'fd')")
     return report
@@ -468,6 +491,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors that only writing raises: when one names no file (a full disk shows when data is flushed), the file being
+# written is the command's --out, as every file a command writes elsewhere goes through run_directory.naming
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def _os_error_line(error: OSError | SafetensorError, out: str | None) -> str:
+    if out and (isinstance(error, SafetensorError) or error.errno in WRITE_ERRORS):
+        error = named_os_error(error, out)
+    elif isinstance(error, SafetensorError):
+        error = named_os_error(error, "a safetensors file")
+    name = str(error.filename) if error.filename is not None else ""
+    if len(name) > 100:  # a name too long for the file system (errno 36) must not become a page of text
+        name = f"{name[:60]}…{name[-20:]} ({len(name):,} characters)"
+    return f"{error.strerror or error}{f': {name}' if name else ''}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -475,6 +514,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # CheckpointError, DatasetError and config validation are all ValueErrors
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # a folder that cannot be written, a full disk: one line, not a traceback
-        print(f"error: {error.strerror or error}{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
+    except (OSError, SafetensorError) as error:  # a folder that cannot be written, a full disk: one line
+        print(f"error: {_os_error_line(error, getattr(args, 'out', None))}", file=sys.stderr)
         return 2

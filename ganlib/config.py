@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 IMAGE_SIZES = (32, 64, 128)
 LOSSES = ("non-saturating", "minimax")
 LOSS_LABELS = {"non-saturating": "non-saturating: −log D(G(z))", "minimax": "minimax: log(1 − D(G(z)))"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "tf32", "fp32")
 ADAM_IMPLEMENTATIONS = ("fused", "foreach", "loop")
 MAX_LATENT_DIM = 4096
 MAX_WIDTH = 1024
@@ -247,8 +249,15 @@ class TrainConfig(_DictMixin):
     device: str = setting("auto", "where to train", choices=DEVICES, resume=OVERRIDE)
     precision: str = setting(
         "auto",
-        "auto: bf16 on CUDA and on CPUs with AMX or AVX-512 BF16, else fp32",
+        "auto: bf16 where it is native (GPUs of compute capability 8.0 or later, CPUs with AMX or AVX-512 BF16), "
+        "else fp32; tf32: fp32 with TF32 convolutions on those GPUs (fp32 never uses TF32)",
         choices=PRECISIONS,
+        resume=OVERRIDE,
+    )
+    deterministic: bool = setting(
+        False,
+        "on a GPU, deterministic cuDNN algorithms instead of the fastest, so a resumed run is bit-for-bit the "
+        "straight one (slower; a CPU run is exact without it)",
         resume=OVERRIDE,
     )
     data_root: str = setting("data", "where torchvision data sets are (or are downloaded to)")
@@ -263,6 +272,9 @@ class TrainConfig(_DictMixin):
             if _field_type(field) is float and _is_int(value):
                 object.__setattr__(self, field.name, float(value))  # 1 from JSON or a form means 1.0
         self.model_config(channels=3)  # latent_dim and widths with ModelConfig's messages
+        problem = memory_problem(self)  # here, so the CLI, the form and a resumed config.json all say the same
+        if problem:
+            raise ValueError(problem)
 
     def model_config(self, channels: int) -> ModelConfig:
         return ModelConfig(
@@ -346,3 +358,85 @@ def to_argv(config: TrainConfig) -> list[str]:
 def resume_settings() -> dict[str, str]:
     """Settings that ``--resume`` may change, and how (OVERRIDE or RECORDED)."""
     return {name: spec.resume for name, (_, spec) in settings().items() if spec.resume != FIXED}
+
+
+# ------------------------------------------------------------------------------------ the memory a run needs
+# The schema's bounds allow runs no machine holds (128 px, latent 4096, widths 1024: 4.1 billion weights, ~70 GiB
+# with Adam), and batch 4096 at 128 px needs ~36 GB of activations; either ends in an allocator error or the OOM
+# killer after minutes. TrainConfig refuses, with one line, a run whose estimate exceeds this machine's memory:
+#   bytes = RUNTIME + 4 * PARAMETER_COPIES * (G and D weights)
+#           + 4 * ACTIVATION_FACTOR * (values G and D output per image) * batch + toonfaces' images,
+# calibrated on the peak RSS of real fp32 CPU runs (docs/memory_estimate.md: the table and the command). A GPU run
+# holds its tensors in the GPU's memory instead, so there the bound is the host's, a loose one.
+RUNTIME_BYTES = 1 << 30  # python, torch (with its CUDA libraries) and ganlib before any tensor: 1.05 GiB measured
+PARAMETER_COPIES = 8  # weights, gradient, Adam's two moments, EMA and sampling copies of G, checkpoint writes: 7.1-7.4
+ACTIVATION_FACTOR = 2.0  # what autograd keeps per layer output value (BatchNorm's input and output, ...): 1.2-2.0
+BATCHNORM_BATCH = 64  # sampling re-estimates BatchNorm on batches of 64 (ganlib.ema), whatever the training batch
+
+
+def _widths(base: int, num_upsamplings: int) -> list[int]:
+    """As ganlib.models builds them (from the 4x4 layer outward; tests/test_config.py holds the two together)."""
+    return [base * min(2**i, 8) for i in reversed(range(num_upsamplings))]
+
+
+def parameter_counts(model: ModelConfig) -> tuple[int, int]:
+    """(G's, D's) number of weights, BatchNorm's included, counted from the architecture without building it."""
+    widths = _widths(model.generator_width, model.num_upsamplings)
+    generator = model.latent_dim * widths[0] * 16 + 2 * widths[0] + widths[-1] * model.channels * 16
+    generator += sum(a * b * 16 + 2 * b for a, b in zip(widths, widths[1:]))
+    widths = list(reversed(_widths(model.discriminator_width, model.num_upsamplings)))
+    discriminator = model.channels * widths[0] * 16 + widths[-1] * 16
+    discriminator += sum(a * b * 16 + 2 * b for a, b in zip(widths, widths[1:]))
+    return generator, discriminator
+
+
+def activations_per_image(model: ModelConfig) -> int:
+    """The values G's and D's layers output for one image (G's from the 4x4 layer to the image, D's back down)."""
+    sides = [4 * 2**i for i in range(model.num_upsamplings)]  # G's hidden layers: 4, 8, ..., image_size / 2
+    generator = sum(w * s * s for w, s in zip(_widths(model.generator_width, model.num_upsamplings), sides))
+    widths = reversed(_widths(model.discriminator_width, model.num_upsamplings))
+    discriminator = sum(w * s * s for w, s in zip(widths, reversed(sides)))  # D's: back down to 4
+    return generator + discriminator + 2 * model.channels * model.image_size**2
+
+
+def training_memory_bytes(config: TrainConfig, channels: int = 3) -> int:
+    """An estimate of a training process's peak memory for ``config`` in fp32 (bf16 needs less)."""
+    model = config.model_config(channels)
+    generator, discriminator = parameter_counts(model)
+    weights = 4 * PARAMETER_COPIES * (generator + discriminator)
+    batch = max(config.batch_size, BATCHNORM_BATCH)
+    activations = int(4 * ACTIVATION_FACTOR * activations_per_image(model) * batch)
+    # toonfaces renders exactly num_images pictures, held as bytes; other sets' sizes are known only once loaded
+    images = (config.num_images or 30000) * channels * config.image_size**2 if config.dataset == "toonfaces" else 0
+    return RUNTIME_BYTES + weights + activations + images
+
+
+def machine_memory_bytes() -> int | None:
+    """This machine's physical memory, or its cgroup's limit where that is lower (a container is killed at its
+    limit, not at the machine's); None where neither can be read."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        total = None
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            limit = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if limit.isdigit():  # "max" means no limit
+            total = int(limit) if total is None else min(total, int(limit))
+    return total
+
+
+def memory_problem(config: TrainConfig) -> str:
+    """Empty when ``config``'s estimated peak memory fits this machine, else one line saying both figures."""
+    available = machine_memory_bytes()
+    need = training_memory_bytes(config)
+    if available is None or need <= available:
+        return ""
+    generator, discriminator = parameter_counts(config.model_config(3))
+    return (
+        f"this run needs about {need / 2**30:.1f} GiB of memory ({(generator + discriminator) / 1e6:,.0f} million "
+        f"weights, batch {config.batch_size} at {config.image_size} px), more than this machine's "
+        f"{available / 2**30:.1f} GiB; use a smaller batch size, image size, latent size or widths"
+    )

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .run_directory import naming
+
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """[N, C, H, W] in [-1, 1] -> uint8 [N, H, W, 3]; grayscale is repeated to RGB so every caller sees one shape."""
@@ -58,7 +60,8 @@ def png_bytes(image: np.ndarray) -> bytes:
 def save_png(image: np.ndarray, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path, format="PNG")
+    with naming(path):  # a full disk shows when PIL flushes, as an error without a file name
+        Image.fromarray(image).save(path, format="PNG")
     return path
 
 

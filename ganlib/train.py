@@ -11,9 +11,12 @@ wrote it:
     checkpoints/step_001000.safetensors  with keep_checkpoints: a copy of every generator checkpoint
     generator.safetensors            the sampling generator (EMA) + discriminator: open it anywhere
     state/training_state.safetensors everything --resume needs (G, D, EMA, Adam states, batch RNG)
+    .writer.lock                     flock'ed by the one trainer writing the directory (a second one stops at
+                                     once); removed when it ends
 
-Batches and noise come from one seeded torch.Generator that is saved with the state, so on a CPU
-"10 steps" and "5 steps, resume, 5 steps" produce the same weights.
+Batches and noise come from one seeded torch.Generator on the training device that is saved with the state, so
+"10 steps" and "5 steps, resume, 5 steps" produce the same weights on a CPU, and on a GPU with --deterministic
+(devices.py says why the default GPU run is not bit-exact).
 
 A loss or weight that turns NaN or infinite ends the run as "diverged" (``TrainingDiverged``) without writing a
 checkpoint, so the last good one stays in place and ``--resume`` continues from it.
@@ -25,7 +28,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import shutil
 import time
 from collections.abc import Callable
@@ -35,8 +37,19 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from . import distributed
-from .checkpoint import first_non_finite, load_training_state, save_generator, save_training_state
+from . import devices, distributed
+from .checkpoint import (
+    FORMAT_VERSION,
+    GENERATOR_FORMAT,
+    TRAINING_STATE_FORMAT,
+    CheckpointError,
+    first_non_finite,
+    load_training_state,
+    metadata_text,
+    save_generator,
+    save_training_state,
+)
+from .checkpoint_schema import MAX_ITEMS
 from .config import RECORDED, TrainConfig, resume_settings
 from .data import ImageDataset, load_dataset
 from .ema import GeneratorEMA, recalibrate_batchnorm
@@ -59,7 +72,11 @@ from .run_directory import (
     STATE_FILE,
     STATS_FILE,
     STATUS_FILE,
+    RunDirectoryBusy,
+    WriterLock,
     commit,
+    load_json,
+    naming,
     remove_orphans,
     temporary_path,
     write_json,
@@ -73,6 +90,7 @@ SAMPLE_GRID_SIZE = 64
 # widths 16 and 64, and for toonfaces); 64 latents jittered by 0.05 around one, near-identical images, 0.04-0.08.
 # A warning, not a stop: a run can come back from a collapse, and this cannot see a collapse onto a few modes.
 DIVERSITY_WARNING_RATIO = 0.1
+STATUS_SECONDS = 1.0  # status.json is rewritten (two fsyncs) at most this often while running
 
 
 class TrainingDiverged(RuntimeError):
@@ -102,60 +120,6 @@ def data_diversity(dataset: ImageDataset, seed: int, count: int = SAMPLE_GRID_SI
     return sample_diversity(dataset.images[index].numpy())
 
 
-FAST_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
-
-
-def cpu_has_fast_bf16() -> bool:
-    """True where the CPU has bf16 instructions (AMX tiles, or AVX-512 BF16): there bf16 autocast trains faster
-    than fp32 (README, "Development", has the figures). Without them oneDNN emulates bf16, far slower than fp32."""
-    flags = set()
-    for line in _cpuinfo_lines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-    return any(flag in flags for flag in FAST_BF16_CPU_FLAGS)
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but torch sees no CUDA GPU")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("--device mps was asked for, but MPS is not available")
-    return torch.device(name)
-
-
-def resolve_precision(name: str, device: torch.device) -> str:
-    if name != "auto":
-        return name
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if device.type == "cpu" and cpu_has_fast_bf16() else "fp32"
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    if device.type == "cpu":
-        model = next(
-            (line.split(":", 1)[1].strip() for line in _cpuinfo_lines() if line.startswith("model name")),
-            platform.processor(),
-        )
-        return f"cpu ({model}, {os.cpu_count()} cores)"
-    return device.type
-
-
-def _cpuinfo_lines() -> list[str]:
-    try:
-        return Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return []
-
-
 def adam_implementation(name: str, device: torch.device) -> dict:
     """torch.optim.Adam's keywords for config.adam. Fused Adam has CPU and CUDA kernels (torch 2.4 and later);
     elsewhere (MPS) it falls back to foreach."""
@@ -169,10 +133,24 @@ class Trainer:
         self.config = config
         self.callbacks = list(callbacks)
         self.run_dir = Path(config.out)
-        self.world, self.device = distributed.setup(resolve_device(config.device))
-        self.precision = resolve_precision(config.precision, self.device)
-        if self.precision == "bf16" and self.device.type == "mps":
-            raise ValueError("bf16 autocast is not supported on MPS here; use --precision fp32")
+        self.world, self.device, device_note = distributed.setup(config.device)
+        # One writer per run directory: a second trainer for it (another `train --out`, a --resume, a dashboard run)
+        # stops here, before it loads data or writes anything.
+        self._lock: WriterLock | None = None  # rank 0's
+        self._writing = False  # the lock is held for this trainer (by rank 0, for every rank)
+        self._lock_run_directory()
+        try:
+            self._build(dataset, device_note)
+        except BaseException:
+            self.release()  # a trainer that cannot start writes nothing: the next one may start at once
+            raise
+
+    def _build(self, dataset: ImageDataset | None, device_note: str) -> None:
+        """The constructor's work once the run directory is this trainer's: data, models, optimisers, counters."""
+        config = self.config
+        self.precision = devices.resolve_precision(config.precision, self.device)
+        devices.configure_backends(self.device, self.precision, config.deterministic)
+        self.notes = [device_note] if device_note else []  # one line each for the user; the CLI prints them
         self.dataset = dataset or load_dataset(
             config.dataset, config.image_size, config.data_root, config.num_images, seed=config.seed
         )
@@ -181,6 +159,11 @@ class Trainer:
                 f"data set images are {self.dataset.image_size} px but the config asks for {config.image_size}"
             )
         self.model_config = config.model_config(self.dataset.channels)
+        # The uint8 images move to the GPU when they fit, so a batch is gathered there instead of copied each step.
+        on_device = devices.data_fits_on_device(self.dataset.images.nbytes, self.device)
+        self.training_images = (
+            ImageDataset(self.dataset.name, self.dataset.images.to(self.device)) if on_device else self.dataset
+        )
 
         # channels_last lets oneDNN (CPU) and cuDNN (CUDA) pick faster convolution kernels (README, "Development").
         # It changes strides only, never values or checkpoints.
@@ -199,7 +182,8 @@ class Trainer:
         adam = dict(lr=config.lr, betas=(config.beta1, config.beta2), **adam_implementation(config.adam, self.device))
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), **adam)
         self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
-        self.rng = torch.Generator().manual_seed(config.seed)  # batches and noise; saved for exact resume
+        # batches and noise, drawn on the training device; saved for exact resume
+        self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.fixed_noise = sample_latents(SAMPLE_GRID_SIZE, self.model_config.latent_dim, config.sample_seed)
 
         self.step = 0
@@ -225,12 +209,18 @@ class Trainer:
         config_path = run_dir / CONFIG_FILE
         if not config_path.is_file():
             raise ValueError(f"cannot resume: {config_path} does not exist (is {str(run_dir)!r} a run directory?)")
-        written = json.loads(config_path.read_text())
-        saved = written["train"]
+        written = load_json(config_path)
+        saved = written.get("train") if isinstance(written, dict) else None
+        history = written.get("history", []) if isinstance(written, dict) else None
+        if not isinstance(saved, dict) or not (isinstance(history, list) and all(isinstance(h, dict) for h in history)):
+            raise ValueError(
+                f"cannot resume: {config_path} is not the config.json of a ganlib run (no 'train' settings)"
+            )
         saved["out"] = str(run_dir)
         if steps is not None:
             if saved.get("instance_noise") and not saved.get("instance_noise_steps"):
-                saved["instance_noise_steps"] = saved["steps"]  # extending a run must not restart the annealing
+                # extending a run must not restart the annealing
+                saved["instance_noise_steps"] = saved.get("steps", TrainConfig.steps)
             saved["steps"] = steps
         given = {k: v for k, v in overrides.items() if v is not None}
         how = resume_settings()
@@ -239,9 +229,17 @@ class Trainer:
             raise ValueError(f"{', '.join(unknown)} cannot change when a run resumes")
         changed = {k: v for k, v in given.items() if how[k] == RECORDED and v != saved.get(k)}
         saved.update(given)
-        trainer = cls(TrainConfig.from_dict(saved), callbacks)
-        trainer._load_state()
-        trainer.history = written.get("history", [])
+        try:
+            config = TrainConfig.from_dict(saved)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"cannot resume: {config_path}: {error}") from None
+        trainer = cls(config, callbacks)
+        try:
+            trainer._load_state()
+        except BaseException:
+            trainer.release()  # this process will not write the run: let the next one in at once
+            raise
+        trainer.history = history
         if changed:
             trainer.history = trainer.history + [{"step": trainer.step, **changed}]
         return trainer
@@ -261,7 +259,60 @@ class Trainer:
 
     def run(self) -> Path:
         """Train to config.steps (or until request_stop) and return the generator file. Raises TrainingDiverged
-        when a loss or weight turns NaN or infinite, leaving the last good checkpoint in place."""
+        when a loss or weight turns NaN or infinite, leaving the last good checkpoint in place. Holds the run
+        directory's writer lock until it returns."""
+        try:
+            self._lock_run_directory()  # taken by the constructor; again for a second run() of one trainer
+            self._check_checkpoint_metadata()
+            return self._run()
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Let another trainer write the run directory (run() does it when it returns; safe to call twice)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        self._writing = False
+
+    def _lock_run_directory(self) -> None:
+        """Take the run directory's writer lock (rank 0 for all ranks under torchrun), or raise RunDirectoryBusy."""
+        if self._writing:  # the same answer on every rank, so all of them skip the broadcast below, or none
+            return
+        failure = None
+        if self.world.is_main:
+            try:
+                self._lock = WriterLock.acquire(self.run_dir)
+            except Exception as error:  # every rank must learn of it, or the others wait in a collective forever
+                failure = error
+        if distributed.broadcast_flag(self.world, failure is not None):
+            raise failure or RunDirectoryBusy(f"{self.run_dir} is being written by another training process")
+        self._writing = True
+
+    def _check_checkpoint_metadata(self) -> None:
+        """Refuse, before the first step, a run whose checkpoints would be refused when read back: their metadata
+        must pass checkpoint_schema's bounds, or the run's work is lost at its first checkpoint."""
+        for name, classes in self.dataset.attributes.items():
+            if len(classes) > MAX_ITEMS:
+                raise ValueError(
+                    f"{self.dataset.name}: attribute {name!r} has {len(classes):,} classes (class subfolders, for an "
+                    f"image folder); a checkpoint holds at most {MAX_ITEMS:,}"
+                )
+        summary = self._summary(finished=False)
+        structure = {"format_version": FORMAT_VERSION, "model": self.model_config.to_dict()}
+        for path, kind, metadata in (
+            (self.run_dir / GENERATOR_FILE, GENERATOR_FORMAT, self._generator_metadata(summary)),
+            (self.run_dir / STATE_FILE, TRAINING_STATE_FORMAT, self._state_metadata(summary)),
+        ):
+            try:
+                metadata_text(path, {**metadata, **structure, "format": kind})  # the checks its reader applies
+            except CheckpointError as error:
+                raise ValueError(
+                    f"cannot train into {self.run_dir}: its checkpoints would be refused when read back "
+                    f"({error.problem.removeprefix('not written: ')})"
+                ) from None
+
+    def _run(self) -> Path:
         config = self.config
         if self.world.is_main:  # under torchrun only rank 0 writes: one run directory, however many processes
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -274,7 +325,7 @@ class Trainer:
             {
                 "step": self.step,
                 "steps": config.steps,
-                "device": describe_device(self.device),
+                "device": devices.describe_device(self.device),
                 "precision": self.precision,
                 "dataset": self.dataset.name,
                 "num_images": len(self.dataset),
@@ -283,39 +334,41 @@ class Trainer:
         self._write_status("running")
         started = session_started = time.perf_counter()
         last_checkpoint = time.monotonic()
+        last_status = -math.inf
         window = _StatsWindow()
         try:
             while self.step < config.steps:
-                values = self._train_step()
+                window.add(self._train_step())  # summed on the device: no host sync
                 self.step += 1
                 due = time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60
                 out_of_time = (
                     bool(config.max_minutes) and time.perf_counter() - session_started > config.max_minutes * 60
                 )
-                # Under torchrun every rank takes the same branches below: the numbers are averaged and the stop and
-                # checkpoint decisions shared (a signal or a clock can reach one rank a step before another).
-                values, flags = distributed.average_and_any(
-                    self.world, values, {"stop": self.stop_requested or out_of_time, "due": due}
-                )
-                # Every step, because it is free: _train_step has already brought these numbers to the host for
-                # the stats. NaN weights make the next step's losses NaN, so this stops a run one step after it
-                # breaks, before the NaN reaches a stats line or a sample grid. What the losses cannot show (a
-                # BatchNorm running statistic, an Adam moment) _checkpoint checks before each write.
-                bad = next((name for name, value in values.items() if not math.isfinite(value)), None)
-                if bad is not None:
-                    raise TrainingDiverged(self.step, bad, self.checkpoint_step, self.run_dir)
-                window.add(values)
-                if (self.step % config.sample_every == 0 or self.step == config.steps) and self.world.is_main:
+                # Under torchrun every rank takes the same branches below: the stop and checkpoint decisions are
+                # shared every step (a signal or a clock can reach one rank a step before another), as host flags.
+                flags = distributed.any_flag(self.world, {"stop": self.stop_requested or out_of_time, "due": due})
+                last = self.step == config.steps
+                log = self.step % config.log_every == 0 or last
+                sample = self.step % config.sample_every == 0 or last
+                checkpoint = (self.step % config.checkpoint_every == 0 or flags["due"]) and not last
+                stop = flags["stop"] or (self.stop_requested and not self.world.distributed)
+                if log or sample or checkpoint or stop:  # the same on every rank: the read is a collective
+                    means = self._read_window(window)  # the interval's one host sync, before anything is written
+                if sample and self.world.is_main:
                     self._save_samples()  # before the stats line, which then carries its sample_diversity
-                if (self.step % config.log_every == 0 or self.step == config.steps) and self.world.is_main:
+                if log:
                     elapsed = self.elapsed_before + time.perf_counter() - started
-                    self.last_stats = window.summary(self, elapsed)
-                    if self.sample_diversity is not None:
-                        self.last_stats["sample_diversity"], self.sample_diversity = self.sample_diversity, None
-                    self._append_stats(self.last_stats)
-                    self._emit("log", self.last_stats)
-                    self._write_status("running")
-                if (self.step % config.checkpoint_every == 0 or flags["due"]) and self.step < config.steps:
+                    stats = window.summary(self, elapsed, means)  # on every rank: each one's window starts again
+                    if self.world.is_main:
+                        self.last_stats = stats
+                        if self.sample_diversity is not None:
+                            self.last_stats["sample_diversity"], self.sample_diversity = self.sample_diversity, None
+                        self._append_stats(self.last_stats)
+                        self._emit("log", self.last_stats)
+                        if time.monotonic() - last_status >= STATUS_SECONDS:
+                            self._write_status("running")
+                            last_status = time.monotonic()
+                if checkpoint:
                     self.elapsed_before += time.perf_counter() - started
                     started = time.perf_counter()
                     self._checkpoint(finished=False)
@@ -324,6 +377,8 @@ class Trainer:
                 # on the request all of them saw in the step's all-reduce.
                 if flags["stop"] or (self.stop_requested and not self.world.distributed):
                     break
+            if window.count:
+                self._read_window(window)  # the steps since the last read, checked before the last grid and checkpoint
             self.elapsed_before += time.perf_counter() - started
             finished = self.step >= config.steps
             if not finished and self.step % config.sample_every != 0 and self.world.is_main:
@@ -342,7 +397,8 @@ class Trainer:
             )
             raise
         except BaseException as error:
-            self._write_status("failed", message=f"{type(error).__name__}: {error}")
+            with contextlib.suppress(OSError):  # a full disk refuses this too; the error itself says more
+                self._write_status("failed", message=f"{type(error).__name__}: {error}")
             raise
         self._write_status(
             "finished" if finished else "stopped",
@@ -353,7 +409,20 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
     def _autocast(self):
-        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        if self.precision != "bf16":  # built only when on: torch 2.4 refuses even a disabled autocast on MPS
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+    def _read_window(self, window: _StatsWindow) -> dict[str, float]:
+        """The logging window's means so far, brought to the host (all ranks' means under torchrun): the loop's one
+        host sync per interval. NaN weights make the next step's losses NaN, so this stops a run at the first read
+        after it breaks, before the NaN reaches a stats line, a sample grid or a checkpoint. What the losses cannot
+        show (a BatchNorm running statistic, an Adam moment) _checkpoint checks before each write."""
+        means = window.means(self.world)
+        bad = next((name for name, value in means.items() if not math.isfinite(value)), None)
+        if bad is not None:
+            raise TrainingDiverged(self.step, bad, self.checkpoint_step, self.run_dir)
+        return means
 
     def _this_rank(self, draw) -> torch.Tensor:
         """This rank's slice of a global draw: ``draw(n)`` draws n rows for all ranks from the shared generator, so
@@ -364,11 +433,15 @@ class Trainer:
 
     def _noise(self) -> torch.Tensor:
         latent_dim = self.model_config.latent_dim
-        return self._this_rank(lambda n: torch.randn(n, latent_dim, generator=self.rng)).to(self.device)
+        return self._this_rank(lambda n: torch.randn(n, latent_dim, generator=self.rng, device=self.device))
 
     def _real_batch(self) -> torch.Tensor:
-        index = self._this_rank(lambda n: torch.randint(len(self.dataset), (n,), generator=self.rng))
-        return self.dataset.batch(index, self.device).contiguous(memory_format=self.memory_format)
+        index = self._this_rank(
+            lambda n: torch.randint(len(self.dataset), (n,), generator=self.rng, device=self.device)
+        )
+        if self.training_images.images.device != index.device:
+            index = index.cpu()  # a data set too big for the GPU is gathered in host memory (a host sync per step)
+        return self.training_images.batch(index, self.device).contiguous(memory_format=self.memory_format)
 
     def instance_noise_std(self) -> float:
         """Instance noise (Sonderby et al. 2017) at the current step: config.instance_noise falling linearly to 0
@@ -385,8 +458,8 @@ class Trainer:
         if std == 0:
             return images
         shape = images.shape[1:]
-        noise = self._this_rank(lambda n: torch.randn(n, *shape, generator=self.rng))
-        return images + std * noise.to(self.device, memory_format=self.memory_format)
+        noise = self._this_rank(lambda n: torch.randn(n, *shape, generator=self.rng, device=self.device))
+        return images + std * noise.contiguous(memory_format=self.memory_format)
 
     def _train_step(self) -> dict:
         """k discriminator steps then one generator step; returns this step's measured quantities."""
@@ -426,13 +499,15 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.generator, self.step)
 
-        with torch.no_grad():  # V is measured on what D saw, so with instance noise it is the noised game's V
+        # V is measured on what D saw, so with instance noise it is the noised game's V. The numbers stay on the
+        # device: run() sums them there and reads them once per logging interval.
+        with torch.no_grad():
             return {
-                "loss_d": loss_d.item(),
-                "loss_g": loss_g.item(),
-                "d_real": torch.sigmoid(real_logits).mean().item(),
-                "d_fake": torch.sigmoid(fake_logits).mean().item(),
-                "value": value_function(real_logits, fake_logits).item(),
+                "loss_d": loss_d,
+                "loss_g": loss_g.detach(),
+                "d_real": torch.sigmoid(real_logits).mean(),
+                "d_fake": torch.sigmoid(fake_logits).mean(),
+                "value": value_function(real_logits, fake_logits),
             }
 
     @staticmethod
@@ -480,7 +555,7 @@ class Trainer:
         )
 
     def _append_stats(self, stats: dict) -> None:
-        with open(self.run_dir / STATS_FILE, "a") as handle:
+        with naming(self.run_dir / STATS_FILE), open(self.run_dir / STATS_FILE, "a") as handle:
             handle.write(json.dumps(stats) + "\n")
 
     def _truncate_stats(self) -> None:
@@ -495,18 +570,29 @@ class Trainer:
         for line in lines:
             try:
                 row = json.loads(line)
-            except ValueError:
-                continue  # a half-written last line from a killed run
+            except (ValueError, RecursionError):
+                continue  # a half-written last line from a killed run (or a foreign file's nested one)
             if isinstance(row, dict) and row.get("step", 0) <= self.step:
                 kept.append(line if line.endswith("\n") else line + "\n")
         if kept != lines:
             temporary = temporary_path(path)
-            temporary.write_text("".join(kept))
-            commit(temporary, path)
+            try:
+                with naming(path):
+                    temporary.write_text("".join(kept))
+                    commit(temporary, path)
+            finally:
+                temporary.unlink(missing_ok=True)
 
     def _save_samples(self) -> Path:
         images = generate(self.sampling_generator(), self.fixed_noise)
-        path = save_png(make_grid(images, columns=8), self.run_dir / SAMPLES_DIR / f"step_{self.step:06d}.png")
+        path = self.run_dir / SAMPLES_DIR / f"step_{self.step:06d}.png"
+        temporary = temporary_path(path)  # a follower never shows half a grid, and a full disk leaves none
+        try:
+            with naming(path):
+                save_png(make_grid(images, columns=8), temporary)
+                commit(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
         self._emit("sample", {"step": self.step, "path": str(path)})
         # A collapsed G maps every latent to (nearly) one image; on the 64-image grid that costs one std over
         # numbers already in memory, against seconds for the grid itself.
@@ -526,7 +612,7 @@ class Trainer:
         return {
             "steps": self.step,
             "images_seen": self.images_seen,
-            "device": describe_device(self.device),
+            "device": devices.describe_device(self.device),
             "precision": self.precision,
             "wall_seconds": round(self.elapsed_before, 1),
             "finished": finished,
@@ -551,31 +637,38 @@ class Trainer:
             self.checkpoint_step = self.step
             return path
         summary = self._summary(finished)
-        save_training_state(
-            self.run_dir / STATE_FILE,
-            generator=self.generator,
-            discriminator=self.discriminator,
-            ema_generator=self.ema.model if self.ema else None,
-            optimizer_g=self.optimizer_g,
-            optimizer_d=self.optimizer_d,
-            rng=self.rng,
-            metadata={"training": summary, "dataset": self.dataset.describe()},
-        )
-        save_generator(
-            path,
-            sampling,
-            {"dataset": self.dataset.describe(), "training": summary, "sample_seed": self.config.sample_seed},
-            discriminator=self.discriminator,
-        )
+        with naming(self.run_dir / STATE_FILE):  # a full disk: an OSError naming the file, and no half file
+            save_training_state(
+                self.run_dir / STATE_FILE,
+                generator=self.generator,
+                discriminator=self.discriminator,
+                ema_generator=self.ema.model if self.ema else None,
+                optimizer_g=self.optimizer_g,
+                optimizer_d=self.optimizer_d,
+                rng=self.rng,
+                metadata=self._state_metadata(summary),
+            )
+        with naming(path):
+            save_generator(path, sampling, self._generator_metadata(summary), discriminator=self.discriminator)
         self.checkpoint_step = self.step
         if self.config.keep_checkpoints:  # a run's best moment is often not its last: keep each one to compare
             kept = self.run_dir / KEPT_CHECKPOINTS_DIR / f"step_{self.step:06d}.safetensors"
             kept.parent.mkdir(exist_ok=True)
             temporary = temporary_path(kept)
-            shutil.copyfile(path, temporary)
-            commit(temporary, kept)
+            try:
+                with naming(kept):
+                    shutil.copyfile(path, temporary)
+                    commit(temporary, kept)
+            finally:
+                temporary.unlink(missing_ok=True)
         self._emit("checkpoint", {"step": self.step, "path": str(path)})
         return path
+
+    def _state_metadata(self, summary: dict) -> dict:
+        return {"training": summary, "dataset": self.dataset.describe()}
+
+    def _generator_metadata(self, summary: dict) -> dict:
+        return {"dataset": self.dataset.describe(), "training": summary, "sample_seed": self.config.sample_seed}
 
     def _check_weights(self, sampling: Generator) -> str | None:
         """The name of a tensor a checkpoint would hold that is NaN or infinite, else None. Once per checkpoint, so
@@ -598,6 +691,7 @@ class Trainer:
         return first_non_finite(tensors)
 
     def _load_state(self) -> None:
+        saved_rng = _SavedRandomState()
         metadata = load_training_state(
             self.run_dir / STATE_FILE,
             generator=self.generator,
@@ -605,7 +699,7 @@ class Trainer:
             ema_generator=self.ema.model if self.ema else None,
             optimizer_g=self.optimizer_g,
             optimizer_d=self.optimizer_d,
-            rng=self.rng,
+            rng=saved_rng,
         )
         implementation = adam_implementation(self.config.adam, self.device)
         for optimizer in (self.optimizer_g, self.optimizer_d):
@@ -619,31 +713,71 @@ class Trainer:
                     if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
                         values[key] = torch.empty_like(param).copy_(value)
                 # load_state_dict placed Adam's step counter by the file's settings: a run saved as loop or foreach
-                # keeps it on the CPU, where the fused CUDA kernel refuses it (pytorch/pytorch#104767)
-                if implementation["fused"] and torch.is_tensor(values.get("step")):
-                    values["step"] = values["step"].to(dtype=torch.float32, device=param.device)
-        training = metadata["training"]
+                # keeps it on the CPU, where the fused CUDA kernel refuses it (pytorch/pytorch#104767), and one saved
+                # fused on a GPU keeps it there, where loop and foreach read it with a host sync per weight
+                if torch.is_tensor(values.get("step")):
+                    where = devices.adam_step_device(param.device, implementation["fused"])
+                    values["step"] = values["step"].to(dtype=torch.float32, device=where)
+        training = metadata.get("training")
+        if not (isinstance(training, dict) and all(k in training for k in ("steps", "images_seen", "wall_seconds"))):
+            raise CheckpointError(self.run_dir / STATE_FILE, "its metadata has no training summary to resume from")
         self.step = self.checkpoint_step = training["steps"]
+        self._restore_random_stream(saved_rng.state, str(training.get("device", "")).split(" ")[0])
         self.images_seen = training["images_seen"]
         self.elapsed_before = training["wall_seconds"]
         self.last_stats = training.get("final_stats") or {}
 
+    def _restore_random_stream(self, state: torch.Tensor, saved_on: str) -> None:
+        """Continue the saved random stream where it stopped, if it was saved on this kind of device. A CPU and a
+        GPU generator keep different states (a Mersenne Twister, a Philox counter), so a run resumed on the other
+        kind draws from a new seed made of the run's seed and step: reproducible, but not what the first device
+        would have drawn. It says so in one line."""
+        if saved_on == self.device.type and state is not None and state.numel() == self.rng.get_state().numel():
+            self.rng.set_state(state)
+            return
+        seed = np.random.SeedSequence([self.config.seed, self.step]).generate_state(1, np.uint64)[0]
+        self.rng.manual_seed(int(seed))
+        self.notes.append(
+            f"the run's random stream was saved on {saved_on or 'another device'}; on {self.device.type} it goes on "
+            f"from a new seed (seed {self.config.seed}, step {self.step}), so this is not bit-for-bit the run that "
+            f"{saved_on or 'that device'} would have continued"
+        )
+
+
+class _SavedRandomState:
+    """Receives the saved generator state from load_training_state, for Trainer._restore_random_stream to judge."""
+
+    state: torch.Tensor | None = None
+
+    def set_state(self, state: torch.Tensor) -> None:
+        self.state = state
+
 
 class _StatsWindow:
-    """Averages the per-step quantities over one logging interval, so the curves are not single-batch noise."""
+    """Averages the per-step quantities over one logging interval, so the curves are not single-batch noise. The
+    sums stay on the training device; ``means`` brings them to the host, once per interval."""
 
     def __init__(self):
-        self.totals: dict[str, float] = {}
+        self.names: list[str] = []
+        self.totals: torch.Tensor | None = None
         self.count = 0
         self.window_started = time.perf_counter()
         self.images_at_start: int | None = None
 
-    def add(self, values: dict) -> None:
-        for key, value in values.items():
-            self.totals[key] = self.totals.get(key, 0.0) + value
+    def add(self, values: dict[str, torch.Tensor]) -> None:
+        step = torch.stack([value.float() for value in values.values()])
+        step = step if step.device.type == "mps" else step.double()  # MPS has no float64
+        self.names = list(values)
+        self.totals = step if self.totals is None else self.totals + step
         self.count += 1
 
-    def summary(self, trainer: Trainer, elapsed: float) -> dict:
+    def means(self, world: distributed.World) -> dict[str, float]:
+        if self.totals is None:
+            return {}
+        totals = distributed.mean_over_ranks(world, self.totals)
+        return dict(zip(self.names, (totals / self.count).tolist()))
+
+    def summary(self, trainer: Trainer, elapsed: float, means: dict[str, float]) -> dict:
         now = time.perf_counter()
         seconds = max(now - self.window_started, 1e-9)
         images = trainer.images_seen - (
@@ -651,7 +785,6 @@ class _StatsWindow:
             if self.images_at_start is not None
             else trainer.images_seen - self.count * trainer.config.batch_size * trainer.config.d_steps
         )
-        means = {key: total / max(self.count, 1) for key, total in self.totals.items()}
         stats = {
             "step": trainer.step,
             "epoch": round(trainer.images_seen / len(trainer.dataset), 4),
@@ -662,5 +795,5 @@ class _StatsWindow:
             **{key: round(value, 6) for key, value in means.items()},
             "js_estimate": round(js_divergence_estimate(means.get("value", -math.log(4))), 6),
         }
-        self.totals, self.count, self.window_started, self.images_at_start = {}, 0, now, trainer.images_seen
+        self.totals, self.count, self.window_started, self.images_at_start = None, 0, now, trainer.images_seen
         return stats

@@ -156,3 +156,73 @@ def test_a_file_that_cannot_be_written_is_one_line(tiny_checkpoint, tmp_path, ca
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
     _one_line_error(capsys, ["sample", str(tiny_checkpoint), "--out", str(blocker / "grid.png")], "error: ")
+
+
+# ---------------------------------------------------------------------------------------------- info and export on
+# hostile or foreign files (issue 20: A, B, F): one line naming the file, a card printed whole or not at all, and
+# nothing written that the reader would refuse, never over the input
+def _safetensors_file(path, metadata: dict | None, tensors: dict | None = None):
+    """A safetensors file whose header metadata is ``metadata`` (None: none at all)."""
+    import torch
+    from safetensors.torch import save_file
+
+    save_file(tensors or {"w": torch.zeros(2)}, str(path), metadata=metadata)
+    return path
+
+
+def test_info_says_what_any_safetensors_file_is_in_one_line(tmp_path, capsys):
+    assert main(["info", "ganlib/assets/toonfaces_classifier.safetensors"]) == 0  # was an AttributeError traceback
+    printed = capsys.readouterr().out
+    assert printed.count("\n") == 1 and "an attribute classifier" in printed
+    assert main(["info", "checkpoints/toonfaces64.encoder.safetensors"]) == 0
+    assert "an encoder" in capsys.readouterr().out
+    other_format = {"ganlib": json.dumps({"format": "x", "format_version": 1, "model": "m"})}
+    foreign = _safetensors_file(tmp_path / "x.safetensors", other_format)
+    _one_line_error(capsys, ["info", str(foreign)], "x.safetensors: a safetensors file, but not a ganlib generator")
+    assert main(["info", str(foreign), "--json"]) == 0 and json.loads(capsys.readouterr().out)["model"] == "m"
+    for name, metadata in (("bare.safetensors", None), ("other.safetensors", {"framework": "pt"})):
+        path = _safetensors_file(tmp_path / name, metadata)
+        _one_line_error(capsys, ["info", str(path)], f"{name}: a safetensors file of 1 tensor(s), but not a ganlib")
+
+
+def test_info_prints_no_half_card_for_a_text_that_cannot_be_printed(tiny_checkpoint, tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    from ganlib.checkpoint import read_metadata
+
+    metadata = {"ganlib": json.dumps({**read_metadata(tiny_checkpoint), "notes": "\ud800"})}
+    path = _safetensors_file(tmp_path / "surrogate.safetensors", metadata, load_file(str(tiny_checkpoint)))
+    assert main(["info", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # eight lines of card came before the error
+    assert captured.err.startswith("error: surrogate.safetensors: metadata.notes holds U+D800")
+
+
+def test_info_prints_any_text_on_an_ascii_terminal(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import io
+    import sys
+
+    assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "n.safetensors"), "--notes", "café ✓"]) == 0
+    capsys.readouterr()
+    ascii_stdout = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", ascii_stdout)
+    assert main(["info", str(tmp_path / "n.safetensors")]) == 0
+    ascii_stdout.seek(0)
+    assert "notes         caf\\xe9 \\u2713" in ascii_stdout.read()
+
+
+def test_export_refuses_notes_the_reader_would_refuse_before_writing(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "long.safetensors"
+    for notes, words in (("n" * 5000, "--notes is 5,000 characters long (at most 4,000)"), ("a\x1b[2J", "U+001B")):
+        _one_line_error(capsys, ["export", str(tiny_checkpoint), "--out", str(out), "--notes", notes], words)
+        assert not out.exists()
+
+
+def test_export_never_writes_over_its_input(tiny_checkpoint, tmp_path, capsys):
+    before = tiny_checkpoint.read_bytes()
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(tiny_checkpoint)
+    for out in (tiny_checkpoint, link):
+        _one_line_error(capsys, ["export", str(tiny_checkpoint), "--out", str(out), "--half"], "is the input file")
+    assert tiny_checkpoint.read_bytes() == before
+    assert main(["export", str(link), "--out", str(tmp_path / "copy.safetensors"), "--notes", "fine"]) == 0

@@ -15,6 +15,7 @@ from ganlib.config import TrainConfig
 # rest are expert or machine settings that a class trying a short run does not need.
 HIDDEN_FROM_FORM = {
     "out",
+    "deterministic",
     "max_minutes",
     "latent_dim",
     "generator_width",
@@ -127,3 +128,65 @@ def test_resume_refuses_settings_that_would_break_exact_continuation(tmp_path, c
 def test_integers_are_accepted_where_floats_are_declared():
     built = TrainConfig(checkpoint_minutes=2, instance_noise=0)
     assert isinstance(built.instance_noise, float) and isinstance(built.to_dict()["checkpoint_minutes"], float)
+
+
+# ------------------------------------------------------------------ the memory bound (issue 20, cause I)
+@pytest.mark.parametrize(
+    "size, channels, latent, g_width, d_width",
+    [(32, 1, 8, 8, 8), (64, 3, 100, 48, 32), (128, 3, 4096, 1024, 1024), (128, 1, 7, 5, 9)],
+)
+def test_the_memory_estimate_counts_what_the_models_build(size, channels, latent, g_width, d_width):
+    import torch
+
+    from ganlib.models import Discriminator, Generator
+
+    model = config.ModelConfig(size, channels, latent, g_width, d_width)
+    with torch.device("meta"):  # shapes only: the largest pair would take 16 GB
+        generator, discriminator = Generator(model), Discriminator(model)
+    counts = tuple(sum(p.numel() for p in module.parameters()) for module in (generator, discriminator))
+    assert config.parameter_counts(model) == counts
+    outputs = []  # G's hidden layers (at their BatchNorm) and D's (at their convolution), then the image twice
+    hidden = [m for m in generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    hidden += [m for m in discriminator.features.modules() if isinstance(m, torch.nn.Conv2d)]
+    hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o[0].numel())) for m in hidden]
+    with torch.device("meta"):
+        discriminator(generator(torch.zeros(1, latent)))
+    for hook in hooks:
+        hook.remove()
+    assert config.activations_per_image(model) == sum(outputs) + 2 * channels * size * size
+
+
+def test_a_run_larger_than_the_machine_is_refused_in_one_line(monkeypatch):
+    monkeypatch.setattr(config, "machine_memory_bytes", lambda: 24 << 30, raising=False)
+    for settings in (
+        dict(image_size=128, latent_dim=4096, generator_width=1024, discriminator_width=1024),  # ~70 GiB with Adam
+        dict(image_size=128, batch_size=4096),
+        dict(dataset="toonfaces", num_images=10_000_000, image_size=128),  # 491 GB of rendered faces
+    ):
+        with pytest.raises(ValueError, match=r"^this run needs about .* GiB of memory .* this machine's 24\.0 GiB"):
+            TrainConfig(**settings)
+    TrainConfig()
+    TrainConfig(image_size=64, generator_width=48, discriminator_width=32, batch_size=256, num_images=100_000)
+    TrainConfig(image_size=128, batch_size=1024)  # about 10 GiB: a big machine's run, not refused
+    monkeypatch.setattr(config, "machine_memory_bytes", lambda: None)  # unknown: nothing to hold it against
+    TrainConfig(image_size=128, batch_size=4096)
+
+
+def test_the_machine_memory_is_the_cgroup_limit_where_lower(monkeypatch, tmp_path):
+    physical = config.machine_memory_bytes()
+    assert physical is not None and physical > 1 << 28
+    limit = tmp_path / "memory.max"
+    real_path = config.Path
+    monkeypatch.setattr(
+        config, "Path", lambda name: limit if name == "/sys/fs/cgroup/memory.max" else real_path("/nonexistent")
+    )
+    limit.write_text("max\n")
+    assert config.machine_memory_bytes() == os_physical()
+    limit.write_text(f"{1 << 30}\n")
+    assert config.machine_memory_bytes() == 1 << 30
+
+
+def os_physical() -> int:
+    import os
+
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

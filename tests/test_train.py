@@ -234,12 +234,12 @@ def test_with_label_smoothing_the_logged_value_is_still_v_not_ds_loss(tmp_path):
     [("fpu sse avx2", "fp32"), ("fpu avx512f avx512_bf16", "bf16"), ("fpu amx_tile amx_bf16", "bf16"), (None, "fp32")],
 )
 def test_auto_precision_on_cpu_follows_the_bf16_instruction_flags(monkeypatch, flags, expected):
-    from ganlib import train
+    from ganlib import devices
 
     lines = ["processor\t: 0", f"flags\t\t: {flags}"] if flags else []
-    monkeypatch.setattr(train, "_cpuinfo_lines", lambda: lines)
-    assert train.resolve_precision("auto", torch.device("cpu")) == expected
-    assert train.resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    monkeypatch.setattr(devices, "_cpuinfo_lines", lambda: lines)
+    assert devices.resolve_precision("auto", torch.device("cpu")) == expected
+    assert devices.resolve_precision("fp32", torch.device("cpu")) == "fp32"
 
 
 def poison_before(trainer, step, poison):
