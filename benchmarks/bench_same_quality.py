@@ -40,6 +40,7 @@ import torch
 
 from ganlib.config import TrainConfig
 from ganlib.data import load_dataset
+from ganlib.devices import describe_device
 from ganlib.directions import DEFAULT_MEASURE_SEED
 from ganlib.ema import recalibrate_batchnorm
 from ganlib.evaluation.judges import choose_judge
@@ -49,7 +50,7 @@ from ganlib.images import generate, make_grid
 from ganlib.latent import latents_for_seeds, sample_latents
 from ganlib.models import Discriminator, Generator
 from ganlib.threads import add_threads_option, apply_threads_option
-from ganlib.train import SAMPLE_GRID_SIZE, Trainer, describe_device, sample_diversity
+from ganlib.train import SAMPLE_GRID_SIZE, Trainer, sample_diversity
 
 from .bench_speed import cpu_flags
 from .reference_dcgan import train_reference

@@ -30,7 +30,8 @@ from .common import ROOT
 
 
 def train_command(processes: int, threads: int, batch: int, steps: int, image_size: int, out: Path) -> list[str]:
-    train = ["-m", "ganlib", "train", "--dataset", "toonfaces", "--image-size", str(image_size)]
+    # --device cpu: this measures CPU cores (with the default auto, a machine with GPUs would train on them)
+    train = ["-m", "ganlib", "train", "--dataset", "toonfaces", "--image-size", str(image_size), "--device", "cpu"]
     train += ["--steps", str(steps), "--batch-size", str(batch), "--threads", str(threads), "--out", str(out)]
     train += ["--log-every", "10", "--sample-every", str(steps), "--checkpoint-every", str(steps), "--quiet"]
     if processes == 1:

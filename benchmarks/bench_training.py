@@ -41,7 +41,7 @@ def _images_per_second(size: int, precision: str, threads: int, steps: int = 8, 
 
 
 def training_throughput() -> list[Result]:
-    from ganlib.train import cpu_has_fast_bf16
+    from ganlib.devices import cpu_has_fast_bf16
 
     results = []
     fast_bf16 = cpu_has_fast_bf16()

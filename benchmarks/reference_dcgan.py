@@ -13,6 +13,8 @@ checkpoints. Its 64-px nets are the script's; 32 px drops one stride-2 layer fro
 
 ``train_reference`` runs the loop for N steps and returns its nets and the numbers it prints at every step
 (bench_same_quality.py compares them with our trainer's); ``reference_images_per_second`` times it (bench_speed.py).
+On a GPU it runs as main.py does with ``--cuda``: nets, labels and noise on the device, each batch copied there from
+the DataLoader, and ``cudnn.benchmark`` on.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class ReferenceRun:
     # before D's step), d_fake_after (the second, after it)
     stats: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0  # wall time of the steps after the warm-up
+    timed_steps: int = 0  # how many steps that was
 
 
 def train_reference(
@@ -98,11 +101,16 @@ def train_reference(
     seed: int = 0,
     warmup: int = 0,
     initial_weights: tuple[dict, dict] | None = None,
+    device: str = "cpu",
+    min_seconds: float = 0.0,
 ) -> ReferenceRun:
-    """Run the loop for ``steps`` steps on ``images`` (uint8 [N, 3, S, S]); ``seconds`` counts those after the first
-    ``warmup``. ``initial_weights`` (G's and D's state dicts) replace the N(0, 0.02) draw after it, as main.py's
-    ``--netG`` and ``--netD`` options load them."""
+    """Run the loop for ``steps`` steps on ``images`` (uint8 [N, 3, S, S]), and on past them until the steps after
+    the first ``warmup`` have taken ``min_seconds``; ``seconds`` and ``timed_steps`` count those. ``initial_weights``
+    (G's and D's state dicts) replace the N(0, 0.02) draw after it, as main.py's ``--netG`` and ``--netD`` options
+    load them."""
     torch.manual_seed(seed)
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # as main.py sets it
     size = images.shape[-1]
     net_g, net_d = reference_generator(size), reference_discriminator(size)
     net_g.apply(_weights_init)
@@ -110,6 +118,8 @@ def train_reference(
     if initial_weights is not None:
         net_g.load_state_dict(initial_weights[0])
         net_d.load_state_dict(initial_weights[1])
+    net_g.to(device)
+    net_d.to(device)
     criterion = nn.BCELoss()
     optimizer_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optimizer_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -124,17 +134,22 @@ def train_reference(
     run = ReferenceRun(net_g, net_d)
     log = io.StringIO()
     done, started = 0, time.perf_counter()
-    while done < steps:
+
+    def finished() -> bool:  # every step ends in .item(), so the clock sees the device's work too
+        return done >= steps and (done <= warmup or time.perf_counter() - started >= min_seconds)
+
+    while not finished():
         for real, _ in loader:
             if done == warmup:
                 started = time.perf_counter()
+            real = real.to(device)
             net_d.zero_grad()
-            label = torch.full((real.size(0),), 1.0)
+            label = torch.full((real.size(0),), 1.0, device=device)
             output = net_d(real).view(-1)
             error_d_real = criterion(output, label)
             error_d_real.backward()
             d_x = output.mean().item()
-            noise = torch.randn(real.size(0), 100, 1, 1)
+            noise = torch.randn(real.size(0), 100, 1, 1, device=device)
             fake = net_g(noise)
             label.fill_(0.0)
             output = net_d(fake.detach()).view(-1)
@@ -159,17 +174,28 @@ def train_reference(
                 {"loss_d": loss_d, "loss_g": loss_g, "d_real": d_x, "d_fake": d_g_z1, "d_fake_after": d_g_z2}
             )
             done += 1
-            if done == steps:
+            if finished():
                 break
         log.seek(0)
         log.truncate()
     run.seconds = time.perf_counter() - started
+    run.timed_steps = done - warmup
     return run
 
 
 def reference_images_per_second(
-    images: torch.Tensor, batch_size: int, steps: int, warmup: int = 2, workers: int = 2, seed: int = 0
+    images: torch.Tensor,
+    batch_size: int,
+    steps: int,
+    warmup: int = 2,
+    workers: int = 2,
+    seed: int = 0,
+    device: str = "cpu",
+    min_seconds: float = 0.0,
 ) -> float:
-    """Images through D per second of the reference loop on ``images`` (uint8 [N, 3, S, S]), after warm-up."""
-    run = train_reference(images, batch_size, warmup + steps, workers, seed, warmup=warmup)
-    return steps * batch_size / run.seconds
+    """Images through D per second of the reference loop on ``images`` (uint8 [N, 3, S, S]) on ``device``, over at
+    least ``steps`` steps and ``min_seconds`` after warm-up."""
+    run = train_reference(
+        images, batch_size, warmup + steps, workers, seed, warmup=warmup, device=device, min_seconds=min_seconds
+    )
+    return run.timed_steps * batch_size / run.seconds

@@ -1,8 +1,9 @@
 """Training one model on several processes with ``torchrun`` (DistributedDataParallel): who am I, and collectives.
 
-``torchrun --nproc_per_node N -m ganlib train ...`` starts N copies of the trainer with RANK, WORLD_SIZE and
-LOCAL_RANK in their environment. ``setup`` joins them into one process group (gloo on CPU, NCCL on CUDA); without
-those variables it returns a single-process ``World`` and nothing else changes.
+``torchrun --nproc_per_node N -m ganlib train ...`` starts N copies of the trainer with RANK, WORLD_SIZE,
+LOCAL_RANK and LOCAL_WORLD_SIZE in their environment. ``setup`` picks each rank's device (``devices.resolve_device``:
+a GPU per rank, or the CPU for all) and joins them into one process group (gloo on CPU, NCCL on CUDA); without those
+variables it returns a single-process ``World`` and nothing else changes.
 
 How the trainer stays one run:
 - every rank draws from the same seeded generator, a global batch at a time, and keeps its own slice: ranks see
@@ -10,7 +11,8 @@ How the trainer stays one run:
   all of them exactly;
 - G and D are wrapped in DistributedDataParallel, which averages gradients, so the weights stay identical
   (checked at every checkpoint with ``fingerprints_agree``);
-- the step's numbers and the stop/checkpoint decisions are all-reduced, so every rank takes the same branch;
+- the stop/checkpoint decisions are all-reduced every step (host booleans, through gloo even under NCCL, so no GPU
+  wait) and the step's numbers once per logging interval, so every rank takes the same branch;
 - only rank 0 writes files.
 """
 
@@ -18,10 +20,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.distributed as dist
+
+from . import devices
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class World:
     size: int = 1
     local_rank: int = 0
     device: str = "cpu"  # where collectives' tensors live: NCCL needs them on the GPU
+    local_size: int = 1  # ranks on this machine (torchrun's LOCAL_WORLD_SIZE): each needs its own GPU
+    control: object = field(default=None, compare=False, repr=False)  # gloo group for host flags (None: the default)
 
     @property
     def is_main(self) -> bool:
@@ -46,24 +52,35 @@ def environment_world() -> World:
         size = int(os.environ.get("WORLD_SIZE", "1"))
         rank = int(os.environ.get("RANK", "0"))
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        # without LOCAL_WORLD_SIZE (a launcher other than torchrun), count every rank as local: asking for more GPUs
+        # than needed falls back to the CPU, where too few would crash on a missing one
+        local_size = int(os.environ.get("LOCAL_WORLD_SIZE", str(size)))
     except ValueError:
-        raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be integers (torchrun sets them)") from None
+        raise ValueError(
+            "RANK, WORLD_SIZE, LOCAL_RANK and LOCAL_WORLD_SIZE must be integers (torchrun sets them)"
+        ) from None
     if size < 1 or not 0 <= rank < size:
         raise ValueError(f"RANK {rank} does not fit WORLD_SIZE {size}")
-    return World(rank, size, local_rank)
+    if not 0 <= local_rank < max(local_size, 1):
+        raise ValueError(f"LOCAL_RANK {local_rank} does not fit LOCAL_WORLD_SIZE {local_size}")
+    return World(rank, size, local_rank, local_size=local_size)
 
 
-def setup(device: torch.device) -> tuple[World, torch.device]:
-    """Join the process group torchrun prepared, if any, and return the world and this rank's device."""
+def setup(device_name: str) -> tuple[World, torch.device, str]:
+    """This rank's device for ``--device device_name``, joined to the process group torchrun prepared, if any.
+    Returns the world, the device and a note for the user ("" or one line, e.g. why the GPUs are not used)."""
     world = environment_world()
     if not world.distributed:
-        return world, device
+        device, note = devices.resolve_device(device_name)
+        return world, device, note
+    device, note = devices.resolve_device(device_name, world.local_rank, world.local_size)
     if device.type == "cuda":
-        device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return World(world.rank, world.size, world.local_rank, str(device)), device
+        dist.init_process_group(backend=backend)
+    control = dist.new_group(backend="gloo") if backend == "nccl" else None
+    return World(world.rank, world.size, world.local_rank, str(device), world.local_size, control), device, note
 
 
 def teardown(world: World, together: bool = True) -> None:
@@ -94,28 +111,32 @@ def exit_process(code: int) -> None:
     os._exit(code)
 
 
-def average_and_any(world: World, values: dict[str, float], flags: dict[str, bool]) -> tuple[dict, dict]:
-    """Every rank gets the mean of ``values`` and the OR of ``flags``, in one all-reduce (NaN on any rank makes the
-    mean NaN, so a divergence anywhere stops every rank at the same step)."""
+def any_flag(world: World, flags: dict[str, bool]) -> dict[str, bool]:
+    """Every rank gets the OR of each flag (a signal or a clock can reach one rank a step before another). The flags
+    are host booleans and travel through gloo, so agreeing on them every step never waits for the GPU."""
     if not world.distributed:
-        return values, flags
-    numbers = [*values.values(), *(float(flag) for flag in flags.values())]
-    reduced = torch.tensor(numbers, dtype=torch.float64, device=world.device)
-    dist.all_reduce(reduced)
-    reduced = reduced.cpu()
-    means = reduced[: len(values)] / world.size
-    return (
-        dict(zip(values, means.tolist())),
-        {name: bool(total > 0) for name, total in zip(flags, reduced[len(values) :].tolist())},
-    )
+        return flags
+    totals = torch.tensor([float(flag) for flag in flags.values()])
+    dist.all_reduce(totals, group=world.control)
+    return {name: bool(total > 0) for name, total in zip(flags, totals.tolist())}
+
+
+def mean_over_ranks(world: World, values: torch.Tensor) -> torch.Tensor:
+    """The mean over ranks of each rank's ``values`` (a tensor on the training device; NaN on any rank makes the mean
+    NaN, so a divergence anywhere stops every rank at the same step). Once per logging interval."""
+    if not world.distributed:
+        return values
+    total = values.to(world.device, copy=True)
+    dist.all_reduce(total)
+    return total / world.size
 
 
 def broadcast_flag(world: World, flag: bool) -> bool:
     """Rank 0's answer, on every rank."""
     if not world.distributed:
         return flag
-    value = torch.tensor([float(flag)], device=world.device)
-    dist.broadcast(value, src=0)
+    value = torch.tensor([float(flag)])
+    dist.broadcast(value, src=0, group=world.control)
     return bool(value.item())
 
 

@@ -14,8 +14,9 @@ from safetensors.torch import load_file
 
 from ganlib.run_directory import GENERATOR_FILE, STATS_FILE, STATUS_FILE
 
+# --device cpu: these check gloo on the CPU, where resume is exact; with auto, a machine with GPUs would use them
 TINY = ["--dataset", "digits", "--image-size", "32", "--latent-dim", "8", "--generator-width", "8",
-        "--discriminator-width", "8", "--batch-size", "8", "--log-every", "1", "--quiet"]  # fmt: skip
+        "--discriminator-width", "8", "--batch-size", "8", "--log-every", "1", "--device", "cpu", "--quiet"]  # fmt: skip
 
 
 def torchrun(*arguments: str, processes: int = 2) -> subprocess.CompletedProcess:
