@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from .checkpoint_schema import MAX_METADATA_BYTES, SCHEMA, SchemaError, check_metadata
 from .config import ModelConfig
 from .models import Discriminator, Generator
-from .run_directory import commit, temporary_path
+from .run_directory import commit, naming, temporary_path
 from .version import __version__
 
 FORMAT_VERSION = 1
@@ -63,7 +63,8 @@ def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dic
     own reader refuses, and a diverged model never replaces a good file."""
     path = Path(path)
     raw = metadata_text(path, metadata)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with naming(path):  # a full disk or a name too long: one line that names the file, whoever writes it
+        path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
     bad = first_non_finite(tensors)
     if bad is not None:
@@ -72,8 +73,9 @@ def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dic
         )
     temporary = temporary_path(path)
     try:
-        save_file(tensors, str(temporary), metadata={METADATA_KEY: raw})
-        commit(temporary, path)
+        with naming(path):
+            save_file(tensors, str(temporary), metadata={METADATA_KEY: raw})
+            commit(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)  # left only by a failed write (a full disk); gone after a commit
 

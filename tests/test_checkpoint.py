@@ -185,3 +185,23 @@ def test_loading_probes_the_generator_without_changing_it(tiny_checkpoint):
     assert not generator.training
     for name, tensor in generator.state_dict().items():
         assert torch.equal(tensor, stored[f"generator.{name}"]), name  # the probe moved no BatchNorm statistics
+
+
+def test_a_failed_write_names_the_file_and_leaves_nothing(tmp_path, tiny_config, monkeypatch):
+    """safetensors raises its own SafetensorError on a full disk, not an OSError: every writer (export,
+    import-dcgan, train-encoder, training) must still end in one line naming the file it was writing."""
+    import errno
+
+    from safetensors import SafetensorError
+
+    import ganlib.checkpoint as checkpoint
+
+    def full_disk(*args, **kwargs):
+        raise SafetensorError(f"Error while serializing: {OSError(errno.ENOSPC, 'No space left on device')}")
+
+    monkeypatch.setattr(checkpoint, "save_file", full_disk)
+    target = tmp_path / "g.safetensors"
+    with pytest.raises(OSError) as caught:
+        save_generator(target, ganlib.Generator(tiny_config).eval(), {"sample_seed": 0})
+    assert str(target) in str(caught.value) and "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
