@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import PIL.JpegImagePlugin  # noqa: F401  (codecs PIL registers on first use: imported once, here)
+import PIL.PngImagePlugin  # noqa: F401
 import streamlit as st
 
-from dashboard import navigation, sidebar, state  # the repo is installed with `pip install -e .` (requirements.txt)
+# the repo is installed with `pip install -e .` (requirements.txt)
+from dashboard import deck, first_run, navigation, sidebar, state
 
 # A local file, served by the app itself: a ":material/...:" icon made the browser fetch the tab icon from a font CDN,
 # which fails offline.
@@ -25,9 +28,14 @@ def main() -> None:
     st.set_page_config(page_title="GAN Latent Explorer", page_icon=str(ICON), layout="wide")
     state.init_state()
     page = st.navigation(navigation.all_pages(), position="hidden" if st.session_state["presentation"] else "sidebar")
-    sidebar.render()
-    page.run()
-    state.sync_url()
+    deck.note_page(page.url_path)  # "Add this view to the deck" saves this page's path
+    with first_run.one_at_a_time():  # until the libraries pages import late are in, sessions take turns
+        sidebar.render()
+        link_values = state.link_values_in_use()
+        page.run()
+        state.note_replaced_link_values(link_values)  # a name from the link that the page could not use
+        state.show_url_notice()  # everything the link held that was ignored, in one line, once the page judged it
+        state.sync_url()
 
 
 main()

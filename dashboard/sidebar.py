@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard import services, state, training_panel
+from dashboard import deck, services, state, training_panel
 from dashboard.arrivals import ARRIVALS
 from dashboard.text import plain
 
@@ -22,27 +22,30 @@ PRESENTATION_CSS = """
 
 
 def render() -> None:
+    deck.follow()  # a slide chosen by a deck button's callback: its page
+    deck.read_link()  # a ?deck= link on a session's first run
     _choose_default_checkpoint()
     _drop_unusable_images()
-    notice = state.take_url_notice()  # what the link held that was ignored, in one line
-    if notice:
-        st.toast(notice, icon=":material/warning:")
     if state.current_checkpoint():
         services.forget_stale_results(state.current_checkpoint())
         services.warm_up(state.current_checkpoint(), ARRIVALS)  # once per server, in the background
     if st.session_state["presentation"]:
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
-        st.button(
-            "Exit presentation",
-            key="exit_presentation",
-            icon=":material/close_fullscreen:",
-            on_click=lambda: st.session_state.update(presentation=False),
-        )
+        # one row: the deck's slide counter beside the button costs no height on a 720-px projector
+        with st.container(horizontal=True, vertical_alignment="center", key="presentation_bar"):
+            st.button(
+                "Exit presentation",
+                key="exit_presentation",
+                icon=":material/close_fullscreen:",
+                on_click=lambda: st.session_state.update(presentation=False),
+            )
+            deck.render_stepper()  # the arrow keys step through the deck's slides
         return
     with st.sidebar:
         st.title("GAN Latent Explorer")
         # the speaker's controls first: in a 900-px window they are on screen without scrolling the sidebar
         _share()
+        deck.render_add()
         st.toggle(
             "Presentation mode",
             key="presentation",
@@ -62,9 +65,7 @@ def _choose_default_checkpoint() -> None:
     if wanted and services.is_listed(wanted):
         return
     if wanted:
-        st.toast(
-            "The link's checkpoint is not one this app lists; the default is open instead.", icon=":material/warning:"
-        )
+        state.add_url_notice("The link's checkpoint is not one this app lists; the default is open instead.")
     choices = services.list_checkpoints()
     st.session_state["checkpoint"] = choices[0].id if choices else ""
 
@@ -189,5 +190,8 @@ def share_url() -> str:
 
 def _share() -> None:
     with st.popover("Copy link to this view", icon=":material/link:", width="stretch"):
-        st.caption("The link reproduces the page, checkpoint, seeds and settings. Click the copy icon.")
+        st.caption(
+            "The link reproduces the page, checkpoint, seeds and settings. Point at the link: a copy icon "
+            "appears at its top right."
+        )
         st.code(share_url(), language=None, wrap_lines=True)

@@ -14,6 +14,8 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.text import plain
+
 MAX_SEED = 2**31 - 1  # ganlib.latent.MAX_SEED: the seeds the CLI reproduces
 # Bounds that widgets and the URL share (the widgets import them from here).
 GRID_SIZES = (16, 36, 64, 100, 144, 256)
@@ -180,7 +182,7 @@ URL_STATE: dict[str, UrlValue] = {
     "map_seed": UrlValue("mseed", 0, integer(0, MAX_SEED)),
     "map_clusters": UrlValue("clusters", 6, integer(2, 20)),
     "map_atlas": UrlValue("atlas", False, flag, _flag),
-    "map_shown": UrlValue("map", False, flag, _flag),  # Compute was pressed: a link redraws it
+    "map_shown": UrlValue("map", False, flag, _flag),  # Compute was pressed: a link redraws it if cheap, else waits
     # training (the run followed on the Training page; the sidebar's training settings are not in the URL)
     "training_run": UrlValue("run", "", name),
     # how a GAN learns (the toy 1-D game); changing any of these but the speed restarts the game
@@ -194,12 +196,22 @@ URL_STATE: dict[str, UrlValue] = {
 }
 
 
+# Query parameters that are not settings, read elsewhere on a session's first run: a deck (dashboard/deck.py).
+OTHER_PARAMS = ("deck",)
+MAX_NAMED_UNKNOWN = 5  # unknown parameters named in the notice; more are counted
+# Names the schema can only bound: whether the open model, the runs folder or a page offers one is known where it
+# is used. A page replaces one it cannot use; what it replaced from the link is named in the notice (see
+# note_replaced_link_values). The checkpoint is judged by the sidebar, which says so itself.
+JUDGED_WHERE_USED = ("tile_info", "direction", "map_space", "map_color", "training_run", "toy_preset")
+_LINK_VALUES = "_link_values"  # session key: {key: the value the link gave} for JUDGED_WHERE_USED, until judged
+
+
 def init_state() -> None:
     """Run first in every script run: fill defaults, read the URL once per session, and keep values alive
     across pages (Streamlit drops a widget's key when its page is not shown, unless it is re-assigned)."""
     first_run = "_state_initialised" not in st.session_state
     params = st.query_params
-    ignored = []
+    ignored, from_link = [], {}
     for key, spec in URL_STATE.items():
         if first_run and spec.param in params:
             try:
@@ -207,13 +219,57 @@ def init_state() -> None:
             except ValueError as reason:
                 st.session_state[key] = spec.default  # a hand-edited or hostile value falls back to the default
                 ignored.append(f"{spec.param} ({reason})")
+            else:
+                if key in JUDGED_WHERE_USED:
+                    from_link[key] = st.session_state[key]
         elif key not in st.session_state:
             st.session_state[key] = spec.default
         else:
             st.session_state[key] = st.session_state[key]
+    if first_run:
+        ignored += _unknown_params(params)
+        st.session_state[_LINK_VALUES] = from_link
     if ignored:
         st.session_state["_url_notice"] = "The link's " + ", ".join(ignored)[:300] + " was ignored; defaults are shown."
     st.session_state["_state_initialised"] = True
+
+
+def _unknown_params(params) -> list[str]:
+    """The link's parameters that no part of the app reads (a typo, a stale or hand-made link), as notice parts.
+    A name is the link's text: cut short, and escaped by dashboard.text.plain (the toast renders markdown)."""
+    known = {spec.param for spec in URL_STATE.values()} | set(OTHER_PARAMS)
+    unknown = [param for param in params if param not in known]
+    named = [f"{plain(param[:30])}{'…' if len(param) > 30 else ''} (not a setting of this app)" for param in unknown]
+    if len(named) > MAX_NAMED_UNKNOWN:
+        named = named[:MAX_NAMED_UNKNOWN] + [f"{len(named) - MAX_NAMED_UNKNOWN} more unknown parameters"]
+    return named
+
+
+def link_values_in_use() -> dict[str, Any]:
+    """The link's values still waiting to be judged where they are used, as they stand now (before a page runs)."""
+    waiting = st.session_state.get(_LINK_VALUES) or {}
+    return {key: st.session_state.get(key) for key in waiting}
+
+
+def note_replaced_link_values(before: dict[str, Any]) -> None:
+    """After a page ran: name in the notice each of the link's values that the page replaced during its run, because
+    it could not use it (an attribute, feature space, caption or run this model or folder lacks). A value someone
+    changed between runs is theirs, not the link's, and is no longer watched; one no page has judged yet stays
+    watched (its page may not have been opened)."""
+    waiting = dict(st.session_state.get(_LINK_VALUES) or {})
+    replaced = []
+    for key, value in list(waiting.items()):
+        if key not in before or before[key] != value:
+            del waiting[key]  # changed before the page ran: a widget, a callback or the sidebar, not a refusal
+        elif st.session_state.get(key) != value:
+            del waiting[key]
+            replaced.append(URL_STATE[key].param)
+    st.session_state[_LINK_VALUES] = waiting
+    if replaced:
+        add_url_notice(
+            f"The link's {', '.join(replaced)} {'name' if len(replaced) > 1 else 'names'} nothing this page offers; "
+            f"{'defaults are' if len(replaced) > 1 else 'the default is'} shown."
+        )
 
 
 def add_url_notice(text: str) -> None:
@@ -223,8 +279,16 @@ def add_url_notice(text: str) -> None:
 
 
 def take_url_notice() -> str:
-    """The one-line notice about ignored link values, once (the sidebar shows it as a toast)."""
+    """The one-line notice about ignored link values, once (show_url_notice shows it as a toast)."""
     return st.session_state.pop("_url_notice", "")
+
+
+def show_url_notice() -> None:
+    """Show the notice as one toast, after the page ran (a page adds what it could not use). Its text is the app's
+    own, but for unknown parameter names, which _unknown_params passes through dashboard.text.plain."""
+    notice = take_url_notice()
+    if notice:
+        st.toast(notice, icon=":material/warning:")
 
 
 def url_params() -> dict[str, str]:
@@ -261,6 +325,7 @@ def open_checkpoint(path: str, check: Callable[[str], object] | None = None) -> 
     if check is not None:
         check(path)
     st.session_state["checkpoint"] = path
+    st.session_state[_LINK_VALUES] = {}  # the link's names were for the model it opened, not this one
     st.session_state["pins"] = []
     st.session_state["projected"] = []
     # an "img2" endpoint names a pinned image by its place: left in, it would name the next model's image 2

@@ -16,6 +16,7 @@ from ganlib import config  # plain declarations (no torch): the form is derived 
 
 DATASET_LABELS = {"toonfaces": "Toon faces", "digits": "Digits", "folder": "Folder…"}
 DATASET_KEY, FOLDER_KEY = "train_dataset", "train_folder"
+MAX_FOLDER_PATH = 4096  # ganlib.runs.MAX_FOLDER_PATH (PATH_MAX): a longer path names no folder
 
 
 def _form_settings() -> dict:
@@ -58,7 +59,7 @@ def render() -> None:
             disabled=bool(problems),
         )
         if error:
-            st.error(error, icon=":material/error:")
+            st.error(plain(error), icon=":material/error:")  # it may quote a typed folder path: never markdown
 
 
 def _settings() -> tuple[config.TrainConfig | None, list[str]]:
@@ -104,17 +105,20 @@ def _settings() -> tuple[config.TrainConfig | None, list[str]]:
         values[name] = st.session_state[_key(name)]
         problem = config.validate_setting(name, values[name])
         if problem:
-            columns.get(name, st).error(problem, icon=":material/error:")
+            columns.get(name, st).error(problem, icon=":material/error:")  # the setting's own words and bounds
             problems.append(problem)
     values["dataset"] = _dataset()
     if not values["dataset"]:
         problems.append("Type the path of a folder of images.")
+    elif len(values["dataset"]) > MAX_FOLDER_PATH:
+        problems.append(f"The folder's path is longer than {MAX_FOLDER_PATH:,} characters.")
+        st.error(problems[-1], icon=":material/error:")
     if problems:
         return None, problems
     try:
         settings = config.TrainConfig(**values)
     except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return None, [str(error)]
     first_time = (
         " The first toon-faces run at a new size renders the faces first (about a minute)."
@@ -144,8 +148,11 @@ def _start(settings: config.TrainConfig | None) -> None:
         s["_train_refused"] = busy.active.name
         s["_train_error"] = str(busy)
         return
-    except services.RunError as error:
+    except services.RunError as error:  # ganlib.runs says a full disk or any other OSError in this one line too
         s["_train_error"] = str(error)
+        return
+    except OSError as error:  # a net under that: never a traceback in the sidebar
+        s["_train_error"] = f"could not start the run: {error.strerror or error}"
         return
     s["_train_error"] = ""
     s["_train_last"] = handle.name

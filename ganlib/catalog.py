@@ -8,6 +8,7 @@ validated before they are kept, and are capped in count and total size (the olde
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -81,34 +82,42 @@ class Catalog:
             raise CheckpointError(
                 name, f"file is {len(data) / 2**20:.0f} MB; the upload limit is {MAX_UPLOAD_BYTES >> 20} MB"
             )
-        incoming = self.uploads_dir / INCOMING
-        incoming.mkdir(parents=True, exist_ok=True)
-        _clear_stale(incoming)
         digest = hashlib.sha256(data).hexdigest()[:10]
         safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[-80:]
         target = self.uploads_dir / f"{digest}-{safe_name}"
+        incoming = self.uploads_dir / INCOMING
         temporary = incoming / f"{digest}-{os.getpid()}-{time.monotonic_ns()}{SUFFIX}"
         try:
-            temporary.write_bytes(data)
+            incoming.mkdir(parents=True, exist_ok=True)
+            _clear_stale(incoming)
             try:
-                validate(temporary)
-            except CheckpointError as error:
-                raise CheckpointError(name, error.problem) from None
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
+                temporary.write_bytes(data)
+                try:
+                    validate(temporary)
+                except CheckpointError as error:
+                    raise CheckpointError(name, error.problem) from None
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
+        except OSError as error:  # a full disk, a read-only uploads folder: one line, and nothing half-kept
+            raise CheckpointError(name, f"could not be kept on this server ({error.strerror or error})") from None
         self._enforce_quota(keep=target)
         return Entry(f"upload/{digest}", f"upload: {safe_name}", target, "upload")
 
     def _enforce_quota(self, keep: Path) -> None:
+        """Evict the oldest uploads beyond the quota. Another session may evict (or add) at the same moment, and the
+        file kept is already in place: a file that vanished counts as gone, and a failed removal is left for the
+        next upload."""
         uploads = sorted(_files(self.uploads_dir.glob(f"*{SUFFIX}")), key=_modified)  # oldest first
-        count, total = len(uploads), sum(path.stat().st_size for path in uploads)
+        sizes = {path: _size(path) for path in uploads}
+        count, total = len(uploads), sum(sizes.values())
         for path in uploads:
             if count <= MAX_UPLOADS and total <= MAX_UPLOAD_TOTAL_BYTES:
                 break
             if path != keep:
-                count, total = count - 1, total - path.stat().st_size
-                path.unlink(missing_ok=True)
+                count, total = count - 1, total - sizes[path]
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
 
 
 def _files(paths) -> list[Path]:
@@ -121,6 +130,13 @@ def _modified(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _clear_stale(incoming: Path) -> None:

@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +40,7 @@ ACTIVE_FILE = ".active.json"
 LOCK_FILE = ".active.lock"  # flock'ed while checking and claiming ACTIVE_FILE, so two starts cannot race
 LAUNCH_FILE = "launch.json"  # written by start_run: pid and command, for runs that die before status.json
 LOG_FILE = "train.log"
+MAX_FOLDER_PATH = 4096  # PATH_MAX on Linux: a longer path names no folder, and the file system refuses it
 STARTUP_GRACE_SECONDS = 120  # a just-launched pid is trusted without the command-line check
 STOP_TIMEOUT_SECONDS = 15.0
 FINAL_STATES = ("finished", "stopped", "failed")
@@ -169,10 +171,14 @@ def _check_dataset(dataset: str) -> str:
         raise RunError("choose a data set: toonfaces, digits, or the path of a folder of images")
     if dataset in DATASETS:
         return dataset
+    if len(dataset) > MAX_FOLDER_PATH:
+        raise RunError(f"the image folder's path is {len(dataset):,} characters; the limit is {MAX_FOLDER_PATH:,}")
     try:
         files, _ = scan_image_folder(dataset)
     except DatasetError as error:
         raise RunError(str(error)) from None
+    except OSError as error:  # a name too long for the file system, a folder that vanished mid-scan
+        raise RunError(f"image folder {_shown(dataset)}: {_os_reason(error, name_file=False)}") from None
     if len(files) < MIN_IMAGES:
         raise RunError(
             f"image folder {dataset!r} holds only {len(files)} image file{'' if len(files) == 1 else 's'}; "
@@ -283,18 +289,35 @@ def start_run(runs_dir, config: TrainConfig, name: str | None = None, extra_args
     threads = [] if "--threads" in extra_args else ["--threads", "1"]
     argv = ["train", *to_argv(config), *threads, "--quiet", *map(str, extra_args)]
 
-    with _locked(runs_dir):
-        current = _active_unlocked(runs_dir)
-        if current is not None:
-            raise RunBusy(current)
-        if run_dir.exists():
-            raise RunError(f"{run_dir} already exists; choose another name")
-        run_dir.mkdir(parents=True)
+    try:
+        with _locked(runs_dir):
+            current = _active_unlocked(runs_dir)
+            if current is not None:
+                raise RunBusy(current)
+            if run_dir.exists():
+                raise RunError(f"{run_dir} already exists; choose another name")
+            return _launch(runs_dir, run_dir, argv)
+    except OSError as error:  # a full disk, a read-only or vanished runs folder: one line, and nothing left running
+        raise RunError(f"could not start run {name!r}: {_os_reason(error)}") from None
+
+
+def _launch(runs_dir: Path, run_dir: Path, argv: list[str]) -> RunHandle:
+    """Start the trainer and record it as the active run (under the runs folder's lock). The record is claimed
+    before the process starts, so a disk that cannot take it starts nothing; and whatever fails after the start
+    kills the process and removes its records, so no trainer ever runs that the active record does not name (one
+    nobody could see or stop)."""
+    command = [sys.executable, "-m", "ganlib", *argv]
+    run_dir.mkdir(parents=True)
+    process = None
+    try:
+        # No pid yet: a reader finds the claim incomplete and clears it, which only happens if this process dies
+        # before the record below (readers take the lock this holds).
+        write_json(runs_dir / ACTIVE_FILE, {"run_dir": str(run_dir), "claimed": time.time()})
         environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
         with open(run_dir / LOG_FILE, "wb") as log:
             # A new session: the trainer outlives a Streamlit rerun or restart, and Stop signals its whole group.
             process = subprocess.Popen(
-                [sys.executable, "-m", "ganlib", *argv],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -304,12 +327,29 @@ def start_run(runs_dir, config: TrainConfig, name: str | None = None, extra_args
         # Reap the child when it exits, so it does not linger as a zombie that looks alive to os.kill.
         threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
         started = time.time()
-        write_json(
-            run_dir / LAUNCH_FILE,
-            {"pid": process.pid, "started": started, "command": [sys.executable, "-m", "ganlib", *argv]},
-        )
+        write_json(run_dir / LAUNCH_FILE, {"pid": process.pid, "started": started, "command": command})
         write_json(runs_dir / ACTIVE_FILE, {"pid": process.pid, "run_dir": str(run_dir), "started": started})
-    return RunHandle(name, run_dir, process.pid, started)
+    except BaseException:
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+        (runs_dir / ACTIVE_FILE).unlink(missing_ok=True)
+        shutil.rmtree(run_dir, ignore_errors=True)  # made above, by this call: nothing else is in it
+        raise
+    return RunHandle(run_dir.name, run_dir, process.pid, started)
+
+
+def _os_reason(error: OSError, name_file: bool = True) -> str:
+    """An OSError as a short phrase naming its file ("No space left on device (runs/x/launch.json)")."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"{reason} ({_shown(str(error.filename))})" if name_file and error.filename else reason
+
+
+def _shown(path: str, limit: int = 120) -> str:
+    """A path as a message quotes it: in quotes, and shortened (a typed path can be thousands of characters)."""
+    return repr(path if len(path) <= limit else path[: limit - 1] + "…")
 
 
 def stop_run(handle: RunHandle, timeout: float = STOP_TIMEOUT_SECONDS) -> str:
@@ -379,9 +419,11 @@ def read_stats(run_dir) -> dict[str, np.ndarray]:
         with open(Path(run_dir) / STATS_FILE) as handle:
             for line in handle:
                 try:
-                    rows.append(json.loads(line))
-                except ValueError:
+                    row = json.loads(line)
+                except (ValueError, RecursionError):  # a half-written last line; a foreign file's deep one
                     continue
+                if isinstance(row, dict):
+                    rows.append(row)
     except OSError:
         pass
     columns = list(STATS_COLUMNS) + sorted({key for row in rows for key in row} - set(STATS_COLUMNS))

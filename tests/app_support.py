@@ -34,7 +34,11 @@ def _page_script(view: str, with_sidebar: bool) -> None:
     navigation.all_pages()
     if with_sidebar:
         sidebar.render()
+    link_values = state.link_values_in_use()
     importlib.import_module(f"dashboard.views.{view}").render()
+    state.note_replaced_link_values(link_values)
+    if with_sidebar:
+        state.show_url_notice()
     state.sync_url()
 
 

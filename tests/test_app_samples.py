@@ -212,7 +212,7 @@ def test_the_root_url_opens_the_samples_page_at_its_own_path(app_env):
     points) is a page of its own. The link's query string survives the redirect."""
     from dashboard import navigation
 
-    assert navigation.PAGES["samples"].url_path == "samples" and not navigation.PAGES["samples"]._default
+    assert navigation.PAGE_SPECS["samples"].url_path == "samples" and navigation.ROOT_PATH != "samples"
     at = run_app(seed="40")
     assert not at.exception
     assert any("Seeds 40–55" in c.value for c in at.main.caption)
@@ -226,3 +226,122 @@ def test_the_sidebar_puts_the_speakers_controls_above_the_folded_model_card(app_
     assert position["popover"] < position["presentation"] < position["_checkpoint_choice"] < position["model_card"]
     card = next(node for node in sidebar if getattr(node, "key", None) == "model_card")
     assert card.label == "Model card" and not card.proto.expanded  # folded
+
+
+def test_no_page_object_is_shared_between_sessions_or_runs(app_env, monkeypatch):
+    """Issue 20 C: st.navigation marks the page object it returns as runnable and page.run() clears the mark, so
+    page objects built once per process let one session's run clear another's mark between its st.navigation and
+    its page.run ("This page cannot be called directly", seen by two sessions pressing Start together). Each run
+    builds its own, and the links between pages (pages.page) use that run's."""
+    import streamlit
+
+    from dashboard import pages
+
+    navigate, given, linked = streamlit.navigation, [], []
+
+    def recording(page_list, **options):
+        given.append(list(page_list))
+        linked.append(pages.page("samples"))
+        return navigate(page_list, **options)
+
+    monkeypatch.setattr(streamlit, "navigation", recording)
+    first, second = run_app(), run_app()
+    second.run()
+    assert not first.exception and not second.exception
+    assert len(given) >= 3  # two sessions, the second twice (plus the root's redirect to /samples)
+    for index, page_list in enumerate(given):
+        assert any(page is linked[index] for page in page_list)  # a link names a page of the same run
+        for other in given[index + 1 :]:
+            assert not any(page is mine for page in page_list for mine in other)
+
+
+LATE_IMPORT_SCRIPT = """
+import ast, json, sys
+sys.path.insert(0, sys.argv[2])
+tree = ast.parse(open(sys.argv[1]).read())
+exec(compile(ast.Module([n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], [])
+     , sys.argv[1], "exec"), {})
+from dashboard import first_run
+first_run.import_late_libraries()  # what the first script run does once its page is drawn
+before = set(sys.modules)
+from app_support import run_view
+for view in ("samples", "your_image", "interpolate", "arithmetic", "latent_map", "training", "gan_game"):
+    assert not run_view(view, map="1", timeout=120).exception, view
+heavy = ("pandas", "pyarrow", "sklearn", "scipy", "sympy", "torch._dynamo", "plotly.io")
+print(json.dumps(sorted({m for m in set(sys.modules) - before for h in heavy if m == h or m.startswith(h + ".")})))
+"""
+
+
+@pytest.mark.slow
+def test_heavy_libraries_are_imported_before_any_page_runs(tmp_path, tiny_checkpoint):
+    """Issue 20 C: a page importing pandas (or scikit-learn, or torch's compiler stack) on first use, while another
+    session imported it too, failed a render under load. The first script run imports them once its page is drawn
+    (dashboard/first_run.py), and runs take turns until then: after that, rendering every page (the latent map
+    drawn on arrival) imports none of them late."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / tiny_checkpoint.name).write_bytes(tiny_checkpoint.read_bytes())
+    environment = {**os.environ, "GANLIB_CHECKPOINTS": str(checkpoints), "GANLIB_RUNS": str(tmp_path / "runs")}
+    tests = str(Path(__file__).resolve().parent)
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_IMPORT_SCRIPT, APP, tests], capture_output=True, text=True, env=environment
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_an_upload_on_a_full_disk_is_one_line_and_keeps_the_model(app_env, tiny_checkpoint, monkeypatch):
+    """Issue 20 E: the sidebar's upload raised "[Errno 28] No space left on device" into the page."""
+    import errno
+    import os
+
+    at = run_app()
+    before = at.session_state["checkpoint"]
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    at.sidebar.file_uploader(key="upload_0").upload("mine.safetensors", tiny_checkpoint.read_bytes()).run()
+    monkeypatch.undo()
+    assert not at.exception
+    [error] = at.sidebar.error
+    assert "mine.safetensors" in error.value and "No space left on device" in error.value and "\n" not in error.value
+    assert at.session_state["checkpoint"] == before
+
+
+def test_first_runs_take_turns_until_the_late_imports_are_done(monkeypatch):
+    """Issue 20 C: until the libraries pages import late are in, a second session's run waits for the first run's
+    page and imports; after that runs go through side by side."""
+    import threading
+    import time
+
+    from dashboard import first_run
+
+    monkeypatch.setattr(first_run, "_done", threading.Event())
+    monkeypatch.setattr(first_run, "LATE_IMPORTS", ("json",))
+    events, first_inside = [], threading.Event()
+
+    def session(name, hold):
+        with first_run.one_at_a_time():
+            events.append(f"{name} in")
+            first_inside.set()
+            time.sleep(hold)
+            events.append(f"{name} out")
+
+    first = threading.Thread(target=session, args=("first", 0.3))
+    first.start()
+    first_inside.wait(5)
+    second = threading.Thread(target=session, args=("second", 0))
+    second.start()
+    first.join(5)
+    second.join(5)
+    assert events == ["first in", "first out", "second in", "second out"]
+    assert first_run._done.is_set()
+    with first_run.one_at_a_time():  # done: no lock taken
+        assert not first_run._lock.locked()

@@ -255,3 +255,63 @@ def test_a_start_refused_because_another_session_started_first_says_so_and_clear
     at.run()
     assert not at.exception and not at.sidebar.warning and not at.sidebar.error  # no stale "still training"
     assert any(b.key == "training_start" for b in at.sidebar.button)
+
+
+def test_start_on_a_full_disk_is_one_line_and_leaves_no_trainer(app_env, monkeypatch):
+    """Issue 20 E: Start raised "[Errno 28]" into the page, and the trainer it had launched ran on unrecorded, so
+    nobody could stop it. Now the active record is claimed first: a full disk starts nothing."""
+    import errno
+
+    write, launched = runs.write_json, []
+
+    def full(path, value):
+        if path.name == runs.ACTIVE_FILE:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        write(path, value)
+
+    monkeypatch.setattr(runs, "write_json", full)
+    popen = subprocess.Popen
+    monkeypatch.setattr(runs.subprocess, "Popen", lambda *a, **k: launched.append(popen(*a, **k)) or launched[-1])
+    at = run_app()
+    at.sidebar.radio(key="train_dataset").set_value("digits").run()
+    at.sidebar.button(key="training_start").click().run()
+    for process in launched:  # never leave one running on the shared cores, whatever the outcome
+        if process.poll() is None:
+            process.kill()
+    assert not at.exception
+    [error] = at.sidebar.error
+    assert "No space left on device" in error.value and "\n" not in error.value
+    assert launched == [] and runs.active_run(app_env) is None
+
+
+@pytest.mark.parametrize(
+    "folder, words",
+    [
+        ("/" + "a" * 10_000, "longer than 4,096 characters"),  # refused in the form, Start disabled
+        ("/tmp/" + "b" * 300, "File name too long"),  # refused at Start, by the folder check
+    ],
+)
+def test_a_folder_path_too_long_is_one_line(app_env, folder, words):
+    """Issue 20 L: a 10,000-character folder path raised "[Errno 36] File name too long" into the form."""
+    at = run_app()
+    at.sidebar.radio(key="train_dataset").set_value("folder").run()
+    at.sidebar.text_input(key="train_folder").input(folder).run()
+    if not at.sidebar.button(key="training_start").disabled:
+        at.sidebar.button(key="training_start").click().run()
+    assert not at.exception
+    [error] = at.sidebar.error
+    assert words in error.value and "\n" not in error.value and "Errno" not in error.value
+    assert runs.active_run(app_env) is None
+
+
+def test_the_forms_errors_quoting_a_typed_path_are_text_not_markdown(app_env):
+    """Issue 20 L: the form rendered its own error text as markdown, so a typed path holding ![x](http://...) made
+    the browser fetch that picture."""
+    at = run_app()
+    at.sidebar.radio(key="train_dataset").set_value("folder").run()
+    at.sidebar.text_input(key="train_folder").input("/tmp/![x](http://example.com/x.png)").run()
+    at.sidebar.button(key="training_start").click().run()
+    assert not at.exception
+    [error] = at.sidebar.error
+    assert "does not exist" in error.value
+    assert "](http" not in error.value and "\\!\\[x\\]\\(http\\:" in error.value  # every bracket and colon escaped

@@ -99,3 +99,24 @@ def test_stale_incoming_files_are_cleared(shelves, tiny_checkpoint):
 def test_links_planted_in_a_listed_folder_are_not_offered(shelves, tmp_path):
     (shelves.checkpoints_dir / "evil.safetensors").symlink_to("/etc/hostname")
     assert shelves.find("bundled/evil") is None
+
+
+@pytest.mark.parametrize("failing", ["write_bytes", "mkdir", "replace"])
+def test_a_full_disk_refuses_the_upload_in_one_line_and_keeps_nothing(shelves, tiny_checkpoint, monkeypatch, failing):
+    """Issue 20 E: a full disk raised "[Errno 28] No space left on device" out of the sidebar's upload."""
+    import errno
+    from pathlib import Path
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    if failing == "replace":
+        monkeypatch.setattr(catalog.os, "replace", full)
+    else:
+        monkeypatch.setattr(Path, failing, full)
+    with pytest.raises(CheckpointError) as refused:
+        shelves.add_upload("mine.safetensors", tiny_checkpoint.read_bytes(), load_generator)
+    assert str(refused.value) == "mine.safetensors: could not be kept on this server (No space left on device)"
+    monkeypatch.undo()
+    left = [p for p in shelves.uploads_dir.rglob("*") if p.is_file()] if shelves.uploads_dir.exists() else []
+    assert left == [] and [e for e in shelves.entries() if e.kind == "upload"] == []

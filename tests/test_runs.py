@@ -279,3 +279,69 @@ def test_a_diverged_run_reads_as_diverged_with_its_message_and_warning(tmp_path)
     assert (progress.state, progress.step, progress.checkpoint_step) == ("diverged", 26, 20)
     assert progress.failure == message and progress.warning == "samples look alike at step 25"
     assert progress.eta_seconds is None and not progress.log_tail
+
+
+def _disk_full_at(monkeypatch, *names):
+    """runs.write_json raises ENOSPC for the files called ``names``, as a full disk does."""
+    import errno
+
+    write = runs.write_json
+
+    def full(path, value):
+        if path.name in names:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        write(path, value)
+
+    monkeypatch.setattr(runs, "write_json", full)
+
+
+@pytest.fixture
+def sleepers(monkeypatch):
+    """Every process start_run launches is a 60 s sleep instead of a trainer; the list holds them."""
+    started, popen = [], subprocess.Popen
+
+    def launch(command, **options):
+        process = popen([sys.executable, "-c", "import time; time.sleep(60)"], **options)
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(runs.subprocess, "Popen", launch)
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_a_full_disk_at_start_is_one_line_and_starts_nothing(tmp_path, monkeypatch, sleepers):
+    """Issue 20 E: the active record is claimed before the trainer starts, so a disk that cannot take it starts
+    nothing (the old start raised OSError after launching a trainer that no record named)."""
+    _disk_full_at(monkeypatch, runs.ACTIVE_FILE)
+    with pytest.raises(runs.RunError, match="No space left on device") as refused:
+        start_tiny(tmp_path)
+    assert "\n" not in str(refused.value) and str(refused.value).startswith("could not start run ")
+    assert sleepers == [] and runs.active_run(tmp_path) is None
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+
+
+def test_a_start_whose_record_cannot_be_written_leaves_no_trainer_running(tmp_path, monkeypatch, sleepers):
+    """Issue 20 E: whatever fails once the process is up (here launch.json on a full disk) kills it and removes its
+    records and folder: no trainer runs that the active record does not name, which nobody could stop."""
+    _disk_full_at(monkeypatch, runs.LAUNCH_FILE)
+    with pytest.raises(runs.RunError, match="No space left on device") as refused:
+        start_tiny(tmp_path)
+    assert "\n" not in str(refused.value) and runs.LAUNCH_FILE in str(refused.value)
+    [process] = sleepers
+    assert process.wait(timeout=10) is not None  # killed, not left running
+    assert not (tmp_path / runs.ACTIVE_FILE).exists() and runs.active_run(tmp_path) is None
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("folder", ["/" + "a" * 10_000, "/tmp/" + "b" * 300, "/tmp/" + "c/" * 2100])
+def test_a_folder_path_too_long_for_the_file_system_is_one_line(tmp_path, folder):
+    """Issue 20 L: a 10,000-character path, or one with a 300-character name, ended in "[Errno 36] File name too
+    long" from the folder check instead of a RunError."""
+    with pytest.raises(runs.RunError) as refused:
+        start_tiny(tmp_path, dataset=folder)
+    message = str(refused.value)
+    assert "\n" not in message and len(message) < 300 and "Errno" not in message
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []

@@ -4,6 +4,7 @@ ValueError, never another exception; and a link full of hostile values renders e
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,82 @@ def test_a_link_of_hostile_values_renders_every_page(view, tmp_path, monkeypatch
     at = run_view(view, **query)
     assert not at.exception
     assert at.session_state["checkpoint"] == "bundled/tiny"
+
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+TOONFACES = Path(__file__).resolve().parent.parent / "checkpoints" / "toonfaces32.safetensors"
+
+
+def open_link(page: str, **query):
+    """A visitor following a link to ``page`` (a module of dashboard.views): Samples through the whole app (app.py,
+    the root redirect included), other pages as app.py runs them (app_support.run_view; AppTest cannot switch to a
+    page that is a callable)."""
+    from app_support import run_view
+    from streamlit.testing.v1 import AppTest
+
+    if page != "samples":
+        return run_view(page, timeout=120, **query)
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+@pytest.mark.parametrize(
+    "page, query, named",
+    [
+        ("samples", {"info": "<script>"}, "info"),  # a caption this page does not offer
+        ("latent_map", {"space": "../../etc"}, "space"),  # a feature space this model does not have
+        ("latent_map", {"color": "attribute:nope"}, "color"),
+        ("samples", {"hair": "purple"}, "hair"),  # a parameter no page reads
+    ],
+)
+def test_a_link_parameter_the_page_cannot_use_is_named_in_one_notice(
+    tmp_path, monkeypatch, tiny_checkpoint, page, query, named
+):
+    """Issue 20 K: unknown names fell back to defaults silently; the README promises one notice naming the
+    parameter."""
+    from app_support import isolate_app
+
+    isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
+    at = open_link(page, **query)
+    assert not at.exception
+    [toast] = [t.value for t in at.toast]
+    assert f"The link's {named} " in toast and "\n" not in toast
+    assert query[named] not in str(at.query_params.get(named))  # the page's own value replaces it in the address
+
+
+@pytest.mark.slow
+def test_an_attribute_the_model_lacks_is_named_in_the_notice(tmp_path, monkeypatch):
+    """Issue 20 K: dir=hair=purple on the Directions page (a model with labelled attributes)."""
+    from app_support import isolate_app
+
+    isolate_app(tmp_path, monkeypatch, TOONFACES)
+    at = open_link("arithmetic", mode="Directions", dir="hair=purple")
+    assert not at.exception
+    [toast] = [t.value for t in at.toast]
+    assert "The link's dir names nothing this page offers" in toast
+
+
+def test_every_ignored_part_of_a_link_is_in_the_same_one_notice(tmp_path, monkeypatch, tiny_checkpoint):
+    from app_support import isolate_app
+
+    isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
+    hostile_name = "![x](http://example.com/x.png)" + "y" * 100
+    at = open_link("samples", n="7", info="nope", ckpt="bundled/nothing", **{hostile_name: "1", "zz": "2"})
+    assert not at.exception
+    [toast] = [t.value for t in at.toast]
+    for part in ("n (not one of", "zz (not a setting", "checkpoint is not one", "info names nothing"):
+        assert part in toast, toast
+    assert "![x](http" not in toast and "\\!\\[x\\]\\(http\\:" in toast  # a name from the link shows as text
+    assert "y" * 40 not in toast  # and cut short
+
+
+def test_usable_names_and_names_for_another_page_give_no_notice(tmp_path, monkeypatch, tiny_checkpoint):
+    """A value the page can use is kept; one for a page not open (a map setting on Samples) waits for that page."""
+    from app_support import isolate_app
+
+    isolate_app(tmp_path, monkeypatch, tiny_checkpoint)
+    at = open_link("samples", info="D score", space="../../etc")
+    assert not at.exception and not at.toast
+    assert at.session_state["tile_info"] == "D score"
