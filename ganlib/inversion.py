@@ -34,6 +34,14 @@ from .images import generate
 
 PERCEPTUAL_KINDS = ("classifier", "discriminator", "pixels")
 CLASSIFIER_INPUT = 64  # the attribute classifier reads 64 x 64 (ganlib.classifier.INPUT_SIZE)
+# A reconstruction is judged against what chance gives: the best PSNR that CHANCE_SAMPLES random samples (seeded,
+# the same for every picture) reach against the same picture. On toonfaces64 (2 x 150 from the encoder) a held-out
+# face came back at 24.2 dB against a best random 12.2 dB, a model sample at 30.6 against 11.7, while a gradient
+# (10.7 against 10.5) and a smooth colour pattern (11.6 against 11.4) came back as a generic face no closer than
+# the best random one: a margin of a few dB separates the two kinds widely.
+CHANCE_SAMPLES = 16
+CHANCE_SEED = 0
+CHANCE_MARGIN_DB = 3.0
 
 
 class NonFiniteProjection(ValueError):
@@ -70,6 +78,22 @@ def psnr(reconstructions: np.ndarray, targets: np.ndarray) -> np.ndarray:
     mse = error.reshape(len(error), -1).mean(axis=1)
     with np.errstate(divide="ignore"):
         return 10 * np.log10(255.0**2 / mse)
+
+
+def chance_psnr(generator, targets: np.ndarray, samples: int = CHANCE_SAMPLES, seed: int = CHANCE_SEED) -> np.ndarray:
+    """[N]: per target (uint8 [N, S, S, C] at the model's size, as Projection.targets), the best PSNR that any of
+    ``samples`` random samples G(z), z ~ N(0, I) from ``seed``, reaches against it."""
+    z = torch.randn(samples, generator.config.latent_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        images = generate(generator, z)
+    return np.array([psnr(images, np.repeat(target[None], samples, axis=0)).max() for target in targets])
+
+
+def no_closer_than_chance(psnr_db: float, chance_db: float, margin_db: float = CHANCE_MARGIN_DB) -> bool:
+    """Whether a reconstruction at ``psnr_db`` is no real match for its picture: not at least ``margin_db`` closer
+    than the best random sample (``chance_db``, from chance_psnr). Such a picture is far from anything the model
+    makes, and what came back is a generic image of the model's, not the picture. A NaN counts as no match."""
+    return not psnr_db >= chance_db + margin_db
 
 
 def _perceptual(generator, classifier, discriminator) -> tuple[str, Callable | None, list]:

@@ -119,3 +119,24 @@ def test_presentation_keeps_the_optimal_d_switch():
     assert not at.exception
     assert at.toggle(key="toy_optimal_d").value is True
     assert at.session_state["toy_game"].config.optimal_d
+
+
+def test_a_negative_jsd_estimate_reads_zero():
+    """At step 0 a random D puts V below −log 4, so the bound (log 4 + V) / 2 is negative: the metric reads 0.000."""
+    at = run_page(game_preset="one Gaussian")
+    estimate = next(metric for metric in at.metric if metric.label == "JSD estimate")
+    assert estimate.value == "0.000" and "lower bound" in estimate.proto.help
+
+
+def test_while_playing_the_charts_are_svg_drawn_in_place_and_plotly_when_paused():
+    """Streamlit re-creates a plotly chart whose figure changes, which blanked the live charts in the browser
+    (tests/test_browser_game.py): while playing they are inline SVG, paused they are plotly again."""
+    at = run_page()
+    at.session_state["toy_playing"] = True
+    at.run()
+    assert not at.exception
+    live = [m.value for m in at.markdown if m.value.startswith('<svg class="live-chart"')]
+    assert len(live) == 5 and len(at.get("plotly_chart")) == 0
+    at.button(key="toy_pause").click().run()
+    assert len(at.get("plotly_chart")) == 5
+    assert not [m for m in at.markdown if m.value.startswith("<svg")]

@@ -9,6 +9,11 @@ drawing, so every element of the live area was stale for longer than that on eve
 server has sent the whole frame about 0.1 s into the tick) and trains after, for less than the interval. On a CPU so
 busy that the browser itself falls behind (other processes, a training run), LIVE_CSS keeps the frame that is being
 replaced at full opacity while playing: during an animation it is still the right picture.
+
+Playing must not blank the charts either. Streamlit derives a plotly chart's element id from its figure, so a chart
+whose figure changes every tick is unmounted and drawn anew every tick, and a busy browser painted frames with an
+empty box in between. While playing, the charts are therefore drawn as inline SVG (dashboard.svg_chart), which is
+swapped in place; paused, the same figures are drawn by plotly, with hover and zoom.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import services
+from dashboard import services, svg_chart
 from dashboard.services import LOG_2, LOG_4, LOSS_LABELS, LOSSES, PRESETS
 from dashboard.state import URL_STATE
 
@@ -265,14 +270,17 @@ def _draw(game) -> None:
     history = _thinned(game.history_columns())
     _metrics(snap)
     _chart(
-        _density_figure(snap), r"Data p\_data, generator p\_g, discriminator D and the optimal D\*", "toy_density_chart"
+        _density_figure(snap),
+        r"Data p\_data, generator p\_g, discriminator D and the optimal D\*",
+        "toy_density_chart",
+        1000,
     )
     _note_mode_collapse(snap, game.data)
     left, right = st.columns(2)
     with left:
-        _chart(_value_figure(history, snap.step), "Value V(D, G)", "toy_value_chart")
+        _chart(_value_figure(history, snap.step), "Value V(D, G)", "toy_value_chart", 500)
     with right:
-        _chart(_jsd_figure(history, snap.step), "Jensen–Shannon divergence", "toy_jsd_chart")
+        _chart(_jsd_figure(history, snap.step), "Jensen–Shannon divergence", "toy_jsd_chart", 500)
         st.caption(_jsd_note(game.config.optimal_d))
     st.subheader("Why the non-saturating loss exists")
     left, right = st.columns([3, 2])
@@ -281,9 +289,12 @@ def _draw(game) -> None:
             _loss_figure(snap.d_fake, game.config.loss),
             "G's loss and its gradient as functions of D(G(z))",
             "toy_loss_chart",
+            600,
         )
     with right:
-        _chart(_gradient_figure(history, snap.step), "G's gradient norm per step (before Adam)", "toy_gradient_chart")
+        _chart(
+            _gradient_figure(history, snap.step), "G's gradient norm per step (before Adam)", "toy_gradient_chart", 400
+        )
     st.caption(
         "Early on D rejects fakes easily, so D(G(z)) is small. At D(G(z)) = 0.1 the non-saturating loss is "
         "−ln(0.1) ≈ 2.3 with gradient strength 0.9, while the minimax log(1 − 0.1) ≈ −0.105 barely moves "
@@ -333,12 +344,24 @@ def _metrics(snap) -> None:
         ("V(D, G)", f"{snap.value:.3f}"),
         ("−log 4", f"{-LOG_4:.3f}"),
         ("JSD exact", f"{snap.jsd_exact:.3f}"),
-        ("JSD estimate", f"{snap.jsd_estimate:.3f}"),
+        ("JSD estimate", _estimate_text(snap.jsd_estimate)),
         ("mean D(x)", f"{float(weights @ snap.d):.2f}"),
         ("mean D(G(z))", f"{float(snap.d_fake.mean()):.2f}"),
     ]
     for column, (label, value) in zip(st.columns(len(values)), values):
-        column.metric(label, value)
+        column.metric(label, value, help=ESTIMATE_HELP if label == "JSD estimate" else None)
+
+
+ESTIMATE_HELP = (
+    "(log 4 + V) / 2: a lower bound on the JSD, since V(D, G) ≤ V(D*, G). A D far from D* (at step 0 it is "
+    "random) can push it below 0, where it says nothing the JSD's own floor does not: it is shown as 0 then. "
+    "The chart below draws it unclipped."
+)
+
+
+def _estimate_text(estimate: float) -> str:
+    """The JSD estimate for the metric: a JSD is never negative, so a bound below 0 reads 0.000 (never −0.002)."""
+    return f"{max(0.0, estimate):.3f}"
 
 
 def _thinned(history: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -346,23 +369,27 @@ def _thinned(history: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: column[::stride] for name, column in history.items()}
 
 
-def _chart(figure: go.Figure, title: str, key: str) -> None:
-    """Titles are Streamlit text rather than plotly's: they wrap on a narrow screen instead of running into the
-    legend."""
+def _chart(figure: dict, title: str, key: str, width: int) -> None:
+    """Plotly when paused; while playing, an SVG of the same figure ``width`` units wide (it scales to the column) in
+    the chart's place, one element that each tick updates in place (see the module's docstring). Titles are Streamlit
+    text rather than plotly's: they wrap on a narrow screen instead of running into the legend."""
     st.markdown(f"**{title}**")
-    st.plotly_chart(figure, key=key, config={"displayModeBar": False})
+    if st.session_state[PLAYING_KEY]:
+        st.markdown(svg_chart.svg(figure, width), unsafe_allow_html=True)
+    else:
+        st.plotly_chart(go.Figure(figure), key=key, config={"displayModeBar": False})
 
 
-# Figures are written as plain dicts and validated once by go.Figure: all five are rebuilt on every tick, and
-# building them with add_trace / add_hline / make_subplots costs several times as much per tick.
-def _figure(traces: list[dict], layout: dict, height: int) -> go.Figure:
+# Figures are written as plain dicts (validated by go.Figure only when plotly draws them): all five are rebuilt on
+# every tick, and building them with add_trace / add_hline / make_subplots costs several times as much per tick.
+def _figure(traces: list[dict], layout: dict, height: int) -> dict:
     base = dict(
         height=height,
         font=FONT,
         margin=dict(l=10, r=10, t=10, b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
     )
-    return go.Figure(data=traces, layout=base | layout)
+    return dict(data=traces, layout=base | layout)
 
 
 def _line(x, y, name: str, color: str, width: float = 3, dash: str = "solid", **extra) -> dict:
@@ -371,7 +398,7 @@ def _line(x, y, name: str, color: str, width: float = 3, dash: str = "solid", **
     )
 
 
-def _density_figure(snap) -> go.Figure:
+def _density_figure(snap) -> dict:
     """p_data and p_g (left axis), D and D* (right axis, 0..1), and this batch's fakes as a rug under the axis."""
     low, high = min(snap.data_range[0], -1.0), max(snap.data_range[1], 1.0)  # fresh G sits near 0: keep it in view
     pad = 0.03 * (high - low)
@@ -422,7 +449,7 @@ def _density_figure(snap) -> go.Figure:
 
 def _history_figure(
     history, lines, reference: float, reference_text: str, last_step: int, y_title: str, y_range=None
-) -> go.Figure:
+) -> dict:
     right = max(last_step, 10)
     traces = [_line(history["step"], history[column], name, color) for name, column, color in lines]
     traces.append(
@@ -432,13 +459,13 @@ def _history_figure(
     return _figure(traces, layout, 320)
 
 
-def _value_figure(history, last_step: int) -> go.Figure:
+def _value_figure(history, last_step: int) -> dict:
     return _history_figure(
         history, [("V(D, G)", "value", BLUE)], -LOG_4, f"−log 4 ≈ {-LOG_4:.3f} (equilibrium)", last_step, "V"
     )
 
 
-def _jsd_figure(history, last_step: int) -> go.Figure:
+def _jsd_figure(history, last_step: int) -> dict:
     low = min(0.0, float(history["jsd_estimate"].min())) if len(history["step"]) else 0.0
     return _history_figure(
         history,
@@ -451,7 +478,7 @@ def _jsd_figure(history, last_step: int) -> go.Figure:
     )
 
 
-def _loss_figure(d_fake: np.ndarray, loss_in_use: str) -> go.Figure:
+def _loss_figure(d_fake: np.ndarray, loss_in_use: str) -> dict:
     """G's loss (left panel) and gradient strength (right panel) as functions of D(G(z)) for both losses, with
     this batch's D(G(z)) marked on the loss in use."""
     curves = services.loss_curves()
@@ -495,7 +522,7 @@ def _loss_figure(d_fake: np.ndarray, loss_in_use: str) -> go.Figure:
     return _figure(traces, layout, 400)
 
 
-def _gradient_figure(history, last_step: int) -> go.Figure:
+def _gradient_figure(history, last_step: int) -> dict:
     traces = [_line(history["step"], history["grad_norm_g"], "‖∇G‖", GREEN)]
     layout = dict(
         xaxis=dict(title="step", range=[0, max(last_step, 10)]),

@@ -207,7 +207,16 @@ def _results(path: str, model, presenting: bool) -> None:
     for index, item in enumerate(items):
         if bar is not None and item["new"]:
             bar.progress(done / new, text=f"Finding {plain(item['name'])}: {restarts} starts × {steps} steps")
-        result = services.project_picture(path, item["picture"], restarts, steps)
+        if "failed" not in item:
+            try:
+                result = services.project_picture(path, item["picture"], restarts, steps)
+            except services.NonFiniteProjection as error:  # kept, so that a rerun does not search again
+                item["failed"] = f"No latent was found for {plain(item['name'])}: {error}."
+        if "failed" in item:
+            if item["new"]:
+                item["new"], done = False, done + 1
+            st.warning(item["failed"], icon=":material/warning:")
+            continue
         if item["new"]:  # a new picture's latent is pinned at once: that is what the user came for
             item["new"] = False
             done += 1
@@ -244,6 +253,12 @@ def _result_row(index: int, name: str, result, scale: int) -> None:
             )
             start = "from the encoder's guess" if result.start == "encoder" else "from random starts"
             term = {"classifier": "the attribute classifier's features", "discriminator": "D's features"}
+            if result.unlike_the_model:
+                st.warning(
+                    f"Not found: this picture is far from anything the model makes, and G(z) is no closer to it "
+                    f"than a random sample would be ({result.psnr:.1f} dB against {result.chance_psnr:.1f} dB).",
+                    icon=":material/warning:",
+                )
             st.caption(
                 f"Found in {result.seconds:.1f} s: {result.restarts} starts × {result.steps} steps {start}; "
                 f"pixels and {term[result.perceptual]} compared."
