@@ -281,6 +281,11 @@ def exemplar_search_budget(path: str) -> int:
     return min(EXEMPLAR_SEARCH_LIMIT, affordable // LABEL_BLOCK * LABEL_BLOCK)
 
 
+def tsne_seconds(count: int, iterations: int, perplexity: int) -> float:
+    """An upper estimate of t-SNE's own time for ``count`` points, once their features exist."""
+    return budget.tsne_seconds(count, iterations, perplexity)
+
+
 def images_seconds(path: str, count: int) -> float:
     """About how long ``count`` images take this model on this machine (G, D and the classifier, measured once)."""
     return explorer(path).cost().seconds(count)

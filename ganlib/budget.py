@@ -22,6 +22,9 @@ REQUEST_SECONDS = 20.0  # the most a page computes on its own for one request (a
 BATCH_BYTES = 64 << 20  # activations one batch may hold in a pass through G (and D): ~400 KB per 64-px toonface
 HELD_BYTES = 128 << 20  # what one computation keeps between passes over its data (GANSpace's activations)
 MAX_BATCH = 256  # the batch every pass used before this budget: small models gain nothing from more
+# scikit-learn's Barnes-Hut t-SNE, one thread: 2,000 points x 500 iterations at perplexity 30 took 5-9 s where it
+# was measured (docs/bench_tsne.json), about 7 us a point-iteration; this bound has headroom for slower machines.
+TSNE_SECONDS_PER_POINT_ITERATION = 1e-5
 PROBE_IMAGES = 8  # images timed once per model to measure its speed (about 0.1 s for a 128-px generator)
 
 
@@ -100,3 +103,8 @@ def seconds_per_image(generator: nn.Module, discriminator: nn.Module | None = No
 def measure(generator: nn.Module, discriminator: nn.Module | None = None, classify=None) -> Cost:
     """A model's Cost on this machine (about 2 x PROBE_IMAGES images of work)."""
     return Cost(seconds_per_image(generator, discriminator, classify), bytes_per_image(generator, discriminator))
+
+
+def tsne_seconds(points: int, iterations: int, perplexity: float) -> float:
+    """An upper estimate of a t-SNE's own time (after its features exist); its neighbour lists grow with perplexity."""
+    return max(0, int(points)) * max(0, int(iterations)) * TSNE_SECONDS_PER_POINT_ITERATION * max(1.0, perplexity / 30)

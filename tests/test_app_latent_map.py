@@ -215,3 +215,10 @@ def test_a_model_too_slow_for_the_default_map_waits_for_compute(app_env, recorde
     at = run_page()  # 500 points at 1 s each: beyond the request budget
     assert not at.exception and recorded_maps == []
     assert any("wait for **Compute**" in info.value for info in at.main.info)
+
+
+def test_a_small_tsne_link_draws_on_arrival(app_env, recorded_maps):
+    """A rehearsed t-SNE slide (a few hundred points) fits the request budget: it draws without a click, while the
+    5,000-point link above waits."""
+    at = run_page(map="1", proj="t-SNE", points="200", iter="250", perp="10")
+    assert not at.exception and recorded_maps == [(200, "tsne", 10, 250)]
