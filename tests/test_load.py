@@ -152,7 +152,7 @@ def test_sessions_pressing_start_together_while_others_open_pages_see_no_excepti
     """Issue 20 C: page objects shared by every session let one session's run clear the mark that st.navigation
     had set for another's ("This page cannot be called directly"): two sessions pressing Start together showed it
     in 5 of 5 trials. Exactly one run starts each round, and no session shows an exception."""
-    result = _press_start_together(3, tmp_path)
+    result = _press_start_together(2, tmp_path)
     _report(result, "load_start_together")
     assert result["errors"] == []
-    assert result["runs_started_per_round"] == [1, 1, 1]
+    assert result["runs_started_per_round"] == [1, 1]
