@@ -113,13 +113,16 @@ def _default_space(spaces: tuple[str, ...]) -> str:
 
 
 def _draws_on_arrival(path: str) -> bool:
-    """A small PCA map is cheap: it is drawn as soon as the page opens, so the page is never empty. A t-SNE draws
-    on arrival when its images and its own estimated time fit the request budget together. Anything more, or a model
-    too slow to draw it within the budget, waits for Compute, whoever asks (a link included)."""
+    """A small PCA map is cheap: it is drawn as soon as the page opens, so the page is never empty. A t-SNE that a
+    link shows draws on arrival when its images and its own estimated time fit the request budget together.
+    Anything more, or a model too slow to draw it within the budget, waits for Compute, whoever asks (a link
+    included)."""
     count = int(st.session_state["map_points"])
     seconds = services.images_seconds(path, count)
     if st.session_state["map_method"] == "PCA":
         return count <= ARRIVAL_POINTS and seconds <= services.REQUEST_SECONDS
+    if not st.session_state["map_shown"]:  # t-SNE is drawn when asked for: by Compute, or by a link that shows it
+        return False
     tsne = services.tsne_seconds(count, int(st.session_state["map_iterations"]), int(st.session_state["perplexity"]))
     return seconds + tsne <= services.REQUEST_SECONDS  # a small t-SNE, such as a rehearsed slide's, draws at once
 
