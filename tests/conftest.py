@@ -27,6 +27,21 @@ def tiny_config():
     return ganlib.ModelConfig(image_size=32, channels=3, latent_dim=8, generator_width=8, discriminator_width=8)
 
 
+# TrainConfig settings for a run that trains in a fraction of a second (the trainer's tests, its fault tests)
+TINY_TRAINING = dict(
+    dataset="digits",
+    image_size=32,
+    latent_dim=8,
+    generator_width=8,
+    discriminator_width=8,
+    batch_size=8,
+    log_every=2,
+    sample_every=1000,
+    precision="fp32",
+    device="cpu",
+)
+
+
 def random_dataset(n=64, size=32, channels=3, seed=0) -> ImageDataset:
     rng = np.random.default_rng(seed)
     images = torch.from_numpy(rng.integers(0, 256, (n, channels, size, size), dtype=np.uint8))

@@ -2,24 +2,13 @@ import json
 
 import pytest
 import torch
-from conftest import random_dataset
+from conftest import TINY_TRAINING, random_dataset
 
 import ganlib
 from ganlib.config import TrainConfig
 from ganlib.train import Trainer, TrainingDiverged
 
-TINY = dict(
-    dataset="digits",
-    image_size=32,
-    latent_dim=8,
-    generator_width=8,
-    discriminator_width=8,
-    batch_size=8,
-    log_every=2,
-    sample_every=1000,
-    precision="fp32",
-    device="cpu",
-)
+TINY = TINY_TRAINING  # a run that trains in a fraction of a second
 
 
 def test_discriminator_learns_to_separate_real_from_fake(tmp_path):

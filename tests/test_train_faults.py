@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import random_dataset
+from conftest import TINY_TRAINING, random_dataset
 from safetensors import SafetensorError
 
 from ganlib.checkpoint import load_generator, read_metadata
@@ -19,18 +19,7 @@ from ganlib.data import ImageDataset
 from ganlib.run_directory import STATE_FILE, STATUS_FILE, TEMPORARY_NAME, RunDirectoryBusy
 from ganlib.train import Trainer
 
-TINY = dict(
-    dataset="digits",
-    image_size=32,
-    latent_dim=8,
-    generator_width=8,
-    discriminator_width=8,
-    batch_size=8,
-    log_every=2,
-    sample_every=1000,
-    precision="fp32",
-    device="cpu",
-)
+TINY = TINY_TRAINING  # a run that trains in a fraction of a second
 TINY_FLAGS = ["--dataset", "digits", "--image-size", "32", "--latent-dim", "8", "--generator-width", "8",
               "--discriminator-width", "8", "--batch-size", "8", "--device", "cpu", "--quiet"]  # fmt: skip
 
