@@ -31,7 +31,7 @@ KEPT_CHECKPOINTS_DIR = "checkpoints"  # step_NNNNNN.safetensors, with --keep-che
 GENERATOR_FILE = "generator.safetensors"
 STATE_FILE = "state/training_state.safetensors"
 WRITER_LOCK_FILE = ".writer.lock"  # flock'ed by the one trainer writing the run directory; holds its pid
-ORPHAN_FOLDERS = (".", "state", KEPT_CHECKPOINTS_DIR)  # where atomic writes put their temp files
+ORPHAN_FOLDERS = (".", "state", KEPT_CHECKPOINTS_DIR, SAMPLES_DIR)  # where atomic writes put their temp files
 TEMPORARY_NAME = re.compile(r".+\.tmp(\d+)")  # <name>.tmp<pid>, as temporary_path makes them
 
 
@@ -213,8 +213,8 @@ class WriterLock:
 
 
 def remove_orphans(run_dir: Path) -> list[Path]:
-    """Delete temp files (``<name>.tmp<pid>``) that writers killed mid-write left in the run directory, state/ and
-    checkpoints/; return them. Their rename never happened, so nothing refers to them. A temp file whose pid is a
+    """Delete temp files (``<name>.tmp<pid>``) that writers killed mid-write left in the run directory, state/,
+    checkpoints/ and samples/; return them. Their rename never happened, so nothing refers to them. A temp file whose pid is a
     live process other than this one may be a write in progress (ganlib.runs marking status.json) and is kept."""
     removed = []
     for folder in ORPHAN_FOLDERS:

@@ -58,11 +58,11 @@ def test_remove_orphans_clears_only_dead_writers_temp_files(tmp_path):
         tmp_path / f"status.json.tmp{dead}",
         tmp_path / "state" / f"training_state.safetensors.tmp{dead}",
         tmp_path / "checkpoints" / f"step_000004.safetensors.tmp{dead}",
+        tmp_path / "samples" / f"step_000005.png.tmp{dead}",  # sample grids are written atomically too
         tmp_path / f"generator.safetensors.tmp{os.getpid()}",
     ]  # this process has not started writing yet
     kept = [
         tmp_path / f"status.json.tmp{alive}",  # another process may be writing it right now
-        tmp_path / "samples" / f"step_000005.png.tmp{dead}",  # not a folder atomic writes use
         tmp_path / "notes.tmp",
         tmp_path / "data.tmp12ab",
         tmp_path / "generator.safetensors",
