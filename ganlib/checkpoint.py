@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from .checkpoint_schema import MAX_METADATA_BYTES, SCHEMA, SchemaError, check_metadata
 from .config import ModelConfig
 from .models import Discriminator, Generator
-from .run_directory import commit, naming, temporary_path
+from .run_directory import naming, replacing
 from .version import __version__
 
 FORMAT_VERSION = 1
@@ -71,13 +71,8 @@ def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dic
         raise CheckpointError(
             path, f"not written: tensor {bad} contains NaN or infinite values (the file on disk is unchanged)"
         )
-    temporary = temporary_path(path)
-    try:
-        with naming(path):
-            save_file(tensors, str(temporary), metadata={METADATA_KEY: raw})
-            commit(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)  # left only by a failed write (a full disk); gone after a commit
+    with replacing(path) as temporary:
+        save_file(tensors, str(temporary), metadata={METADATA_KEY: raw})
 
 
 def metadata_text(path, metadata: dict) -> str:

@@ -90,15 +90,23 @@ def naming(path):
         raise named from None
 
 
-def write_json(path: Path, value: dict) -> None:
+@contextlib.contextmanager
+def replacing(path):
+    """Yield the temp path to write ``path``'s new content to; once the block is done it is committed over ``path``.
+    A failure is raised naming ``path`` (``naming``) and leaves neither half a file nor the temp file."""
     path = Path(path)
     temporary = temporary_path(path)
     try:
         with naming(path):
-            temporary.write_text(json.dumps(value, indent=2))
+            yield temporary
             commit(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)  # left only by a failed write (a full disk); gone after a commit
+
+
+def write_json(path: Path, value: dict) -> None:
+    with replacing(path) as temporary:
+        temporary.write_text(json.dumps(value, indent=2))
 
 
 MAX_JSON_BYTES = 4 << 20  # config.json and status.json are about 1 KB, an evaluate report about 50 KB

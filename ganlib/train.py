@@ -74,11 +74,10 @@ from .run_directory import (
     STATUS_FILE,
     RunDirectoryBusy,
     WriterLock,
-    commit,
     load_json,
     naming,
     remove_orphans,
-    temporary_path,
+    replacing,
     write_json,
 )
 
@@ -575,24 +574,14 @@ class Trainer:
             if isinstance(row, dict) and row.get("step", 0) <= self.step:
                 kept.append(line if line.endswith("\n") else line + "\n")
         if kept != lines:
-            temporary = temporary_path(path)
-            try:
-                with naming(path):
-                    temporary.write_text("".join(kept))
-                    commit(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
+            with replacing(path) as temporary:
+                temporary.write_text("".join(kept))
 
     def _save_samples(self) -> Path:
         images = generate(self.sampling_generator(), self.fixed_noise)
         path = self.run_dir / SAMPLES_DIR / f"step_{self.step:06d}.png"
-        temporary = temporary_path(path)  # a follower never shows half a grid, and a full disk leaves none
-        try:
-            with naming(path):
-                save_png(make_grid(images, columns=8), temporary)
-                commit(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        with replacing(path) as temporary:  # a follower never shows half a grid, and a full disk leaves none
+            save_png(make_grid(images, columns=8), temporary)
         self._emit("sample", {"step": self.step, "path": str(path)})
         # A collapsed G maps every latent to (nearly) one image; on the 64-image grid that costs one std over
         # numbers already in memory, against seconds for the grid itself.
@@ -637,30 +626,24 @@ class Trainer:
             self.checkpoint_step = self.step
             return path
         summary = self._summary(finished)
-        with naming(self.run_dir / STATE_FILE):  # a full disk: an OSError naming the file, and no half file
-            save_training_state(
-                self.run_dir / STATE_FILE,
-                generator=self.generator,
-                discriminator=self.discriminator,
-                ema_generator=self.ema.model if self.ema else None,
-                optimizer_g=self.optimizer_g,
-                optimizer_d=self.optimizer_d,
-                rng=self.rng,
-                metadata=self._state_metadata(summary),
-            )
-        with naming(path):
-            save_generator(path, sampling, self._generator_metadata(summary), discriminator=self.discriminator)
+        # each write is atomic and, on a full disk, an OSError naming its file (checkpoint.write_atomically)
+        save_training_state(
+            self.run_dir / STATE_FILE,
+            generator=self.generator,
+            discriminator=self.discriminator,
+            ema_generator=self.ema.model if self.ema else None,
+            optimizer_g=self.optimizer_g,
+            optimizer_d=self.optimizer_d,
+            rng=self.rng,
+            metadata=self._state_metadata(summary),
+        )
+        save_generator(path, sampling, self._generator_metadata(summary), discriminator=self.discriminator)
         self.checkpoint_step = self.step
         if self.config.keep_checkpoints:  # a run's best moment is often not its last: keep each one to compare
             kept = self.run_dir / KEPT_CHECKPOINTS_DIR / f"step_{self.step:06d}.safetensors"
             kept.parent.mkdir(exist_ok=True)
-            temporary = temporary_path(kept)
-            try:
-                with naming(kept):
-                    shutil.copyfile(path, temporary)
-                    commit(temporary, kept)
-            finally:
-                temporary.unlink(missing_ok=True)
+            with replacing(kept) as temporary:
+                shutil.copyfile(path, temporary)
         self._emit("checkpoint", {"step": self.step, "path": str(path)})
         return path
 
