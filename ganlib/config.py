@@ -374,17 +374,21 @@ ACTIVATION_FACTOR = 2.0  # what autograd keeps per layer output value (BatchNorm
 BATCHNORM_BATCH = 64  # sampling re-estimates BatchNorm on batches of 64 (ganlib.ema), whatever the training batch
 
 
-def _widths(base: int, num_upsamplings: int) -> list[int]:
-    """As ganlib.models builds them (from the 4x4 layer outward; tests/test_config.py holds the two together)."""
-    return [base * min(2**i, 8) for i in reversed(range(num_upsamplings))]
+MAX_WIDTH_MULTIPLIER = 8  # the paper's 64-px nets go up to 8 * 64 = 512 channels; 128 px stays there too
+
+
+def channel_widths(base: int, num_upsamplings: int) -> list[int]:
+    """Channel counts from the 4x4 layer outward, e.g. 64 px, base 64: [512, 256, 128, 64]. ganlib.models builds
+    its layers from these, and the memory estimate counts them without building anything."""
+    return [base * min(2**i, MAX_WIDTH_MULTIPLIER) for i in reversed(range(num_upsamplings))]
 
 
 def parameter_counts(model: ModelConfig) -> tuple[int, int]:
     """(G's, D's) number of weights, BatchNorm's included, counted from the architecture without building it."""
-    widths = _widths(model.generator_width, model.num_upsamplings)
+    widths = channel_widths(model.generator_width, model.num_upsamplings)
     generator = model.latent_dim * widths[0] * 16 + 2 * widths[0] + widths[-1] * model.channels * 16
     generator += sum(a * b * 16 + 2 * b for a, b in zip(widths, widths[1:]))
-    widths = list(reversed(_widths(model.discriminator_width, model.num_upsamplings)))
+    widths = list(reversed(channel_widths(model.discriminator_width, model.num_upsamplings)))
     discriminator = model.channels * widths[0] * 16 + widths[-1] * 16
     discriminator += sum(a * b * 16 + 2 * b for a, b in zip(widths, widths[1:]))
     return generator, discriminator
@@ -393,8 +397,8 @@ def parameter_counts(model: ModelConfig) -> tuple[int, int]:
 def activations_per_image(model: ModelConfig) -> int:
     """The values G's and D's layers output for one image (G's from the 4x4 layer to the image, D's back down)."""
     sides = [4 * 2**i for i in range(model.num_upsamplings)]  # G's hidden layers: 4, 8, ..., image_size / 2
-    generator = sum(w * s * s for w, s in zip(_widths(model.generator_width, model.num_upsamplings), sides))
-    widths = reversed(_widths(model.discriminator_width, model.num_upsamplings))
+    generator = sum(w * s * s for w, s in zip(channel_widths(model.generator_width, model.num_upsamplings), sides))
+    widths = reversed(channel_widths(model.discriminator_width, model.num_upsamplings))
     discriminator = sum(w * s * s for w, s in zip(widths, reversed(sides)))  # D's: back down to 4
     return generator + discriminator + 2 * model.channels * model.image_size**2
 

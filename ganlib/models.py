@@ -13,14 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import ModelConfig
-
-MAX_WIDTH_MULTIPLIER = 8  # the paper's 64-px nets go up to 8 * 64 = 512 channels; 128 px stays there too
-
-
-def _widths(base: int, num_upsamplings: int) -> list[int]:
-    """Channel counts from the 4x4 layer outward, e.g. 64 px, base 64: [512, 256, 128, 64]."""
-    return [base * min(2**i, MAX_WIDTH_MULTIPLIER) for i in reversed(range(num_upsamplings))]
+from .config import ModelConfig, channel_widths
 
 
 def init_weights(module: nn.Module) -> None:
@@ -43,7 +36,7 @@ class Generator(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        widths = _widths(config.generator_width, config.num_upsamplings)
+        widths = channel_widths(config.generator_width, config.num_upsamplings)
         # state size: latent_dim x 1 x 1 -> widths[0] x 4 x 4
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(config.latent_dim, widths[0], 4, 1, 0, bias=False),
@@ -73,7 +66,7 @@ class Discriminator(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        widths = list(reversed(_widths(config.discriminator_width, config.num_upsamplings)))
+        widths = list(reversed(channel_widths(config.discriminator_width, config.num_upsamplings)))
         # state size: channels x size x size -> widths[0] x size/2 x size/2 (no BatchNorm on the input layer)
         layers: list[nn.Module] = [nn.Conv2d(config.channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         # each block halves the side, down to widths[-1] x 4 x 4
