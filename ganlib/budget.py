@@ -100,11 +100,6 @@ def seconds_per_image(generator: nn.Module, discriminator: nn.Module | None = No
     return min(timings) / PROBE_IMAGES
 
 
-def measure(generator: nn.Module, discriminator: nn.Module | None = None, classify=None) -> Cost:
-    """A model's Cost on this machine (about 2 x PROBE_IMAGES images of work)."""
-    return Cost(seconds_per_image(generator, discriminator, classify), bytes_per_image(generator, discriminator))
-
-
 def tsne_seconds(points: int, iterations: int, perplexity: float) -> float:
     """An upper estimate of a t-SNE's own time (after its features exist); its neighbour lists grow with perplexity."""
     return max(0, int(points)) * max(0, int(iterations)) * TSNE_SECONDS_PER_POINT_ITERATION * max(1.0, perplexity / 30)

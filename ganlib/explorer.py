@@ -86,13 +86,18 @@ class Explorer:
     @property
     def batch_size(self) -> int:
         """Images per pass through G (and D): as many as fit ganlib.budget.BATCH_BYTES of this model's activations."""
-        return self._once(("batch_size",), lambda: budget.batch_size(budget.bytes_per_image(*self._networks())))
+        return budget.batch_size(self._bytes_per_image())
+
+    def _bytes_per_image(self) -> int:
+        return self._once(("bytes_per_image",), lambda: budget.bytes_per_image(*self._networks()))
 
     def cost(self) -> budget.Cost:
         """What one image costs this model on this machine (G, D and the classifier where there are), measured once:
-        what pages compare with ganlib.budget.REQUEST_SECONDS before they compute anything on arrival."""
+        what pages compare with ganlib.budget.REQUEST_SECONDS before they compute anything on arrival. Its memory
+        figure is the one batch_size uses, read once per model."""
         classify = self.attribute_probabilities if self.classifier is not None else None
-        return self._once(("cost",), lambda: budget.measure(*self._networks(), classify))
+        seconds = lambda: budget.seconds_per_image(*self._networks(), classify)  # noqa: E731
+        return self._once(("cost",), lambda: budget.Cost(seconds(), self._bytes_per_image()))
 
     def _networks(self) -> tuple:
         return self.generator, self.discriminator
