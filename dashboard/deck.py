@@ -33,7 +33,7 @@ MAX_TITLE = 100
 MAX_QUERY = 12_000  # a view with 8 of your images is about 11,300 characters (state.MAX_CODE_TEXT)
 MAX_FILE_BYTES = 512_000  # 40 slides of the longest query, with room for the JSON around them
 MAX_LINK = 6_000  # a link is for a few plain slides; decks with your images travel as files
-LINK_PARAM = "deck"
+LINK_PARAM = state.DECK_PARAM
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # Views are compared and stored without the mode they were shown in.
 NOT_A_VIEW = {"presentation"}

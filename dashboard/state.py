@@ -197,7 +197,8 @@ URL_STATE: dict[str, UrlValue] = {
 
 
 # Query parameters that are not settings, read elsewhere on a session's first run: a deck (dashboard/deck.py).
-OTHER_PARAMS = ("deck",)
+DECK_PARAM = "deck"
+OTHER_PARAMS = (DECK_PARAM,)
 MAX_NAMED_UNKNOWN = 5  # unknown parameters named in the notice; more are counted
 # Names the schema can only bound: whether the open model, the runs folder or a page offers one is known where it
 # is used. A page replaces one it cannot use; what it replaced from the link is named in the notice (see

@@ -133,8 +133,6 @@ def _save_and_load(slides: list[dict]) -> None:
         )
         if upload is not None:
             try:
-                if upload.size > deck.MAX_FILE_BYTES:
-                    raise deck.DeckError(f"The deck is larger than {deck.MAX_FILE_BYTES // 1000} KB.")
                 deck.replace(deck.read_deck(upload.getvalue(), deck.known_pages()))
             except deck.DeckError as error:
                 st.session_state["_deck_error"] = f"{plain(upload.name)[:80]}: {error}"
