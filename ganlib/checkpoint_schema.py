@@ -138,11 +138,16 @@ def _check_bounds(document) -> None:
 
 
 def _where(place) -> str:
-    """``metadata.training.history[3]`` from a (parent, key) chain; long keys are cut short."""
+    """``metadata.training.history[3]`` from a (parent, key) chain; long keys are cut short, and a key that is not
+    printable on one line (a newline, a control character, a lone surrogate) is written escaped: ``["\\n"]``."""
     parts = []
     while place is not None:
         place, key = place
-        parts.append(f"[{key}]" if isinstance(key, int) else "." + (key if len(key) <= 40 else key[:40] + "…"))
+        if isinstance(key, int):
+            parts.append(f"[{key}]")
+        else:
+            short = key if len(key) <= 40 else key[:40] + "…"
+            parts.append("." + short if short.isprintable() else f"[{short!r}]")
     return "metadata" + "".join(reversed(parts))
 
 

@@ -238,6 +238,17 @@ def test_line_breaks_tabs_and_any_script_are_printable(tmp_path, tiny_checkpoint
     assert load_generator(path).metadata["notes"] == notes
 
 
+def test_a_key_that_is_not_one_printable_line_is_named_escaped(tmp_path, tiny_checkpoint):
+    """Found by the fuzz test below: a key "\n" holding "\x1f" was named in the error as it is, which broke the
+    one-line message."""
+    metadata = {**_valid_metadata(tiny_checkpoint), "extra": {"\n": "\x1f"}}
+    path = _write(tmp_path / "keys.safetensors", _tiny_tensors(tiny_checkpoint), metadata)
+    with pytest.raises(CheckpointError) as info:
+        read_metadata(path)
+    assert "\n" not in str(info.value) and "metadata.extra['\\n'] holds U+001F" in str(info.value)
+    str(info.value).encode("utf-8")
+
+
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=12)  # surrogates and controls included
 
 
