@@ -103,16 +103,19 @@ def train_reference(
     initial_weights: tuple[dict, dict] | None = None,
     device: str = "cpu",
     min_seconds: float = 0.0,
+    on_step=None,
 ) -> ReferenceRun:
     """Run the loop for ``steps`` steps on ``images`` (uint8 [N, 3, S, S]), and on past them until the steps after
     the first ``warmup`` have taken ``min_seconds``; ``seconds`` and ``timed_steps`` count those. ``initial_weights``
     (G's and D's state dicts) replace the N(0, 0.02) draw after it, as main.py's ``--netG`` and ``--netD`` options
-    load them."""
+    load them. ``on_step(steps_done, net_g)``, called after every step, stops the loop by returning True
+    (benchmarks/bench_recipe.py snapshots G through it)."""
     torch.manual_seed(seed)
     if device.startswith("cuda"):
         torch.backends.cudnn.benchmark = True  # as main.py sets it
     size = images.shape[-1]
-    net_g, net_d = reference_generator(size), reference_discriminator(size)
+    channels = images.shape[1]  # main.py's nc: 3, or 1 for MNIST
+    net_g, net_d = reference_generator(size, nc=channels), reference_discriminator(size, nc=channels)
     net_g.apply(_weights_init)
     net_d.apply(_weights_init)
     if initial_weights is not None:
@@ -135,8 +138,10 @@ def train_reference(
     log = io.StringIO()
     done, started = 0, time.perf_counter()
 
+    stopped = False
+
     def finished() -> bool:  # every step ends in .item(), so the clock sees the device's work too
-        return done >= steps and (done <= warmup or time.perf_counter() - started >= min_seconds)
+        return stopped or done >= steps and (done <= warmup or time.perf_counter() - started >= min_seconds)
 
     while not finished():
         for real, _ in loader:
@@ -174,6 +179,7 @@ def train_reference(
                 {"loss_d": loss_d, "loss_g": loss_g, "d_real": d_x, "d_fake": d_g_z1, "d_fake_after": d_g_z2}
             )
             done += 1
+            stopped = on_step is not None and bool(on_step(done, net_g))
             if finished():
                 break
         log.seek(0)

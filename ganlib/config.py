@@ -26,6 +26,7 @@ LOSS_LABELS = {"non-saturating": "non-saturating: −log D(G(z))", "minimax": "m
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "bf16", "tf32", "fp32")
 ADAM_IMPLEMENTATIONS = ("fused", "foreach", "loop")
+AUGMENT_POLICIES = ("none", "translation", "translation-cutout", "color-translation-cutout")  # ganlib.augment
 MAX_LATENT_DIM = 4096
 MAX_WIDTH = 1024
 
@@ -154,6 +155,13 @@ class TrainConfig(_DictMixin):
         format="%.5f",
         resume=RECORDED,
     )
+    discriminator_lr: float = setting(
+        0.0,
+        "D's own Adam learning rate (0: the same as --lr). Below G's, D wins less often early on (the two "
+        "time-scale rule of Heusel et al. 2017 suggests the opposite order for its proof; bench_recipe measures both)",
+        low=0,
+        high=0.1,
+    )
     beta1: float = setting(
         0.5, "Adam beta1 (the DCGAN paper's 0.5; the default 0.9 oscillates)", low=0, high=1, interval="[)"
     )
@@ -210,6 +218,27 @@ class TrainConfig(_DictMixin):
         "the step where instance noise reaches 0 (0: the last step; extending a run with --resume keeps the old end)",
         low=0,
         high=10_000_000,
+    )
+    instance_noise_floor: float = setting(
+        0.0,
+        "instance noise never falls below this std (0: it falls to 0). Since the same noise blurs real and "
+        "generated images, G's optimum is still the data distribution; a floor keeps D from sharpening again late",
+        low=0,
+        high=2,
+    )
+    r1_gamma: float = setting(
+        0.0,
+        "weight of the R1 penalty (gamma / 2) E||grad_x D(x)||^2 on real images (Mescheder et al. 2018), applied "
+        "lazily every 16 steps with 16 times the weight as StyleGAN2 does (0: off). It keeps D smooth where the data "
+        "is, which damps the oscillation around equilibrium",
+        low=0,
+        high=1000,
+    )
+    augment: str = setting(
+        "none",
+        "differentiable augmentation of every image D sees, real and generated (Zhao et al. 2020): helps D not "
+        "memorise a small data set such as digits",
+        choices=AUGMENT_POLICIES,
     )
     ema: bool = setting(True, "sample from an exponential moving average of G (--no-ema: from the raw G)")
     ema_decay: float = setting(

@@ -38,6 +38,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from . import devices, distributed
+from .augment import augment
 from .checkpoint import (
     FORMAT_VERSION,
     GENERATOR_FORMAT,
@@ -89,6 +90,7 @@ SAMPLE_GRID_SIZE = 64
 # widths 16 and 64, and for toonfaces); 64 latents jittered by 0.05 around one, near-identical images, 0.04-0.08.
 # A warning, not a stop: a run can come back from a collapse, and this cannot see a collapse onto a few modes.
 DIVERSITY_WARNING_RATIO = 0.1
+R1_EVERY = 16  # steps between lazy R1 penalties (StyleGAN2's interval)
 STATUS_SECONDS = 1.0  # status.json is rewritten (two fsyncs) at most this often while running
 
 
@@ -180,7 +182,7 @@ class Trainer:
             self.discriminator_step = DistributedDataParallel(self.discriminator, device_ids=ids)
         adam = dict(lr=config.lr, betas=(config.beta1, config.beta2), **adam_implementation(config.adam, self.device))
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), **adam)
-        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
+        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), **{**adam, "lr": self.discriminator_lr})
         # batches and noise, drawn on the training device; saved for exact resume
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.fixed_noise = sample_latents(SAMPLE_GRID_SIZE, self.model_config.latent_dim, config.sample_seed)
@@ -246,6 +248,10 @@ class Trainer:
     def request_stop(self) -> None:
         """Ask the loop to finish the current step, write a checkpoint and return (safe from a signal handler)."""
         self.stop_requested = True
+
+    @property
+    def discriminator_lr(self) -> float:
+        return self.config.discriminator_lr or self.config.lr
 
     def sampling_generator(self) -> Generator:
         """The generator to sample from: EMA with re-estimated BatchNorm, else the raw G in eval mode. Made once
@@ -450,7 +456,22 @@ class Trainer:
         perfectly, JS sits at log 2 and G's gradient carries little. The same noise on both blurs the two
         distributions into overlap; annealing it returns the original game by the end."""
         horizon = self.config.instance_noise_steps or self.config.steps
-        return self.config.instance_noise * max(0.0, 1.0 - self.step / horizon)
+        return max(self.config.instance_noise_floor, self.config.instance_noise * max(0.0, 1.0 - self.step / horizon))
+
+    def _as_seen_by_d(self, images: torch.Tensor) -> torch.Tensor:
+        """What D is shown of a batch: augmented (config.augment), then noised (instance noise)."""
+        if self.config.augment != "none":
+            images = augment(images, self.config.augment, self.rng).contiguous(memory_format=self.memory_format)
+        return self._with_instance_noise(images)
+
+    def _r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
+        """Lazy R1: (gamma / 2) E||grad_x D(x)||^2 on real images, times R1_EVERY since it is applied that rarely.
+        Through the plain D (DDP does not support the double backward); its gradient accumulates with the real
+        half's, and the fake half's backward averages them across ranks."""
+        real = real.detach().requires_grad_(True)
+        logits = self.discriminator(real).float()
+        (gradient,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+        return self.config.r1_gamma / 2 * gradient.square().sum(dim=(1, 2, 3)).mean() * R1_EVERY
 
     def _with_instance_noise(self, images: torch.Tensor) -> torch.Tensor:
         std = self.instance_noise_std()
@@ -464,13 +485,13 @@ class Trainer:
         """k discriminator steps then one generator step; returns this step's measured quantities."""
         config = self.config
         for d_step in range(config.d_steps):
-            real = self._with_instance_noise(self._real_batch())
+            real = self._as_seen_by_d(self._real_batch())
             noise = self._noise()
             last = d_step == config.d_steps - 1
             with torch.set_grad_enabled(last):  # the last fake batch is reused for G's step
                 with self._autocast():
                     fake = self.generator_step(noise)
-                fake = self._with_instance_noise(fake)
+                fake = self._as_seen_by_d(fake)
             # D's two halves go backward one after the other, as pytorch/examples does: DDP averages gradients
             # once per backward, so the real half accumulates locally (no_sync) and the fake half's backward
             # averages their sum. The gradient is that of discriminator_loss either way.
@@ -479,6 +500,8 @@ class Trainer:
                 with self._autocast():
                     real_logits = self.discriminator_step(real).float()
                 discriminator_real_loss(real_logits, config.label_smoothing).backward()
+                if config.r1_gamma and self.step % R1_EVERY == 0 and last:
+                    self._r1_penalty(real).backward()
             with self._autocast():
                 fake_logits = self.discriminator_step(fake.detach()).float()
             discriminator_fake_loss(fake_logits).backward()
@@ -686,8 +709,9 @@ class Trainer:
         )
         implementation = adam_implementation(self.config.adam, self.device)
         for optimizer in (self.optimizer_g, self.optimizer_d):
+            lr = self.discriminator_lr if optimizer is self.optimizer_d else self.config.lr
             for group in optimizer.param_groups:  # the saved param_groups carry the saved lr and implementation
-                group.update(lr=self.config.lr, **implementation)
+                group.update(lr=lr, **implementation)
             # Adam's moments come back from the file contiguous, and the weights are channels_last: the loop
             # implementation does not mind, but the fused kernel walks both in memory order, and a resumed run
             # then drifted from the straight one (tests/test_train.py: test_resume_is_exact).
