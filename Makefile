@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: setup run test test-fast test-soak lint format browser-deps bench gpu-checkpoints gpu-smoke clean
+.PHONY: setup run test test-fast test-soak lint format browser-deps bench bundled-cache gpu-checkpoints gpu-smoke clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ setup: $(VENV)/.installed
 
 run: setup
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+
+# The bundled checkpoints' first-start results (labels, the demo's direction and measured edit, the components), in
+# checkpoints/first-start/<key>/ where every server reads them: run it after retraining or replacing a bundled checkpoint
+# (tests/test_bundled_cache.py fails until then). About 40 s a checkpoint on one core.
+bundled-cache: setup
+	$(PY) -m dashboard.bundled_cache
 
 # Debian's Chromium for the browser tests (never `playwright install`: it downloads a browser build).
 browser-deps:
@@ -55,7 +61,7 @@ GPU_PYTHON = py=$$(sh benchmarks/gpu_python.sh "$(PY)" "$(PYTHON)")
 # 9-minute slot for rendering 100,000 toonfaces and starting torch three times (an estimate, not yet timed on a
 # GPU). Runs go to runs/gpu/ and the fp16 copies to runs/gpu/NAME-gpu.safetensors, where the tests do not look:
 # `evaluate --write-metadata` each one and compare it with the bundled file before copying it into checkpoints/
-# (README, "On a GPU").
+# (README, "On a GPU"), then `make bundled-cache`.
 GPU_RUNS ?= runs/gpu
 gpu-checkpoints:
 	@set -e; $(GPU_PYTHON); \

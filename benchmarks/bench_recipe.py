@@ -38,6 +38,7 @@ import torch
 
 RECIPES: dict[str, dict] = {
     "defaults": {},  # whatever TrainConfig's defaults are in this checkout
+    "previous-defaults": {"instance_noise": 0.0},  # the defaults before bench_recipe's first comparison
     "reference": {"loop": "reference"},  # benchmarks/reference_dcgan.py: pytorch/examples' dcgan/main.py
     "paper": {"instance_noise": 0.0, "instance_noise_floor": 0.0, "ema": False, "augment": "none", "r1_gamma": 0.0,
               "discriminator_lr": 0.0},  # our loop with nothing the DCGAN paper lacks
@@ -56,8 +57,12 @@ RECIPES: dict[str, dict] = {
     "noise+r1": {"instance_noise": 0.1, "r1_gamma": 1.0},
     "noise+ema-0.99": {"instance_noise": 0.1, "ema_decay": 0.99},
     "noise+widths-32": {"instance_noise": 0.1, "generator_width": 32, "discriminator_width": 32},
+    "noise+batch-32": {"instance_noise": 0.1, "batch_size": 32},
+    "noise+translation": {"instance_noise": 0.1, "augment": "translation"},
 }  # fmt: skip
-DEFAULT_RECIPES = "defaults,reference,noise,noise-floor,d-lr-half,r1,augment,batch-32,widths-32,ema-0.99"
+DEFAULT_RECIPES = (
+    "defaults,previous-defaults,reference,noise+batch-32,noise+widths-32,noise+d-lr-half,noise+r1,ema-0.99"
+)
 COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207), (0, 0, 0), (100, 100, 255)]  # fmt: skip
 

@@ -8,11 +8,15 @@ Each run starts fresh servers and times what the audience waits for:
 - the Components mode: its first view (components found and named, from an empty cache unless the idle warm-up got
   there first), then a new strength and another component (target <= 1 s each);
 - opening each page from the sidebar once the server is warm, after a pause of WARM_PAUSE_SECONDS (target <= 2 s);
+- the Latent map's Compute of a t-SNE of 2,000 points once the server is warm (its warm-up done: the server's CPU
+  idle), with the form's defaults and then with perplexity 40, which the warm-up cannot have guessed (target <= 5 s);
 - Stop on a live training run until the Training page says it stopped (target <= 3 s).
 
     python -m benchmarks.bench_stage              # 10 runs, p50 and p95 of each figure against its target
     python -m benchmarks.bench_stage --runs 3 --json stage.json
     python -m benchmarks.bench_stage --with-training   # the same while a sidebar-sized training run trains beside it
+    python -m benchmarks.bench_stage --cold-only        # only the cold starts, first paint included (quicker)
+    python -m benchmarks.bench_stage --cold-only --root /tmp/old   # another checkout's dashboard, to compare
 
 Not part of the test suite. It needs /usr/bin/chromium and playwright (never `playwright install`).
 """
@@ -40,7 +44,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from browser_support import CHROMIUM, CHROMIUM_ARGS, READY, free_port  # noqa: E402
 
 TIMEOUT_MS = 180_000
-COLD_TARGET, CHANGE_TARGET, PAGE_TARGET, STOP_TARGET = 5.0, 1.0, 2.0, 3.0
+COLD_TARGET, CHANGE_TARGET, PAGE_TARGET, STOP_TARGET, MAP_TARGET = 5.0, 1.0, 2.0, 3.0, 5.0
+COLD_TARGET_WITH_TRAINING = 8.0  # the cold start while a training run shares the CPU
+PAINT_TARGET = 1.0  # the browser opens the page -> the app's frame and title are on screen
+TITLE = "GAN Latent Explorer"
+MAP_POINTS, MAP_PERPLEXITY = 2000, 40  # the t-SNE timed on the Latent map, and the perplexity of its second Compute
 # the sidebar link's text -> the page's header once drawn, in the order a talk might visit them
 PAGES = {
     "Samples": "Samples",
@@ -90,16 +98,17 @@ def percentile(values: list[float], q: float) -> float:
 class Server:
     """`streamlit run dashboard/app.py` on a free port, its output in a log file (a pipe nobody reads fills up)."""
 
-    def __init__(self, env: dict, log: Path):
+    def __init__(self, env: dict, log: Path, root: Path = ROOT):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py")]
+        command = [sys.executable, "-m", "streamlit", "run", str(root / "dashboard" / "app.py")]
         command += ["--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1"]
         command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         self.log = open(log, "ab")  # noqa: SIM115 (closed in close(), after the server)
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT,
+            command, cwd=root, env={**os.environ, "PYTHONPATH": str(root), **env}, stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -156,21 +165,23 @@ def caption_shows(page, text: str):
     return wait
 
 
-def cold_demo(browser, env: dict, log: Path) -> tuple[dict[str, float], Server, object]:
+def cold_demo(browser, env: dict, log: Path, root: Path = ROOT) -> tuple[dict[str, float], Server, object]:
     """The cold start's phases in seconds ("total": server launch -> demo picture), the server, and the page left
     open on the demo."""
-    server = Server(env, log)
+    server = Server(env, log, root)
     healthy = time.perf_counter()
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{server.url}/arithmetic")
+    page.goto(f"{server.url}/arithmetic", wait_until="commit")
+    page.locator("h1").filter(has_text=TITLE).first.wait_for(state="visible")  # the frame: sidebar or page
+    painted = time.perf_counter()
     button = page.locator(".st-key-demo_sunglasses button")
     button.wait_for()
     settled(page)
     clicked = time.perf_counter()
     button.click()
-    page.locator(".st-key-edit_after [data-testid='stImage'] img").wait_for()
+    page.locator(".st-key-edit_after [data-testid='stImage'] img").first.wait_for()
     picture = time.perf_counter()
     settled(page)
     no_exception(page, "the demo")
@@ -178,6 +189,7 @@ def cold_demo(browser, env: dict, log: Path) -> tuple[dict[str, float], Server, 
         "total": picture - server.started,
         "server CPU seconds, launch -> picture": server.cpu_seconds(),
         "server launch -> health": healthy - server.started,
+        "first paint (page opened -> title)": painted - healthy,
         "health -> Arithmetic drawn": clicked - healthy,
         "demo click -> picture": picture - clicked,
     }
@@ -216,10 +228,7 @@ def component_changes(page, server: Server) -> dict[str, tuple[float, float]]:
         return wait
 
     def first_view() -> None:
-        shows("bottom: after +3.0 along PC1")()
-        # the first plotly chart of a session loads plotly's script in the browser: the audience waits for it too,
-        # and the next change would otherwise pay for it
-        page.locator(".st-key-component_chart .js-plotly-plot").wait_for(timeout=TIMEOUT_MS)
+        shows("bottom: after +0.0 along PC1")()  # the strength starts at 0: nothing measured yet, no chart
 
     times = {"first view": timed(
         lambda: page.locator(".st-key-arithmetic_mode button").filter(has_text="Components").click(),
@@ -228,10 +237,16 @@ def component_changes(page, server: Server) -> dict[str, tuple[float, float]]:
     )}  # fmt: skip
     thumb = page.locator(".st-key-component_strength input[type='range']")
     thumb.focus()
-    times["strength"] = timed(lambda: thumb.press("ArrowLeft"), shows("bottom: after +2.5 along PC1"), server)
+
+    def first_step() -> None:
+        shows("bottom: after +0.5 along PC1")()
+        # the session's first plotly chart loads plotly's script in the browser: the audience waits for it too
+        page.locator(".st-key-component_chart .js-plotly-plot").wait_for(timeout=TIMEOUT_MS)
+
+    times["strength"] = timed(lambda: thumb.press("ArrowRight"), first_step, server)
     times["component"] = timed(
         lambda: page.locator(".st-key-component label").filter(has_text="SeFa 3 ·").click(),
-        shows("bottom: after +2.5 along SeFa 3"),
+        shows("bottom: after +0.5 along SeFa 3"),
         server,
     )
     no_exception(page, "the components changes")
@@ -279,6 +294,58 @@ def training(runs_dir: Path, settings: dict, name: str, env: dict):
     return handle
 
 
+def idle(server: Server, quiet_seconds: float = 3.0, limit_seconds: float = 240.0) -> float:
+    """Wait until the server has used under 0.1 s of CPU in ``quiet_seconds`` (its warm-up has finished); the
+    seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_seconds:
+        before = server.cpu_seconds()
+        time.sleep(quiet_seconds)
+        if server.cpu_seconds() - before < 0.1:
+            break
+    return time.perf_counter() - started
+
+
+def script_run(page, action) -> None:
+    """``action()``, then wait until the script run it starts has finished (a cached rerun can be over before a
+    selector would see it start, so the app's script state is watched from the moment before the action)."""
+    page.evaluate(
+        """() => { window.__ranScript = false;
+        const app = document.querySelector("[data-testid='stApp']");
+        new MutationObserver(() => { if (app.dataset.testScriptState === 'running') window.__ranScript = true; })
+          .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
+    )
+    action()
+    page.wait_for_function("() => window.__ranScript === true", timeout=TIMEOUT_MS)
+    settled(page)
+
+
+def map_computes(page, server: Server) -> dict[str, tuple[float, float]]:
+    """On a warm server, the Latent map's Compute of a t-SNE of MAP_POINTS points with the form's defaults, then
+    with perplexity MAP_PERPLEXITY, each until the page has drawn it."""
+    page.goto(f"{server.url}/map")
+    page.get_by_text("500 points (seeds 0–499)").first.wait_for(timeout=TIMEOUT_MS)  # the arrival map
+    settled(page)
+    times = {}
+    points = page.locator(".st-key-map_points input")
+    points.fill(str(MAP_POINTS))
+    page.locator(".st-key-map_method label").filter(has_text="t-SNE").click()
+    compute = page.locator(".st-key-map_compute button")
+    label = f"{MAP_POINTS:,} points (seeds 0–{MAP_POINTS - 1}) · t-SNE"
+    times["form's defaults"] = timed(
+        lambda: script_run(page, compute.click), lambda: page.get_by_text(label).first.wait_for(), server
+    )
+    thumb = page.locator(".st-key-perplexity input[type='range']")
+    thumb.focus()
+    for _ in range(MAP_PERPLEXITY - 30):  # from the default 30
+        thumb.press("ArrowRight")
+    times[f"perplexity {MAP_PERPLEXITY}"] = timed(
+        lambda: script_run(page, compute.click), lambda: page.get_by_text(label).first.wait_for(), server
+    )
+    no_exception(page, "the latent map's t-SNE")
+    return times
+
+
 def stop_time(page, server: Server, runs_dir: Path, env: dict) -> float:
     """Start a run, follow it on the Training page, press Stop, wait for "was stopped"."""
     from ganlib import runs
@@ -294,49 +361,69 @@ def stop_time(page, server: Server, runs_dir: Path, env: dict) -> float:
             runs.stop_run(handle)
 
 
-def one_run(browser, work: Path, log: Path) -> dict[str, float]:
-    """One measurement of every figure, on fresh servers; the direction cache starts empty."""
+FIRST, LATER = "first start ever", "later start"  # an empty user cache; the cache the previous server wrote
+
+
+def one_run(browser, work: Path, log: Path, root: Path = ROOT, cold_only: bool = False) -> dict[str, float]:
+    """One measurement of every figure (only the two cold starts with ``cold_only``), on fresh servers of the
+    dashboard in ``root``; the user's caches (directions, pictures) start empty, as on a machine that never ran the
+    app (the rendered data sets are kept: they are the training run's, not the dashboard's)."""
     cache = work / "cache"
-    shutil.rmtree(cache / "directions", ignore_errors=True)
+    for folder in ("directions", "pictures"):
+        shutil.rmtree(cache / folder, ignore_errors=True)
     runs_dir = work / "runs"
     env = {"GANLIB_CACHE": str(cache), "GANLIB_RUNS": str(runs_dir), "GANLIB_UPLOADS": str(work / "uploads")}
     figures: dict[str, float] = {}
-    phases, server, page = cold_demo(browser, env, log)
+    phases, server, page = cold_demo(browser, env, log, root)
     try:
-        figures["cold start -> demo picture (empty cache)"] = phases.pop("total")
-        figures.update({f"  {name} (empty cache)": seconds for name, seconds in phases.items()})
-        for name, (seconds, cpu) in arithmetic_changes(page, server).items():
-            figures[f"arithmetic change: {name}"] = seconds
-            figures[f"  server CPU seconds: {name}"] = cpu
-        for name, (seconds, cpu) in component_changes(page, server).items():
-            label = "components: first view" if name == "first view" else f"arithmetic change: component {name}"
-            figures[label] = seconds
-            figures[f"  server CPU seconds: components, {name}"] = cpu
-        time.sleep(WARM_PAUSE_SECONDS)
-        for name, (seconds, cpu) in page_opens(page, server).items():
-            figures[f"open page (warm server): {name}"] = seconds
-            figures[f"  server CPU seconds: {name}"] = cpu
-        figures["Stop -> stopped"] = stop_time(page, server, runs_dir, env)
+        figures[f"cold start -> demo picture ({FIRST})"] = phases.pop("total")
+        figures.update({f"  {name} ({FIRST})": seconds for name, seconds in phases.items()})
+        if not cold_only:
+            more_figures(page, server, runs_dir, env, figures)
     finally:
         page.context.close()
         server.close()
-    phases, server, page = cold_demo(browser, env, log)  # the cache the first server wrote
+    phases, server, page = cold_demo(browser, env, log, root)  # the caches the first server wrote
     page.context.close()
     server.close()
-    figures["cold start -> demo picture (cache kept)"] = phases.pop("total")
-    figures.update({f"  {name} (cache kept)": seconds for name, seconds in phases.items()})
+    figures[f"cold start -> demo picture ({LATER})"] = phases.pop("total")
+    figures.update({f"  {name} ({LATER})": seconds for name, seconds in phases.items()})
     return figures
 
 
-def target_of(name: str) -> float | None:
+def more_figures(page, server: Server, runs_dir: Path, env: dict, figures: dict[str, float]) -> None:
+    """Everything after the first cold start, on its server and page, added to ``figures``."""
+    for name, (seconds, cpu) in arithmetic_changes(page, server).items():
+        figures[f"arithmetic change: {name}"] = seconds
+        figures[f"  server CPU seconds: {name}"] = cpu
+    for name, (seconds, cpu) in component_changes(page, server).items():
+        label = "components: first view" if name == "first view" else f"arithmetic change: component {name}"
+        figures[label] = seconds
+        figures[f"  server CPU seconds: components, {name}"] = cpu
+    time.sleep(WARM_PAUSE_SECONDS)
+    for name, (seconds, cpu) in page_opens(page, server).items():
+        figures[f"open page (warm server): {name}"] = seconds
+        figures[f"  server CPU seconds: {name}"] = cpu
+    figures["  waiting for the warm-up to finish"] = idle(server)
+    for name, (seconds, cpu) in map_computes(page, server).items():
+        figures[f"latent map, t-SNE of {MAP_POINTS:,} points (warm server): {name}"] = seconds
+        figures[f"  server CPU seconds: t-SNE, {name}"] = cpu
+    figures["Stop -> stopped"] = stop_time(page, server, runs_dir, env)
+
+
+def target_of(name: str, with_training: bool = False) -> float | None:
     if name.startswith("cold start"):
-        return COLD_TARGET
+        return COLD_TARGET_WITH_TRAINING if with_training else COLD_TARGET
+    if name.strip().startswith("first paint"):
+        return PAINT_TARGET
     if name.startswith("arithmetic change"):
         return CHANGE_TARGET
     if name.startswith("open page"):
         return PAGE_TARGET
     if name.startswith("Stop"):
         return STOP_TARGET
+    if name.startswith("latent map"):
+        return MAP_TARGET
     return None
 
 
@@ -352,9 +439,10 @@ def background_training(work: Path, env: dict):
         runs.stop_run(handle)
 
 
-def measure(runs: int = 10, log=print, with_training: bool = False) -> dict:
+def measure(runs: int = 10, log=print, with_training: bool = False, root: Path = ROOT, cold_only: bool = False) -> dict:
     """Every figure ``runs`` times: samples, p50 and p95, targets and ratios, and what the machine was; with
-    ``with_training``, while a training run trains beside the server."""
+    ``with_training``, while a training run trains beside the server; with ``cold_only``, the cold starts alone;
+    ``root`` is the checkout whose dashboard is started (another one's, to compare)."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -368,7 +456,7 @@ def measure(runs: int = 10, log=print, with_training: bool = False) -> dict:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 for run in range(runs):
-                    figures = one_run(browser, work, work / "server.log")
+                    figures = one_run(browser, work, work / "server.log", Path(root), cold_only)
                     log(f"run {run + 1}/{runs}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
                     for name, seconds in figures.items():
                         samples.setdefault(name, []).append(seconds)
@@ -378,7 +466,7 @@ def measure(runs: int = 10, log=print, with_training: bool = False) -> dict:
         shutil.rmtree(work, ignore_errors=True)
     figures = {}
     for name, values in samples.items():
-        target = target_of(name)
+        target = target_of(name, with_training)
         p50, p95 = statistics.median(values), percentile(values, 0.95)
         figures[name] = {
             "p50": p50,
@@ -391,6 +479,7 @@ def measure(runs: int = 10, log=print, with_training: bool = False) -> dict:
     return {
         "runs": runs,
         "with_training": with_training,
+        "root": str(root),
         "machine": {
             "cpu": cpu_model(),
             "cpu_flags": cpu_flags(),
@@ -431,15 +520,22 @@ def main(argv: list[str]) -> int:
         help=f"measure while a training run ({BACKGROUND_RUN['image_size']} px toonfaces, the sidebar's defaults) "
         "trains beside the server",
     )
+    parser.add_argument(
+        "--cold-only", action="store_true", help="only the cold starts (first start ever, later start), first paint"
+    )
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the checkout whose dashboard to start (default: this one)"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    report = measure(args.runs, log=log, with_training=args.with_training)
+    report = measure(args.runs, log=log, with_training=args.with_training, root=args.root, cold_only=args.cold_only)
     machine = report["machine"]
     print(f"cpu: {machine['cpu']} ({machine['cores']} cores); flags: {machine['cpu_flags']}")
     print(f"load average before {machine['load_average_before']}, after {machine['load_average_after']}")
     print("with a training run going beside the server" if args.with_training else "no training run beside it")
+    print(f"dashboard of {report['root']}")
     print(
         f"{'figure (' + str(args.runs) + ' runs)':52s} {'p50':>7s} {'p95':>7s} {'target':>7s} {'p50':>6s} {'p95':>6s}"
     )
@@ -448,6 +544,12 @@ def main(argv: list[str]) -> int:
         ratios = f"{figure['ratio_p50']:6.2f} {figure['ratio_p95']:6.2f}" if target else f"{'-':>6s} {'-':>6s}"
         print(f"{name:52s} {figure['p50']:6.2f}s {figure['p95']:6.2f}s {target or '-':>7} {ratios}")
     print("ratio = target / time: >= 1 meets the target")
+    first, later = (report["figures"].get(f"cold start -> demo picture ({name})") for name in (FIRST, LATER))
+    if first and later:
+        print(
+            f"cold start p50: {FIRST} {first['p50']:.2f} s, {LATER} {later['p50']:.2f} s "
+            f"({first['p50'] / later['p50']:.2f}x; target {first['target']:g} s, the first no slower than a later one)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

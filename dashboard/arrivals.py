@@ -8,3 +8,6 @@ from __future__ import annotations
 from dashboard.views import interpolate, latent_map
 
 ARRIVALS = (interpolate.arrival, latent_map.arrival)
+# what a visitor's first Compute on the Latent map likely asks for, computed after the arrivals and the other first
+# uses (services.warm_up): the 2,000-point map's images and features, then its t-SNE (about 10 s of CPU together)
+LATER = (latent_map.ahead_points, latent_map.ahead_tsne)

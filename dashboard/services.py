@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib
+import inspect
 import logging
 import os
 import threading
@@ -28,12 +28,14 @@ import torch
 
 # ``X as X`` marks a ganlib name re-exported for the pages, which reach ganlib only through this module.
 import ganlib
+from dashboard import first_run
+from dashboard.state import COMPONENT_STRENGTH_RANGE, COMPONENT_STRENGTH_STEP
 from ganlib import budget, catalog, component_effects, inversion, projection, runs
 from ganlib.catalog import Catalog
 from ganlib.checkpoint import CheckpointError as CheckpointError
 from ganlib.checkpoint import read_metadata
 from ganlib.component_effects import NamedComponent as NamedComponent
-from ganlib.component_effects import named_components, random_direction
+from ganlib.component_effects import measure_chance, named_components
 from ganlib.components import closest_other
 from ganlib.config import LOSS_LABELS as LOSS_LABELS
 from ganlib.config import LOSSES as LOSSES
@@ -49,12 +51,15 @@ from ganlib.directions import (
 )
 from ganlib.encoder import encoder_path, find_encoder
 from ganlib.explorer import LABEL_BLOCK, Explorer
+from ganlib.guided_edit import keep_person
 from ganlib.image_files import MAX_FILE_BYTES, read_image
 from ganlib.image_files import ImageFileError as ImageFileError
 from ganlib.inversion import NonFiniteProjection as NonFiniteProjection
 from ganlib.latent_code import MAX_DIM, LatentCodeError, decode_latent, encode_latent
 from ganlib.losses import LOG_2 as LOG_2
 from ganlib.losses import LOG_4 as LOG_4
+from ganlib.picture_cache import Expected, PictureCache
+from ganlib.picture_cache import picture_root as picture_root
 from ganlib.project_command import WITH_ENCODER
 from ganlib.runs import Progress as Progress
 from ganlib.runs import RunBusy as RunBusy
@@ -184,6 +189,50 @@ def latents_of(model: Explorer, points) -> torch.Tensor:
     )
 
 
+def kept_on_disk(expected, to_arrays=lambda images: {"images": images}, from_arrays=None, depends=None):
+    """Decorator for a function of (path, *view) that draws a view: what it returns is also kept on disk by the
+    checkpoint's content and the view (ganlib.picture_cache), so that a restarted server draws a view it has drawn
+    before without generating it. ``expected(model, **view)`` is what a kept file must hold ({name: Expected}) to be
+    used; ``to_arrays(result)`` and ``from_arrays(arrays, model, **view)`` convert (default: one uint8 array); the
+    result ``depends(path, **view)`` on besides the arguments joins the file's key (an edit's direction)."""
+
+    def decorate(function):
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def drawn(path: str, *args, **kwargs):
+            model = explorer(path)
+            if model.cache is None:  # an explorer that keeps nothing on disk
+                return function(path, *args, **kwargs)
+            bound = signature.bind(path, *args, **kwargs)
+            bound.apply_defaults()
+            view = dict(list(bound.arguments.items())[1:])
+            key = {**view, **(depends(path, **view) if depends else {}), "ganlib": ganlib.__version__}
+            store = PictureCache(picture_root(), model.cache.key, model.cache.shipped)
+            kept = store.get(function.__name__, key, expected(model, **view))
+            if kept is not None:
+                return from_arrays(kept, model, **view) if from_arrays else kept["images"]
+            result = function(path, *args, **kwargs)
+            store.put(function.__name__, key, to_arrays(result))
+            return result
+
+        return drawn
+
+    return decorate
+
+
+def _direction_used(path: str, attribute: str, method: str, conditional: bool, **view) -> dict:
+    """What an edit's pictures depend on besides the arguments: the direction itself (another classifier, another
+    fit or another meaning of its strength gives another vector)."""
+    direction = _direction(path, attribute, method, conditional)
+    vector = np.ascontiguousarray(direction.vector, dtype=np.float32)
+    return {"direction": hashlib.sha256(vector.tobytes()).hexdigest(), "unit": float(direction.class_distance)}
+
+
+def _images(count: int, model: Explorer, *variants: int) -> Expected:
+    return Expected((count, *variants, model.image_size, model.image_size, 3), np.uint8)
+
+
 @dataclass(frozen=True)
 class Samples:
     images: np.ndarray  # uint8 [N, H, W, 3]
@@ -194,7 +243,33 @@ class Samples:
     norms: np.ndarray  # ||z|| after truncation
 
 
+def _samples_expected(model: Explorer, seeds, truncation) -> dict[str, Expected]:
+    n = len(seeds)
+    expected = {"images": _images(n, model), "norms": Expected((n,), np.float32, 0.0)}
+    if model.discriminator is not None:
+        expected["d_scores"] = Expected((n,), np.float32, 0.0, 1.0)
+    for name, classes in model.attributes.items():
+        expected[f"p_{name}"] = Expected((n, len(classes)), np.float32, 0.0, 1.0)
+    return expected
+
+
+def _samples_arrays(result: Samples) -> dict[str, np.ndarray]:
+    arrays = {"images": result.images, "norms": result.norms}
+    if result.d_scores is not None:
+        arrays["d_scores"] = result.d_scores
+    arrays.update({f"p_{name}": values for name, values in (result.attributes or {}).items()})
+    return arrays
+
+
+def _samples_from(arrays: dict, model: Explorer, seeds, truncation) -> Samples:
+    attributes = {name: arrays[f"p_{name}"] for name in model.attributes} if model.classifier is not None else None
+    return Samples(
+        arrays["images"], tuple(seeds), arrays.get("d_scores"), attributes, model.attributes, arrays["norms"]
+    )
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
+@kept_on_disk(_samples_expected, _samples_arrays, _samples_from)
 def samples(path: str, seeds: tuple[int, ...], truncation: float = 1.0) -> Samples:
     model = explorer(path)
     z = model.latents(seeds, truncation)
@@ -389,8 +464,14 @@ DIRECTION_SAMPLES = 2000  # classifier-labelled latents a direction is fitted on
 MEASURE_SAMPLES = 100
 
 
+# The Arithmetic page's methods: ganlib.directions.METHODS, and KEEP_PERSON, which edits along the class-mean
+# difference and then takes ganlib.guided_edit's gradient steps from each edited face
+KEEP_PERSON = "keep_person"
+
+
 def _direction(path: str, attribute: str, method: str, conditional: bool):
     # the Explorer memoises its directions, and it is itself cached per checkpoint version
+    method = "mean_difference" if method == KEEP_PERSON else method
     return explorer(path).direction(attribute, method, conditional=conditional, n=DIRECTION_SAMPLES)
 
 
@@ -402,6 +483,10 @@ def direction_summary(path: str, attribute: str, method: str, conditional: bool)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+@kept_on_disk(
+    lambda model, seeds, strengths, **view: {"images": _images(len(seeds), model, len(strengths))},
+    depends=_direction_used,
+)
 def attribute_edit(
     path: str,
     attribute: str,
@@ -413,9 +498,8 @@ def attribute_edit(
     """uint8 [len(seeds), len(strengths), H, W, 3]: each face (a seed or a latent code) moved along the direction by
     each strength."""
     model = explorer(path)
-    return model.edit_latent_vectors(
-        latents_of(model, seeds), _direction(path, attribute, method, conditional), strengths
-    )
+    edit = model.edit_keeping_person if method == KEEP_PERSON else model.edit_latent_vectors
+    return edit(latents_of(model, seeds), _direction(path, attribute, method, conditional), strengths)
 
 
 def _probability_of(model: Explorer, images: np.ndarray, attribute: str) -> np.ndarray:
@@ -440,6 +524,16 @@ def edit_probabilities(
 
 
 @st.cache_data(max_entries=64, show_spinner="Stepping each face until the classifier sees the change...")
+@kept_on_disk(
+    lambda model, seeds, **view: {
+        "images": _images(len(seeds), model, 2),
+        "strengths": Expected((len(seeds),), np.float64, -PER_FACE_MAX_STRENGTH, PER_FACE_MAX_STRENGTH, nan=True),
+        "probabilities": Expected((len(seeds), 2), np.float32, 0.0, 1.0),
+    },
+    lambda result: dict(zip(("images", "strengths", "probabilities"), result)),
+    lambda arrays, model, **view: (arrays["images"], arrays["strengths"], arrays["probabilities"]),
+    depends=lambda path, **view: {**_direction_used(path, **view), "limit": PER_FACE_MAX_STRENGTH},
+)
 def per_face_edit(
     path: str, attribute: str, method: str, conditional: bool, seeds: tuple[int | str, ...], adding: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -452,6 +546,8 @@ def per_face_edit(
     strengths, edited = per_face_strength(
         model, z, _direction(path, attribute, method, conditional), max_strength=limit
     )
+    if method == KEEP_PERSON:
+        edited = keep_person(model, z, edited, attribute, adding)
     images = np.stack([model.images(z), model.images(edited)], axis=1)
     return images, strengths, _probability_of(model, images, attribute)
 
@@ -467,6 +563,10 @@ def edit_report(path: str, attribute: str, method: str, conditional: bool, stren
 def _measure(path: str, attribute: str, method: str, conditional: bool, strength: float) -> dict:
     side = ("add",) if strength >= 0 else ("remove",)
     direction = _direction(path, attribute, method, conditional)
+    if method == KEEP_PERSON:
+        return explorer(path).measure_keeping_person(
+            direction, abs(strength), n=MEASURE_SAMPLES, seed=DEFAULT_MEASURE_SEED, sides=side
+        )
     return explorer(path).measure(direction, abs(strength), n=MEASURE_SAMPLES, seed=DEFAULT_MEASURE_SEED, sides=side)
 
 
@@ -476,16 +576,23 @@ SUMMARY_METHOD = "mean_difference"
 
 
 def stored_evaluation(path: str, attribute: str) -> dict | None:
-    """{"figures", "method", "strength", "n"} of ``attribute`` from the summary that ``ganlib evaluate
-    --write-metadata`` stored in the checkpoint: the full measurement beside the page's quick estimate; None when
-    the file has none."""
+    """{"figures", "method", "conditional", "strength", "n"} of ``attribute`` from the summary that ``ganlib evaluate
+    --write-metadata`` stored in the checkpoint: the full measurement beside the page's quick estimate, of the
+    SUMMARY_METHOD direction without conditioning only (a page quotes it beside that edit alone); None when the
+    file has none."""
     evaluation = metadata(path).get("evaluation")
     summary = evaluation.get("summary") if isinstance(evaluation, dict) else None
     figures = summary.get(f"{attribute} add / remove") if isinstance(summary, dict) else None
     strength, n = (evaluation.get("strength"), evaluation.get("n")) if isinstance(evaluation, dict) else (None, None)
     if not isinstance(figures, str) or not _is_number(strength) or not _is_number(n):
         return None
-    return {"figures": figures, "method": SUMMARY_METHOD, "strength": float(strength), "n": int(n)}
+    return {
+        "figures": figures,
+        "method": SUMMARY_METHOD,
+        "conditional": False,
+        "strength": float(strength),
+        "n": int(n),
+    }
 
 
 def _is_number(value) -> bool:
@@ -495,10 +602,11 @@ def _is_number(value) -> bool:
 # ---------------------------------------------------------------------------------------------- components
 # Directions nobody labelled (ganlib.components): found and named once per checkpoint (about 10 s for toonfaces64 on
 # one core here, then read from the disk cache); a change of component or strength costs one row of faces and,
-# at a new strength, one measurement on COMPONENT_FACES faces.
-COMPONENT_FACES, COMPONENT_NAMING_FACES = component_effects.FACES, component_effects.NAMING_FACES
+# at a new strength, one measurement on COMPONENT_FACES faces: the faces the names were measured on.
+COMPONENT_FACES = component_effects.FACES
 COMPONENT_STEP, COMPONENT_MEASURE_SEED = component_effects.STEP, component_effects.MEASURE_SEED
 COMPONENT_NAMING_RULE = (component_effects.MIN_CHANGE, component_effects.OVER_RANDOM)
+component_share, attribute_spoken = component_effects.share, component_effects.spoken  # one wording, page and label
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding SeFa and GANSpace components and measuring what each changes...")
@@ -531,15 +639,10 @@ def component_edit(path: str, component_id: str, seeds: tuple[int | str, ...], s
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def component_effect(path: str, component_id: str, strength: float) -> dict:
-    """{"component", "random"}: ganlib.component_effects' figures (mean pixel change, D's feature change, each
-    attribute's frequency change) for COMPONENT_FACES fresh faces moved by ``strength`` along the component and
-    along a fixed random direction of the same length."""
-    model = explorer(path)
-    n, seed = COMPONENT_FACES, COMPONENT_MEASURE_SEED
-    return {
-        "component": model.effect(_component(path, component_id).vector, strength, n, seed),
-        "random": model.effect(random_direction(model.latent_dim), strength, n, seed),
-    }
+    """{"component", "random"}: ganlib.component_effects.measure (mean pixel change, D's feature change, each
+    attribute's frequency change) for the COMPONENT_FACES faces moved from 0 to ``strength`` along the component and
+    along a fixed random direction of the same length; at +COMPONENT_STEP, the figures its name was read from."""
+    return component_effects.measure(explorer(path), _component(path, component_id).vector, strength)
 
 
 # ---------------------------------------------------------------------------------------------- warm-up
@@ -553,13 +656,16 @@ _warm_up_thread: threading.Thread | None = None
 _last_run = time.monotonic()  # when a script run last called warm_up: the server's activity clock
 
 
-def warm_up(path: str, arrivals: tuple[Callable[[str], object], ...] = ()) -> threading.Thread | None:
+def warm_up(
+    path: str, arrivals: tuple[Callable[[str], object], ...] = (), later: tuple[Callable[[str], object], ...] = ()
+) -> threading.Thread | None:
     """Called on every script run; the first call starts a background thread (once per server process) that loads
     checkpoint ``path`` and computes the demo's direction and measured edit, so that the first visitor's demo click
     finds them ready (read from the disk cache when an earlier server computed them, else labelled now: about 5 s
     on one core here). Later, whenever the server has been idle for IDLE_SECONDS, it imports what other pages
     would otherwise import on first use and calls each of ``arrivals`` (dashboard/arrivals.py: what a page computes
-    for its first visitor) with ``path``, so that the page opens from the cache. Never blocks: a page that asks for
+    for its first visitor) with ``path``, so that the page opens from the cache, and after those each of ``later``
+    (what a visitor's first click there is likely to ask for), one per idle moment. Never blocks: a page that asks for
     a value the thread is computing waits for it instead of computing it twice, and a failure only means the pages
     compute what they need themselves.
     Returns the thread the first time, None after. GANLIB_WARM_UP=0 switches it off (the tests do: a thread still
@@ -569,7 +675,7 @@ def warm_up(path: str, arrivals: tuple[Callable[[str], object], ...] = ()) -> th
     with _warm_up_lock:
         if _warm_up_thread is not None or not path or os.environ.get("GANLIB_WARM_UP", "1") == "0":
             return None
-        _warm_up_thread = threading.Thread(target=_warm, args=(path, arrivals), name=WARM_UP_THREAD, daemon=True)
+        _warm_up_thread = threading.Thread(target=_warm, args=(path, arrivals, later), name=WARM_UP_THREAD, daemon=True)
         logging.getLogger(SCRIPT_RUN_CONTEXT_LOGGER).addFilter(_quiet_in_warm_up)
     _warm_up_thread.start()
     return _warm_up_thread
@@ -604,13 +710,15 @@ def _when_idle() -> None:
         time.sleep(0.2)
 
 
-def _warm(path: str, arrivals: tuple) -> None:
-    with contextlib.suppress(Exception):  # best effort: a page reports any error when it asks for the same thing
+def _warm(path: str, arrivals: tuple, later: tuple = ()) -> None:
+    # best effort: a page reports any error when it asks for the same thing. A direction not on disk imports
+    # scikit-learn: never beside the late imports (dashboard/first_run.py), which the first use below waits for.
+    with contextlib.suppress(Exception), first_run.imports_held_off():
         model = explorer(path)
         if model.classifier is not None and DEMO_EDIT["attribute"] in model.binary_attributes():
             # the Explorer's memo, which the page's cached functions read through
             _measure(path, **DEMO_EDIT)
-    for step in _first_uses(path, arrivals):
+    for step in (*_first_uses(path, arrivals), *(functools.partial(use, path) for use in later)):
         _when_idle()
         with contextlib.suppress(Exception):
             step()
@@ -618,16 +726,26 @@ def _warm(path: str, arrivals: tuple) -> None:
 
 def _first_uses(path: str, arrivals: tuple = ()) -> tuple:
     """What pages and controls do on first use, in the order a visitor is likely to need them, measured here on one
-    core: an SVM direction (and the map's PCA) loads scikit-learn (1 s), the pages' arrivals fill their caches
-    (Interpolate 0.7 s, Latent map 2.5 s), the first optimizer imports torch._dynamo (2.3 s: the game page's first
-    game), the Components mode finds and names the checkpoint's components (about 10 s for toonfaces64, then kept
-    on disk)."""
+    core: the libraries pages import late (dashboard/first_run.py: scikit-learn for an SVM direction and the map's
+    PCA, 1 s; torch._dynamo for the first optimizer, 2.3 s), each while no script runs (at once where the server's
+    first run left them done), the pages' arrivals fill their caches (Interpolate 0.7 s, Latent map 2.5 s), the 1-D
+    game's first game, the Components mode finds and names the checkpoint's components (about 9 s for toonfaces64,
+    then kept on disk), and its box's random direction is measured at every step of the slider (about 3 s, kept on
+    disk)."""
     return (
-        lambda: importlib.import_module("sklearn.svm"),
+        lambda: first_run.import_late_libraries(when_quiet=True),
         *(functools.partial(arrival, path) for arrival in arrivals),
         lambda: ToyGAN(ToyConfig()),
         lambda: named_components(explorer(path)),  # the Explorer's memo, which services.components reads through
+        lambda: measure_chance(explorer(path), component_slider_strengths()),  # the box's random half, every step
     )
+
+
+def component_slider_strengths() -> tuple[float, ...]:
+    """Every strength the Components slider offers but 0 (which measures nothing)."""
+    low, high = COMPONENT_STRENGTH_RANGE
+    count = round((high - low) / COMPONENT_STRENGTH_STEP)
+    return tuple(low + i * COMPONENT_STRENGTH_STEP for i in range(count + 1) if low + i * COMPONENT_STRENGTH_STEP)
 
 
 # ----------------------------------------------------------------------------------------- latent map
@@ -639,12 +757,37 @@ class LatentMap:
     d_scores: np.ndarray | None  # D(G(z)) [N]
     attributes: dict[str, np.ndarray] | None  # attribute -> [N, classes] probabilities
     classes: dict[str, list[str]]  # attribute -> class names
-    seconds: float  # time to compute it the first time (features + projection); a cached rerun costs nothing
+    seconds: float  # what computing it took, whenever that was (its images and features, which maps of the same seeds
+    # share, and its projection); a cached rerun costs nothing
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _map_points(path: str, first: int, count: int, space: str) -> projection.MapPoints:
+# A map's images and features are cached in blocks of MAP_BLOCK seeds (block k holds seeds k * MAP_BLOCK onwards), so
+# maps that share seeds share that work: a 2,000-point map after the 500-point arrival map makes 1,500 images, and
+# PCA and t-SNE of the same seeds make none. 250 is the Points control's step.
+MAP_BLOCK = 250
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _map_block(path: str, first: int, count: int, space: str) -> projection.MapPoints:
     return projection.map_points(explorer(path), range(first, first + count), space)
+
+
+def map_blocks(first: int, count: int) -> list[tuple[int, int]]:
+    """(first seed, count) of each cached block that seeds first..first+count-1 span, cut to that range."""
+    end = first + count
+    starts = [first, *range((first // MAP_BLOCK + 1) * MAP_BLOCK, end, MAP_BLOCK)]
+    return [(start, min(end, (start // MAP_BLOCK + 1) * MAP_BLOCK) - start) for start in starts]
+
+
+def _map_points(path: str, first: int, count: int, space: str, progress=None) -> projection.MapPoints:
+    report = progress or (lambda fraction, message: None)
+    blocks = map_blocks(first, count)
+    parts = []
+    for index, (start, size) in enumerate(blocks):
+        done = start - first
+        report(index / len(blocks), f"Images {done + 1:,}-{done + size:,} of {count:,} and their {space} features")
+        parts.append(_map_block(path, start, size, space))
+    return projection.join_points(parts)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -671,16 +814,19 @@ def latent_map(
     progress=None,
 ) -> LatentMap:
     """Seeds first..first+count-1 projected to 2-D (method "pca" or "tsne") from a feature space of
-    ganlib.projection. Each stage is cached by its plain parameters, so a rerun is instant; ``progress(fraction,
-    message)`` hears the stages (it is called outside the cached functions, which cannot talk to the page).
+    ganlib.projection. The images and features are cached in blocks of seeds (MAP_BLOCK) that every map holding
+    them reuses, the projection by the parameters it reads, so a rerun is instant and another projection of the
+    same seeds costs only itself; ``progress(fraction, message)`` hears the stages (it is called outside the cached
+    functions, which cannot talk to the page).
     Raises ValueError for parameters the projection refuses, before any work."""
     projection.check_parameters(count, method, perplexity, iterations)
     model = explorer(path)
     if space not in projection.available_spaces(model):
         raise ValueError(f"feature space {space!r} is not available for this checkpoint")
+    if method == "pca":  # which PCA does not read: a new perplexity or iteration count draws the same map
+        perplexity, iterations = 0, 0
     report = progress or (lambda fraction, message: None)
-    report(0.02, f"Generating {count:,} images and their {space} features")
-    points = _map_points(path, first, count, space)
+    points = _map_points(path, first, count, space, lambda fraction, message: report(0.5 * fraction, message))
     name = "t-SNE" if method == "tsne" else "PCA"
     report(0.5, f"{name} of {count:,} points" + (f" ({iterations} iterations)" if method == "tsne" else ""))
     coordinates, seconds = _map_coordinates(path, first, count, space, method, perplexity, iterations, seed)

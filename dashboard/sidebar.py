@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from dashboard import deck, services, state, training_panel
-from dashboard.arrivals import ARRIVALS
+from dashboard.arrivals import ARRIVALS, LATER
 from dashboard.text import plain
 
 PRESENTATION_CSS = """
@@ -17,6 +17,11 @@ PRESENTATION_CSS = """
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
   [data-testid="stToolbar"] { display: none !important; }
   .block-container { padding-top: 1rem !important; max-width: 100% !important; }
+  /* the bar floats at the top right, beside the page's heading: a row of its own costs a 720-px projector 56 px */
+  [data-testid="stLayoutWrapper"]:has(> .st-key-presentation_bar) {
+    position: fixed; top: 0.75rem; right: 1.5rem; z-index: 1000; width: auto !important;
+    background: rgba(255, 255, 255, 0.9); border-radius: 0.5rem;
+  }
 </style>
 """
 
@@ -28,10 +33,10 @@ def render() -> None:
     _drop_unusable_images()
     if state.current_checkpoint():
         services.forget_stale_results(state.current_checkpoint())
-        services.warm_up(state.current_checkpoint(), ARRIVALS)  # once per server, in the background
+        services.warm_up(state.current_checkpoint(), ARRIVALS, LATER)  # once per server, in the background
     if st.session_state["presentation"]:
-        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
-        # one row: the deck's slide counter beside the button costs no height on a 720-px projector
+        st.html(PRESENTATION_CSS)  # style only: st.html takes no row (st.markdown's took one gap)
+        # one row: the deck's slide counter beside the button
         with st.container(horizontal=True, vertical_alignment="center", key="presentation_bar"):
             st.button(
                 "Exit presentation",

@@ -24,7 +24,8 @@ MAX_EXEMPLARS = 50
 MIN_POINTS, MAX_POINTS = 20, 5000
 TRUNCATION_RANGE = (0.0, 1.5)  # ganlib.latent.TRUNCATION_RANGE
 STRENGTH_RANGE = (-3.0, 3.0)
-COMPONENT_STRENGTH_RANGE = (-6.0, 6.0)  # steps along a unit vector: standard deviations of z
+COMPONENT_STRENGTH_RANGE = (-3.0, 3.0)  # steps along a unit vector: standard deviations of z, to the edge G saw
+COMPONENT_STRENGTH_STEP = 0.5  # the slider's step: each strength is one measurement, computed once and kept
 COMPONENT_IDS = tuple(f"{kind}{i}" for kind in ("pc", "sefa") for i in range(1, 6))  # ganlib.components.K = 5
 MAX_SEEDS_IN_A_LIST = 64  # pins, endpoints, exemplar terms: enough for any picture, bounded for a hostile link
 MAX_TEXT = 100  # names in the URL (attribute, run, feature space): longer is never a real name
@@ -159,12 +160,17 @@ URL_STATE: dict[str, UrlValue] = {
     "term_b": UrlValue("b", [], seeds, _join),
     "term_c": UrlValue("c", [], seeds, _join),
     "direction": UrlValue("dir", "", name),
-    "direction_method": UrlValue("method", "mean_difference", choice("mean_difference", "svm", "exemplar3")),
+    "direction_method": UrlValue(
+        "method", "mean_difference", choice("mean_difference", "svm", "exemplar3", "keep_person")
+    ),
     "strength": UrlValue("strength", 1.5, number(*STRENGTH_RANGE)),
     "edit_seed": UrlValue("eseed", 0, integer(0, MAX_SEED - 20_000)),
     "arithmetic_mode": UrlValue("mode", "Analogies", choice("Analogies", "Directions", "Components")),
     "component": UrlValue("comp", "pc1", choice(*COMPONENT_IDS)),  # SeFa / GANSpace, found without labels
-    "component_strength": UrlValue("cstrength", 3.0, on_steps(number(*COMPONENT_STRENGTH_RANGE), 0.5)),
+    # starts at 0 so a speaker drags the change in; a link beyond the range gets the notice and 0
+    "component_strength": UrlValue(
+        "cstrength", 0.0, on_steps(number(*COMPONENT_STRENGTH_RANGE), COMPONENT_STRENGTH_STEP)
+    ),
     "conditional": UrlValue("cond", True, flag, _flag),
     "per_face": UrlValue("perface", False, flag, _flag),
     "neighbour_seed": UrlValue("nseed", 0, integer(0, MAX_SEED - 64)),
@@ -178,7 +184,7 @@ URL_STATE: dict[str, UrlValue] = {
     "map_color": UrlValue("color", "", name),
     "perplexity": UrlValue("perp", 30, integer(2, 100)),
     "map_first": UrlValue("mfirst", 0, integer(0, MAX_SEED - MAX_POINTS)),
-    "map_iterations": UrlValue("iter", 500, integer(250, 2000)),  # t-SNE of 2,000 points: 5-9 s at 500, one thread
+    "map_iterations": UrlValue("iter", 500, integer(250, 2000)),  # t-SNE of 2,000 points: 4-5 s CPU at 500, 1 thread
     "map_seed": UrlValue("mseed", 0, integer(0, MAX_SEED)),
     "map_clusters": UrlValue("clusters", 6, integer(2, 20)),
     "map_atlas": UrlValue("atlas", False, flag, _flag),

@@ -22,8 +22,9 @@ REQUEST_SECONDS = 20.0  # the most a page computes on its own for one request (a
 BATCH_BYTES = 64 << 20  # activations one batch may hold in a pass through G (and D): ~400 KB per 64-px toonface
 HELD_BYTES = 128 << 20  # what one computation keeps between passes over its data (GANSpace's activations)
 MAX_BATCH = 256  # the batch every pass used before this budget: small models gain nothing from more
-# scikit-learn's Barnes-Hut t-SNE, one thread: 2,000 points x 500 iterations at perplexity 30 took 5-9 s where it
-# was measured (docs/bench_tsne.json), about 7 us a point-iteration; this bound has headroom for slower machines.
+# scikit-learn's Barnes-Hut t-SNE, one thread: 2,000 points x 500 iterations at perplexity 30 took 4.2-4.8 s of CPU
+# where it was measured (benchmarks/bench_tsne.py), about 4.5 us a point-iteration; this bound has headroom for
+# slower machines and for a busy one, where the same t-SNE took 7-15 s of wall clock.
 TSNE_SECONDS_PER_POINT_ITERATION = 1e-5
 PROBE_IMAGES = 8  # images timed once per model to measure its speed (about 0.1 s for a 128-px generator)
 

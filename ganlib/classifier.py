@@ -35,8 +35,12 @@ FORMAT_VERSION = 1
 INPUT_SIZE = 64
 ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"toonfaces": ASSETS / "toonfaces_classifier.safetensors"}
+# A second judge of another architecture, seed and renders: edits optimised against the bundled classifier (the
+# "keep the person" editor) are scored by this one too, so an edit cannot pass by fooling one network.
+SECOND_JUDGE = {"toonfaces": ASSETS / "toonfaces_second_judge.safetensors"}
+BODIES = ("strided", "pooled")
 
-_bundled_cache: dict[str, AttributeClassifier] = {}
+_bundled_cache: dict[Path, AttributeClassifier] = {}
 _bundled_lock = threading.Lock()
 
 
@@ -46,7 +50,14 @@ def _default_attributes() -> dict[str, list[str]]:
     return {name: list(classes) for name, classes in ATTRIBUTES.items()}
 
 
-def _block(width_in: int, width_out: int) -> list[nn.Module]:
+def _block(width_in: int, width_out: int, body: str = "strided") -> list[nn.Module]:
+    if body == "pooled":  # the second judge's: 3x3 stride-1 convolution, then 2x2 max pooling (VGG-like)
+        return [
+            nn.Conv2d(width_in, width_out, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(width_out),
+            nn.ReLU(True),
+            nn.MaxPool2d(2),
+        ]
     # a strided 4x4 convolution halves the side (64 -> 32 -> 16 -> 8 -> 4): DCGAN's discriminator body, and
     # 6x cheaper on a CPU than stride-1 convolutions followed by pooling
     return [nn.Conv2d(width_in, width_out, 4, 2, 1, bias=False), nn.BatchNorm2d(width_out), nn.ReLU(True)]
@@ -56,15 +67,24 @@ class AttributeClassifier(nn.Module):
     """images -> one softmax head per attribute. ``forward`` takes float [N, 3, 64, 64] in [-1, 1] and returns
     {attribute: logits [N, classes]}; ``predict_proba`` and ``features`` take uint8 [N, H, W, 3] of any size."""
 
-    def __init__(self, attributes: dict[str, list[str]] | None = None, width: int = 16, feature_dim: int = 192):
+    def __init__(
+        self,
+        attributes: dict[str, list[str]] | None = None,
+        width: int = 16,
+        feature_dim: int = 192,
+        body: str = "strided",
+    ):
         super().__init__()
+        if body not in BODIES:
+            raise ValueError(f"body must be one of {', '.join(BODIES)}, got {body!r}")
+        self.body = body
         self.attributes = {name: list(classes) for name, classes in (attributes or _default_attributes()).items()}
         self.width = width
         self.feature_dim = feature_dim
         widths = [width, 2 * width, 4 * width, 8 * width]
         layers: list[nn.Module] = []
         for width_in, width_out in zip([3] + widths, widths):
-            layers += _block(width_in, width_out)
+            layers += _block(width_in, width_out, body)
         # state size: 8*width x 4 x 4. The 4x4 map is flattened, not pooled: where a colour sits (hat above the
         # brow, hair beside the ears) is what tells a hat from hair.
         self.convolutions = nn.Sequential(*layers)
@@ -78,6 +98,7 @@ class AttributeClassifier(nn.Module):
             "attributes": self.attributes,
             "width": self.width,
             "feature_dim": self.feature_dim,
+            "body": self.body,
             "input_size": INPUT_SIZE,
         }
 
@@ -158,7 +179,10 @@ def load_classifier(path) -> AttributeClassifier:
         architecture = metadata["architecture"]
         attributes = {str(name): [str(c) for c in classes] for name, classes in architecture["attributes"].items()}
         model = AttributeClassifier(
-            attributes, width=int(architecture["width"]), feature_dim=int(architecture["feature_dim"])
+            attributes,
+            width=int(architecture["width"]),
+            feature_dim=int(architecture["feature_dim"]),
+            body=str(architecture.get("body", "strided")),  # files from before the second judge have no body
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise CheckpointError(path, f"invalid classifier architecture in metadata: {error}") from None
@@ -171,15 +195,16 @@ def load_classifier(path) -> AttributeClassifier:
     return model.eval()
 
 
-def load_bundled_classifier(dataset_name: str) -> AttributeClassifier | None:
-    """The classifier ganlib ships for this data set (loaded once per process), or None where there is none."""
-    path = BUNDLED.get(dataset_name)
+def load_bundled_classifier(dataset_name: str, second: bool = False) -> AttributeClassifier | None:
+    """The classifier ganlib ships for this data set (loaded once per process), or None where there is none;
+    ``second``: the second judge (SECOND_JUDGE)."""
+    path = (SECOND_JUDGE if second else BUNDLED).get(dataset_name)
     if path is None or not path.is_file():
         return None
     with _bundled_lock:
-        if dataset_name not in _bundled_cache:
-            _bundled_cache[dataset_name] = load_classifier(path)
-        return _bundled_cache[dataset_name]
+        if path not in _bundled_cache:
+            _bundled_cache[path] = load_classifier(path)
+        return _bundled_cache[path]
 
 
 # ---------------------------------------------------------------- training on rendered faces
@@ -231,6 +256,7 @@ def train_attribute_classifier(
     learning_rate: float = 3e-3,
     width: int = 16,
     feature_dim: int = 192,
+    body: str = "strided",
     low_resolution_fraction: float = 0.5,
     cache: bool = True,
     log=print,
@@ -244,7 +270,7 @@ def train_attribute_classifier(
     targets = {name: torch.from_numpy(values) for name, values in labels.items()}
     torch.manual_seed(seed)  # weight init; batches and augmentation use their own generator
     generator = torch.Generator().manual_seed(seed)
-    model = AttributeClassifier(width=width, feature_dim=feature_dim)
+    model = AttributeClassifier(width=width, feature_dim=feature_dim, body=body)
     steps_per_epoch = math.ceil(n_train / batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -303,6 +329,14 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1, help="training renders; the test renders use seed + 1")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument(
+        "--body",
+        choices=BODIES,
+        default="strided",
+        help="strided 4x4 convolutions (the bundled judge), or 3x3 convolutions with max pooling (the second "
+        "judge: python -m ganlib.classifier --body pooled --width 24 --seed 11 "
+        "--out ganlib/assets/toonfaces_second_judge.safetensors)",
+    )
     add_threads_option(parser)
     args = parser.parse_args(argv)
     try:
@@ -310,7 +344,7 @@ def main(argv=None) -> None:
     except ValueError as error:
         parser.error(str(error))
     model, report = train_attribute_classifier(
-        n_train=args.n_train, n_test=args.n_test, seed=args.seed, epochs=args.epochs, width=args.width
+        n_train=args.n_train, n_test=args.n_test, seed=args.seed, epochs=args.epochs, width=args.width, body=args.body
     )
     for size, accuracies in report["accuracy"].items():
         print(f"{size:>4} px: " + "  ".join(f"{name} {value:.2%}" for name, value in accuracies.items()))

@@ -1,13 +1,15 @@
 """What a direction found without labels does, measured: faces moved along it, next to a random direction of the
 same length, and the name of the attribute it changes most.
 
-Where a classifier exists it reads how often each attribute is seen before and after (frequency, in points). Two
-measures need no labels, so that on digits or a user's own data a component still shows it does more than chance:
-the mean pixel change (grey levels out of 255) and the change of D's features (relative to their size).
+Where a classifier exists it reads how often each attribute is seen before and after: "hat: +64% of faces" means
+that the classifier sees a hat on 64 more of every 100 faces after the move than before. Two measures need no
+labels, so that on digits or a user's own data a component still shows it does more than chance: the mean pixel
+change (grey levels out of 255) and the change of D's features (relative to their size).
 
 Strengths are steps in z along a unit vector. Since z ~ N(0, I), its coordinate along any unit vector has standard
 deviation 1: strength 3 moves a face three standard deviations along the component, to the edge of what G saw in
-training. Names come from faces moved to -STEP and +STEP.
+training. ``measure`` is the one measurement behind every figure: the same FACES faces, moved from strength 0 to a
+strength; a component's name and label are ``measure`` at +STEP, the figure the page's box shows at +STEP.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from .components import Component
 from .directions import DEFAULT_MEASURE_SEED, binary_attributes, parse_attribute
 from .images import to_uint8
 
-STEP = 3.0  # naming: faces moved to -STEP and +STEP, as ganlib evaluate's report does
-NAMING_FACES = 64  # faces a name is read from, once per checkpoint (about 5 s for all of toonfaces64's, one core)
-FACES = 32  # faces per live measurement, at the slider's strength: 0.3-0.5 s for a 64-px G, D and classifier,
-# with the random direction, on one busy core here
-MIN_CHANGE = 0.15  # a name needs 15 points between -STEP and +STEP ...
+STEP = 3.0  # names and labels: faces moved from 0 to +STEP, the strength slider's edge
+FACES = 64  # the faces every figure is read from, names and the live box alike: 0.3 s per direction and strength
+# for a 64-px G, D and classifier on one busy core here
+MIN_CHANGE = 0.3  # a name needs 30% of faces: a random direction moves some attribute by up to 28% at +-3 on
+# toonfaces64 (five random directions, measured with ``measure``) ...
 OVER_RANDOM = 1.5  # ... and 1.5 times what the random direction does to it (one random draw is noisy)
 MEASURE_SEED = DEFAULT_MEASURE_SEED + 500_000  # ganlib evaluate's unsupervised faces: no direction was fitted on them
 RANDOM_SEED = 0  # the random direction's seed: one fixed direction, so every figure compares with the same one
@@ -114,31 +116,63 @@ def measure_step(explorer, z: torch.Tensor, before: Observation, vector: np.ndar
     return compare(before, observe(explorer, z + step), explorer.attributes)
 
 
+def measure(explorer, vector, strength: float, n: int = FACES, seed: int = MEASURE_SEED) -> dict:
+    """The one measurement behind a component's label and the page's box: {"component": ``compare``'s figures for
+    faces seed..seed+n-1 moved from 0 to ``strength`` along ``vector`` (a unit vector), "random": the same faces
+    moved as far along the fixed random direction}. Memoised by the explorer, and kept on disk with its cache, so the
+    box at +STEP reads back the very figures a label was made from."""
+    return {
+        "component": explorer.effect(vector, strength, n, seed),
+        "random": explorer.effect(random_direction(explorer.latent_dim), strength, n, seed),
+    }
+
+
+def measure_chance(explorer, strengths, n: int = FACES, seed: int = MEASURE_SEED) -> None:
+    """``measure``'s random half at each of ``strengths``, ahead of a visitor (a server's idle warm-up): every
+    component shares it, so a strength the slider has not reached yet then costs one measurement, not two."""
+    vector = random_direction(explorer.latent_dim)
+    for strength in strengths:
+        explorer.effect(vector, strength, n, seed)
+
+
+def spoken(attribute: str) -> str:
+    """An attribute as a speaker says it: "hair=blond" -> "blond hair"; "hat" stays "hat"."""
+    name, _, value = attribute.partition("=")
+    return f"{value} {name}" if value else name
+
+
+def share(change: float) -> str:
+    """A frequency change in words: 0.64 -> "+64% of faces" (the classifier sees the attribute on 64 more of every
+    100 faces). The label and the box both print it this way, so the same figure reads the same."""
+    return f"{100 * change:+.0f}% of faces"
+
+
 @dataclass(frozen=True)
 class NamedComponent:
     component: Component
     attribute: str | None  # what it changes most, None ("unnamed") without a classifier or a clear change
-    change: float  # that attribute's frequency at +STEP minus at -STEP (the largest one, when unnamed)
+    change: float  # that attribute's frequency change from 0 to +STEP (the largest one, when unnamed)
     random_change: float  # the same attribute's change along the random direction
     pixels: float  # mean pixel change at +STEP, grey levels
     random_pixels: float  # the same for the random direction
 
     @property
     def title(self) -> str:
-        """ "PC2 · sunglasses +41 pts", or "SeFa 1 · unnamed · 2.6× random": its pixel change over the random
+        """ "SeFa 3 · hat: +64% of faces", or "SeFa 2 · unnamed · 2.6× random": its pixel change over the random
         direction's, so that even an unnamed component shows it does more than chance."""
         if self.attribute is not None:
-            return f"{self.component.label} · {self.attribute} {100 * self.change:+.0f} pts"
-        ratio = self.pixels / max(self.random_pixels, 1e-12)
-        return f"{self.component.label} · unnamed · {ratio:.1f}× random"
+            return f"{self.component.label} · {spoken(self.attribute)}: {share(self.change)}"
+        return f"{self.component.label} · unnamed · {self.pixel_ratio:.1f}× random"
+
+    @property
+    def pixel_ratio(self) -> float:
+        return self.pixels / max(self.random_pixels, 1e-12)
 
 
-def name_component(component: Component, plus: dict, minus: dict, random_plus: dict, random_minus: dict):
-    """Name a component from its measured effects at +STEP and -STEP (``compare``'s dicts) and the random
-    direction's at the same steps: the attribute whose frequency moves most between the two, when that move is
-    at least MIN_CHANGE and more than OVER_RANDOM times the random direction's."""
-    changes = {a: plus["attributes"][a] - minus["attributes"][a] for a in plus["attributes"]}
-    chance = {a: random_plus["attributes"][a] - random_minus["attributes"][a] for a in changes}
+def name_component(component: Component, figures: dict) -> NamedComponent:
+    """Name a component from ``measure``'s figures at +STEP: the attribute whose frequency moves most, when that move
+    is at least MIN_CHANGE and more than OVER_RANDOM times the random direction's."""
+    changes, chance = figures["component"]["attributes"], figures["random"]["attributes"]
     top = max(changes, key=lambda a: abs(changes[a])) if changes else None
     clear = top is not None and abs(changes[top]) >= MIN_CHANGE and abs(changes[top]) > OVER_RANDOM * abs(chance[top])
     return NamedComponent(
@@ -146,18 +180,11 @@ def name_component(component: Component, plus: dict, minus: dict, random_plus: d
         top if clear else None,
         changes[top] if top else 0.0,
         chance[top] if top else 0.0,
-        plus["pixels"],
-        random_plus["pixels"],
+        figures["component"]["pixels"],
+        figures["random"]["pixels"],
     )
 
 
-def named_components(explorer, n: int = NAMING_FACES, seed: int = MEASURE_SEED) -> list[NamedComponent]:
-    """The explorer's top SeFa and GANSpace components, each named from n faces moved to -STEP and +STEP (every
-    measurement memoised by the explorer, and kept on disk when it has a cache)."""
-    random_vector = random_direction(explorer.latent_dim)
-    chance = [explorer.effect(random_vector, s, n, seed) for s in (STEP, -STEP)]
-    named = []
-    for component in explorer.components():
-        plus, minus = (explorer.effect(component.vector, s, n, seed) for s in (STEP, -STEP))
-        named.append(name_component(component, plus, minus, *chance))
-    return named
+def named_components(explorer, n: int = FACES, seed: int = MEASURE_SEED) -> list[NamedComponent]:
+    """The explorer's top SeFa and GANSpace components, each named from ``measure`` at +STEP."""
+    return [name_component(c, measure(explorer, c.vector, STEP, n, seed)) for c in explorer.components()]

@@ -202,11 +202,12 @@ class TrainConfig(_DictMixin):
         format="%.2f",
     )
     instance_noise: float = setting(
-        0.0,
+        0.1,
         "std of Gaussian noise added to every image D sees, real and fake, falling "
         "linearly to 0 by the last step: the two distributions overlap, so D cannot "
         "separate them perfectly early on (Sønderby et al. 2017). Images span -1 to 1; "
-        "try 0.1 when D wins from the start",
+        "0 turns it off (the DCGAN paper's game). The default 0.1 gave the best quality per CPU-minute of the "
+        "recipes benchmarks/bench_recipe.py compared (docs/bench_recipe.md)",
         low=0,
         high=2,
         label="Instance noise",

@@ -14,10 +14,14 @@ file's results::
 A checkpoint without a classifier gets a folder keyed by the checkpoint alone: components need no labels.
 
 ``<root>`` is ``$GANLIB_CACHE/directions``, else ``~/.cache/ganlib/directions`` (the rendered data sets live beside
-it). Cache files are untrusted input: safetensors and JSON only, read only below a size bound, and checked against
-what was asked (format, key, names, shapes, dtypes, value ranges); a file that fails any check is ignored, and the
-result is computed again and written over it. Nothing is unpickled. Writes are atomic (a temporary file, then a
-rename), and a folder that cannot be written only costs the recomputation.
+it). A checkpoint's folder may ship a read-only layer, ``<its folder>/first-start/<key>/`` (SHIPPED), read where the
+user's folder has no file: the bundled checkpoints ship the dashboard's first-start results there (``make
+bundled-cache``), so that the first start ever computes none of them. A retrained checkpoint has another key, so a
+stale shipped folder is simply never read. Cache files, shipped or not, are untrusted input: safetensors and JSON
+only, read only below a size bound, and checked against what was asked (format, key, names, shapes, dtypes, value
+ranges); a file that fails any check is ignored, and the result is computed again and written over it (in the
+user's folder). Nothing is unpickled. Writes are atomic (a temporary file, then a rename), and a folder that cannot
+be written only costs the recomputation.
 """
 
 from __future__ import annotations
@@ -41,12 +45,16 @@ from .directions import Direction
 
 FORMAT = "ganlib-direction-cache"
 VERSION = 1  # part of every key: a new layout or meaning starts a fresh folder instead of misreading old files
+# part of every direction's key: a direction stored while its class distance (the unit of strength) or its exemplars
+# meant something else is not read back with the present meaning; labels and components keep their files
+DIRECTION_MEANING = 2
 MAX_TENSOR_FILE_BYTES = 16 << 20  # 200,000 seeds of labels; a larger file is not ours
 MAX_JSON_FILE_BYTES = 256 << 10
 MAX_HEADER_BYTES = 64 << 10
 MAX_FILES_PER_CHECKPOINT = 1000  # oldest files go first beyond this (exemplar searches can label many seed blocks)
 MAX_CHECKPOINTS = 50  # folders; a training run writes a new generator every few minutes
 MAX_JSON_DEPTH = 4
+SHIPPED = "first-start"  # beside a checkpoint: its shipped results (a name Python cannot import: a data folder)
 
 
 def cache_root() -> Path:
@@ -115,14 +123,20 @@ class DirectionCache:
     """One checkpoint's folder of cached results (see the module doc). Every read returns None when the file is
     missing or fails a check; every write is best-effort."""
 
-    def __init__(self, folder: Path, key: str):
+    def __init__(self, folder: Path, key: str, shipped: Path | None = None):
         self.folder = Path(folder)
         self.key = key
+        self.shipped = Path(shipped) if shipped is not None else None  # read only, after self.folder
 
     @classmethod
-    def for_files(cls, checkpoint, classifier=None, root: Path | None = None) -> DirectionCache:
+    def for_files(
+        cls, checkpoint, classifier=None, root: Path | None = None, shipped_root: Path | None = None
+    ) -> DirectionCache:
+        """The folder for these files under ``root`` (cache_root()), over ``shipped_root``'s (default: SHIPPED
+        beside the checkpoint)."""
         key = content_key(checkpoint, *([classifier] if classifier is not None else []))
-        return cls((root or cache_root()) / key, key)
+        shipped = Path(shipped_root) if shipped_root is not None else Path(checkpoint).parent / SHIPPED
+        return cls((root or cache_root()) / key, key, shipped / key)
 
     # ------------------------------------------------------------------ labels
     def _labels_path(self, first: int, count: int) -> Path:
@@ -130,7 +144,7 @@ class DirectionCache:
 
     def labels(self, first: int, count: int, attributes: dict[str, list[str]]) -> dict[str, np.ndarray] | None:
         """{attribute: float32 [count, classes]} probabilities of seeds first..first+count-1, or None."""
-        data = _read_bounded(self._labels_path(first, count), MAX_TENSOR_FILE_BYTES)
+        data = self._read(self._labels_path(first, count).name, MAX_TENSOR_FILE_BYTES)
         if data is None or not self._metadata_matches(data, {"kind": "labels", "first": first, "count": count}):
             return None
         try:
@@ -155,8 +169,8 @@ class DirectionCache:
     # ------------------------------------------------------------------ directions
     def direction(self, key: dict, latent_dim: int) -> Direction | None:
         """The Direction stored under ``key`` (attribute, method, conditional, n, seed), or None."""
-        key = {"kind": "direction", **key}
-        data = _read_bounded(self.folder / f"direction-{_digest(key)}.safetensors", MAX_TENSOR_FILE_BYTES)
+        key = {"kind": "direction", "meaning": DIRECTION_MEANING, **key}
+        data = self._read(f"direction-{_digest(key)}.safetensors", MAX_TENSOR_FILE_BYTES)
         metadata = _safetensors_metadata(data) if data is not None else None
         if metadata is None or not self._metadata_matches(data, key):
             return None
@@ -174,7 +188,7 @@ class DirectionCache:
         return Direction(key["attribute"], key["method"], vector, distance, n)
 
     def store_direction(self, key: dict, direction: Direction) -> None:
-        key = {"kind": "direction", **key}
+        key = {"kind": "direction", "meaning": DIRECTION_MEANING, **key}
         metadata = self._metadata(key)
         metadata.update(class_distance=repr(float(direction.class_distance)), fitted=str(int(direction.n)))
         data = save_tensors({"vector": np.ascontiguousarray(direction.vector, dtype=np.float32)}, metadata=metadata)
@@ -184,7 +198,7 @@ class DirectionCache:
     def components(self, key: dict, latent_dim: int) -> list[Component] | None:
         """The components stored under ``key`` (k, samples, seed), or None."""
         key = {"kind": "components", **key}
-        data = _read_bounded(self.folder / f"components-{_digest(key)}.safetensors", MAX_TENSOR_FILE_BYTES)
+        data = self._read(f"components-{_digest(key)}.safetensors", MAX_TENSOR_FILE_BYTES)
         if data is None or not self._metadata_matches(data, key):
             return None
         try:
@@ -219,7 +233,7 @@ class DirectionCache:
     def measurement(self, key: dict) -> dict | None:
         """The figures stored under ``key`` (a measure_edit's direction, strength, n, seed, sides), or None."""
         key = {"kind": "measurement", **key}
-        data = _read_bounded(self.folder / f"measure-{_digest(key)}.json", MAX_JSON_FILE_BYTES)
+        data = self._read(f"measure-{_digest(key)}.json", MAX_JSON_FILE_BYTES)
         if data is None:
             return None
         try:
@@ -239,6 +253,13 @@ class DirectionCache:
         self._write(self.folder / f"measure-{_digest(key)}.json", json.dumps(record, allow_nan=True).encode())
 
     # ------------------------------------------------------------------ files
+    def _read(self, name: str, limit: int) -> bytes | None:
+        """File ``name`` of the user's folder, else of the shipped one; both are checked alike by the caller."""
+        data = _read_bounded(self.folder / name, limit)
+        if data is None and self.shipped is not None:
+            data = _read_bounded(self.shipped / name, limit)
+        return data
+
     def _metadata(self, key: dict) -> dict[str, str]:
         return {
             "format": FORMAT,

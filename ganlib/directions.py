@@ -4,15 +4,21 @@ Three ways to find "the sunglasses direction", from the literature our users kno
 - ``mean_difference``: mean z of faces with the attribute minus mean z of faces without (plat, White 2016);
 - ``svm``: the normal of a linear SVM separating the two groups (InterFaceGAN, Shen et al. 2020);
 - ``exemplar3``: the mean of 3 exemplars with minus the mean of 3 without (DCGAN paper: single z are unstable).
+  Three random exemplars a side are not enough in a 100-d z: their difference is mostly the six faces' own
+  quirks, which a step along it adds to every face. So the exemplars are the clearest cases: among the faces the
+  classifier is sure about, the 3 furthest toward the attribute's side along the line from the average face without
+  it to the average face with it, and the 3 furthest toward the other side.
 ``conditional=True`` projects the other attributes' directions out (InterFaceGAN's conditional editing), so that
 adding a hat drags less hair colour along.
 
 A multi-class attribute is edited one class at a time, "class c vs the rest": ``"hair=blond"``.
-An edit's ``strength`` is in units of the distance between the class means along the direction: 1.0 moves a face
-from the average face without the attribute to the average face with it (for ``exemplar3``: exactly the paper's
-arithmetic, z + mean(positives) - mean(negatives)). A conditional direction keeps that meaning: its unit is the
-step that moves a face by one class-mean distance along the attribute's own (unconditioned) direction, so
-strength 1.0 changes the attribute about as much with or without conditioning, and only the side effects differ.
+An edit's ``strength`` is in units of the attribute's class-mean distance: the length in z from the average face
+without the attribute to the average face with it, on the labelled samples. One unit is the same length in z for
+every method and with or without conditioning, so a strength moves every face equally far, and a face's z (about
+sqrt(latent_dim) long: 10 in 100-d) stays where G was trained whatever the direction. Along the mean difference,
+strength 1.0 moves a face from the average face without the attribute to the average face with it; a direction
+that points elsewhere (the SVM normal, exemplars, a conditioned vector) changes the attribute less at the same
+strength, by its cosine with the mean difference, and the measured edit shows how much.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ class Direction:
     attribute: str  # "sunglasses" or "hair=blond"
     method: str  # one of METHODS
     vector: np.ndarray  # unit vector [latent_dim]
-    class_distance: float  # the unit of edit strength: distance between the class means (see the module doc)
+    class_distance: float  # the unit of edit strength: ||mean z with - mean z without|| (see the module doc)
     n: int  # how many latents the vector was computed from
 
 
@@ -92,7 +98,7 @@ def svm_normal(latents, positive, seed: int = 0) -> np.ndarray:
 
 def exemplar_difference(positive_exemplars, negative_exemplars) -> tuple[np.ndarray, float]:
     """DCGAN-paper concept arithmetic: mean of k exemplars with minus mean of k without (k = 3 in the paper).
-    Returns the unit vector and the length of the difference (strength 1.0 adds exactly that difference)."""
+    Returns the unit vector and the length of the difference."""
     positive_exemplars, negative_exemplars = _as_numpy(positive_exemplars), _as_numpy(negative_exemplars)
     if (
         positive_exemplars.ndim != 2
@@ -200,23 +206,33 @@ def label_latents(explorer, n: int, seed: int, truncation: float = 1.0) -> tuple
     return z, classify_latents(explorer, z)
 
 
-def _fit(method: str, z: np.ndarray, p: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(unit vector, latents it was fitted on, their positive mask)."""
-    positive = p > 0.5
+def _fit(method: str, z: np.ndarray, p: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
+    """(unit vector, how many latents it was fitted on)."""
     if method == "mean_difference":
-        return mean_difference(z, positive)[0], z, positive
+        return mean_difference(z, p > 0.5)[0], len(z)
     if method == "svm":
-        return svm_normal(z, positive, seed), z, positive
+        return svm_normal(z, p > 0.5, seed), len(z)
+    positives, negatives = clearest_exemplars(z, p)
+    return exemplar_difference(z[positives], z[negatives])[0], len(positives) + len(negatives)
+
+
+def clearest_exemplars(latents, p, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """exemplar3's exemplars, as indices into latents [N, d] with p(attribute) [N]: of the faces the classifier is
+    sure have the attribute, the k furthest toward it along the line between the class means (p > 0.5 against the
+    rest), and of those it is sure lack it, the k furthest the other way. Random exemplars make a vector that points
+    mostly along the 2k faces' own quirks; the clearest ones point along the attribute."""
+    latents, p = _as_numpy(latents), np.asarray(p, dtype=np.float64)
     confident_yes, confident_no = np.flatnonzero(p > CONFIDENT), np.flatnonzero(p < 1 - CONFIDENT)
-    if len(confident_yes) < 3 or len(confident_no) < 3:
+    if len(confident_yes) < k or len(confident_no) < k:
         raise ValueError(
-            "exemplar3 needs 3 faces the classifier is sure have the attribute and 3 sure lack it; "
+            f"exemplar{k} needs {k} faces the classifier is sure have the attribute and {k} sure lack it; "
             f"found {len(confident_yes)} and {len(confident_no)} (try a larger n)"
         )
-    rng = np.random.default_rng(seed)
-    chosen = np.concatenate([rng.choice(confident_yes, 3, replace=False), rng.choice(confident_no, 3, replace=False)])
-    exemplars = z[chosen]
-    return exemplar_difference(exemplars[:3], exemplars[3:])[0], exemplars, np.array([True] * 3 + [False] * 3)
+    along = latents @ mean_difference(latents, p > 0.5)[0]
+    return (
+        confident_yes[np.argsort(-along[confident_yes], kind="stable")[:k]],
+        confident_no[np.argsort(along[confident_no], kind="stable")[:k]],
+    )
 
 
 def _labelled(explorer, n: int, seed: int, labelled) -> tuple[torch.Tensor, dict]:
@@ -254,8 +270,8 @@ def find_direction(
             f"among {n} samples the classifier found {'only' if (p > 0.5).all() else 'no'} faces "
             f"with {attribute!r}: this generator cannot show both sides yet"
         )
-    vector, fitted, positive = _fit(method, z, p, seed)
-    distance = class_distance(fitted, positive, vector)
+    vector, fitted = _fit(method, z, p, seed)
+    distance = mean_difference(z, p > 0.5)[1]  # the unit of strength, the same for every method (module doc)
     if conditional:
         # others by the same method on the same samples; exemplar triples are too noisy to condition on
         other_method = "mean_difference" if method == "exemplar3" else method
@@ -271,13 +287,10 @@ def find_direction(
                 f"conditional editing would remove {len(others)} other directions from a "
                 f"{len(vector)}-dimensional latent space, leaving nothing; edit without conditioning"
             )
-        conditioned = orthogonalize(vector, others)
-        # Keep the unit "one class-mean distance of the attribute": a step of s along the conditioned vector
-        # moves only s * cos along the attribute's own direction, so the unit grows by 1 / cos. (With the plain
-        # projected distance, strength 1 would move hats only cos^2 ~ 25% of the way and look like a weak edit.)
-        distance /= float(conditioned @ vector)
-        vector = conditioned
-    return Direction(attribute, method, vector.astype(np.float32), distance, len(fitted))
+        # the unit stays the attribute's class-mean distance: scaling it by 1 / cos(conditioned, plain) would
+        # send a face out of the region G knows wherever the projection left little of the vector
+        vector = orthogonalize(vector, others)
+    return Direction(attribute, method, vector.astype(np.float32), distance, fitted)
 
 
 # ---------------------------------------------------------------- how well an edit works

@@ -31,6 +31,7 @@ from .directions import (
     measure_edit,
     parse_attribute,
 )
+from .guided_edit import keep_person_rows, measure_keep_person
 from .images import generate, to_uint8
 from .latent import interpolation_path, latents_for_seeds, truncate
 
@@ -271,6 +272,37 @@ class Explorer:
         vector = torch.as_tensor(np.asarray(vector, np.float32))
         edited = torch.cat([z + float(step) * vector for step in steps]) if len(z) and len(steps) else z[:0]
         return self._rows(edited, len(z), len(steps))
+
+    def edit_keeping_person(self, z: torch.Tensor, direction, strengths: Sequence[float]) -> np.ndarray:
+        """``edit_latent_vectors``, then ganlib.guided_edit.keep_person's gradient steps from each edited face:
+        uint8 [N, len(strengths), H, W, 3]. About 20 passes of G, D and the classifier per face and strength."""
+        strengths = [float(s) for s in strengths]
+        return self._rows(keep_person_rows(self, z, direction, strengths), len(z), len(strengths))
+
+    def measure_keeping_person(self, direction, strength: float, n: int, seed: int, sides=SIDES) -> dict:
+        """ganlib.guided_edit.measure_keep_person, judged by the bundled classifier and the second judge where
+        there is one; computed once per direction, strength, n, seed and sides, and kept on disk with a cache."""
+        key = {
+            "direction": hashlib.sha256(np.asarray(direction.vector, np.float32).tobytes()).hexdigest()[:32],
+            "attribute": direction.attribute,
+            "method": "keep_person",
+            "class_distance": repr(float(direction.class_distance)),
+            "strength": float(strength),
+            "n": int(n),
+            "seed": int(seed),
+            "sides": list(sides),
+        }
+
+        def compute():
+            found = self.cache.measurement(key) if self.cache else None
+            if found is None:
+                second = load_bundled_classifier(self.dataset_name, second=True)
+                found = measure_keep_person(self, direction, strength, n, seed, sides, second_judge=second)
+                if self.cache:
+                    self.cache.store_measurement(key, found)
+            return found
+
+        return self._once(("measure", json.dumps(key, sort_keys=True)), compute)
 
     def _rows(self, edited: torch.Tensor, faces: int, variants: int) -> np.ndarray:
         images = self.images(edited)  # variant-major: [variants * faces, H, W, 3]

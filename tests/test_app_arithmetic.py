@@ -146,10 +146,20 @@ def test_add_sunglasses_demo_is_one_click(tmp_path, monkeypatch):
     assert len(at.main.get("image")) == 2  # before and after, 8 faces each
     assert "8 faces without sunglasses" in texts(at.main.caption)
     assert "sunglasses added" in " ".join(m.label for m in at.main.metric)
-    # the page's quick estimate, and beside it the full figure that ganlib evaluate stored in the checkpoint
-    assert "A quick estimate: the classifier on" in texts(at.main.caption)
-    assert "Full measurement stored with this model" in texts(at.main.caption)
-    assert "class-mean difference direction, strength 1.5, 1000 faces" in texts(at.main.caption)
+    # the page's quick estimate; the stored full measurement is of another direction, so it is not quoted beside it
+    captions = texts(at.main.caption)
+    assert "A quick estimate: the classifier on" in captions
+    assert "No full measurement of the linear SVM normal direction, conditional is stored with this model" in captions
+    assert "Full measurement stored" not in captions and "keeps others" not in captions
+    assert "one unit is" in captions and "the same for every method" in captions
+    # the direction ganlib evaluate measured: its full figure beside the page's estimate
+    at.radio(key="direction_method").set_value("mean_difference")
+    at.toggle(key="conditional").set_value(False)
+    at.slider(key="strength").set_value(1.5).run()
+    assert not at.exception
+    captions = texts(at.main.caption)
+    assert "Full measurement stored with this model" in captions and "keeps others" in captions
+    assert "class-mean difference direction, strength 1.5, 1000 faces" in captions
     at.slider(key="strength").set_value(-1.0).run()  # removing: the other half of the measurement
     assert not at.exception
     assert "sunglasses removed" in " ".join(m.label for m in at.main.metric)
@@ -236,3 +246,21 @@ def test_the_arrival_exemplar_search_stays_within_the_request_budget(slow_toonfa
     assert max(first + count for first, count in slow_toonfaces) == services.EXEMPLAR_SEARCH_LIMIT
     assert f"Only 0 of the first {services.EXEMPLAR_SEARCH_LIMIT:,} faces look" in texts(at.main.warning)
     assert "search_further" not in [button.key for button in at.main.button]  # nothing left to search
+
+
+@pytest.mark.skipif(_bundled_toonfaces() is None, reason="needs the bundled classifier and a ToonFaces checkpoint")
+@pytest.mark.slow
+def test_keep_the_person_is_a_method_judged_by_both_classifiers(tmp_path, monkeypatch):
+    isolate_app(tmp_path, monkeypatch, _bundled_toonfaces())
+    at = run_page(timeout=600, mode="Directions", dir="sunglasses", method="keep_person", strength="1.5")
+    assert not at.exception and not at.main.warning
+    assert at.session_state["direction_method"] == "keep_person"
+    captions = texts(at.main.caption)
+    assert "along the class-mean difference direction" in captions and "then 20 gradient steps per face" in captions
+    labels = [metric.label for metric in at.main.metric]
+    assert "sunglasses added, per the classifier it steers by" in labels
+    assert "sunglasses added, per a second judge it never saw" in labels  # ganlib/assets ships the second judge
+    assert "The second judge is another network" in captions
+    namespace = {}
+    exec(at.main.code[0].value, namespace)  # the "reproduce in Python" snippet keeps the person too
+    assert namespace["images"].shape == (8, 2, 32, 32, 3)

@@ -212,7 +212,7 @@ def test_arithmetic_one_click_sunglasses(page, server):
 
 
 def test_arithmetic_components_named_moved_and_measured(page, server):
-    open_page(page, server, "arithmetic", "mode=Components&pins=3")
+    open_page(page, server, "arithmetic", "mode=Components&pins=3&cstrength=3")  # the strength starts at 0
     component = page.locator(".st-key-component")
     expect(component.get_by_text(re.compile(r"^PC1 · "))).to_be_visible(timeout=180_000)  # found and named once
     expect(page.get_by_text("pixels changed (of 255)")).to_be_visible()

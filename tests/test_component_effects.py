@@ -8,14 +8,21 @@ import pytest
 import torch
 
 from ganlib.component_effects import (
+    FACES,
+    MEASURE_SEED,
     MIN_CHANGE,
+    STEP,
     compare,
     is_step_figures,
+    measure,
+    measure_chance,
     measure_step,
     name_component,
     named_components,
     observe,
     random_direction,
+    share,
+    spoken,
 )
 from ganlib.components import Component
 from ganlib.explorer import Explorer
@@ -70,7 +77,9 @@ def planted():
 
 def test_naming_picks_the_attribute_the_component_changes_most(planted):
     red, idle = named_components(planted, n=200)
-    assert red.attribute == "red" and red.change > 0.9 and red.title == "PC1 · red +" + f"{100 * red.change:.0f} pts"
+    # from strength 0 (red on about half the faces, z0 > 0) to +3 (on nearly all)
+    assert red.attribute == "red" and 0.4 < red.change < 0.6
+    assert red.title == f"PC1 · red: +{100 * red.change:.0f}% of faces"
     assert abs(red.random_change) < red.change / 2  # a random unit vector has only a part of its length along z0
     assert idle.attribute is None and idle.pixels == 0 and idle.title.startswith("PC2 · unnamed")
     assert idle.random_pixels > 0
@@ -91,17 +100,54 @@ def test_a_component_is_measured_against_a_random_direction_of_the_same_length(p
         assert not is_step_figures(bad, ["red", "green"])
 
 
+def test_the_label_is_the_measurement_the_page_shows_at_plus_step(planted):
+    """One measurement: a name's figures are ``measure`` at +STEP on FACES faces from strength 0, the very figures the
+    page's box reads at that strength (not a -STEP..+STEP swing on other faces)."""
+    red, idle = named_components(planted)
+    shown = measure(planted, red.component.vector, STEP)
+    assert red.change == shown["component"]["attributes"]["red"]
+    assert red.random_change == shown["random"]["attributes"]["red"]
+    assert (red.pixels, red.random_pixels) == (shown["component"]["pixels"], shown["random"]["pixels"])
+    assert shown["component"] is planted.effect(red.component.vector, STEP, FACES, MEASURE_SEED)  # memoised, shared
+    assert share(shown["component"]["attributes"]["red"]) in red.title
+    assert measure(planted, red.component.vector, 0.0)["component"]["attributes"] == {"red": 0.0, "green": 0.0}
+    other = measure(planted, red.component.vector, -STEP)["component"]["attributes"]["red"]
+    assert other < 0 and red.change - other > 0.9  # the old swing from -STEP to +STEP: twice the label's figure
+
+
+def test_after_the_random_half_is_measured_a_new_strength_costs_one_measurement(planted, monkeypatch):
+    import ganlib.explorer
+
+    calls = []
+    original = ganlib.explorer.measure_step
+    monkeypatch.setattr(ganlib.explorer, "measure_step", lambda *args: calls.append(args[-1]) or original(*args))
+    measure_chance(planted, (1.0, 2.0))
+    assert calls == [1.0, 2.0]
+    measure(planted, unit(0), 2.0)
+    assert calls == [1.0, 2.0, 2.0]  # the component's only: the random direction's was kept
+
+
+def test_figures_read_as_spoken_words():
+    assert spoken("hair=blond") == "blond hair" and spoken("hat") == "hat"
+    assert share(0.64) == "+64% of faces" and share(-0.125) == "-12% of faces" and share(0.0) == "+0% of faces"
+
+
 def test_a_change_below_the_threshold_or_within_chance_is_unnamed():
     component = Component("sefa", 0, unit(0), 1.0)
 
     def step(red, pixels=10.0):
         return {"pixels": pixels, "discriminator": None, "attributes": {"red": red, "green": 0.0}}
 
-    small = MIN_CHANGE * 0.9 / 2
-    assert name_component(component, step(small), step(-small), step(0), step(0)).attribute is None
-    assert name_component(component, step(0.3), step(-0.3), step(0.3), step(-0.3)).attribute is None  # chance
-    named = name_component(component, step(0.3), step(-0.3), step(0.05), step(-0.05))
-    assert named.attribute == "red" and named.change == pytest.approx(0.6) and named.title == "SeFa 1 · red +60 pts"
+    def figures(mine, chance, pixels=10.0):
+        return {"component": step(mine, pixels), "random": step(chance, 4.0)}
+
+    assert name_component(component, figures(MIN_CHANGE * 0.9, 0)).attribute is None
+    assert name_component(component, figures(0.6, 0.6)).attribute is None  # chance does as much
+    named = name_component(component, figures(-0.6, 0.05))
+    assert named.attribute == "red" and named.change == pytest.approx(-0.6)
+    assert named.title == "SeFa 1 · red: -60% of faces"
+    unnamed = name_component(component, figures(0.0, 0.0, pixels=10.0))
+    assert unnamed.title == "SeFa 1 · unnamed · 2.5× random" and unnamed.pixel_ratio == pytest.approx(2.5)
 
 
 def test_no_classifier_measures_pixels_and_discriminator_features(tiny_checkpoint):

@@ -210,6 +210,27 @@ def test_a_damaged_direction_is_ignored(tiny_explorer, tmp_path, calls):  # noqa
     assert calls["find_direction"] == 5
 
 
+def test_a_direction_stored_with_an_earlier_meaning_is_not_read_back(tiny_explorer, tmp_path, calls):  # noqa: F811
+    """A direction cached when its class distance (the unit of strength) meant something else, under the key it had
+    then: read back, every edit along it would move faces by the old unit."""
+    key = {"attribute": "hair=blond", "method": "mean_difference", "conditional": False, "n": 100, "seed": 0}
+    earlier = {"kind": "direction", **key}
+    metadata = {
+        "format": direction_cache.FORMAT,
+        "version": str(direction_cache.VERSION),
+        "checkpoint": "test-key",
+        "key": json.dumps(earlier, sort_keys=True),
+        "class_distance": "99.0",
+        "fitted": "100",
+    }
+    vector = np.full(8, 1 / np.sqrt(8), np.float32)
+    path = tmp_path / f"direction-{direction_cache._digest(earlier)}.safetensors"
+    path.write_bytes(save_tensors({"vector": vector}, metadata=metadata))
+    found = with_cache(tiny_explorer, tmp_path).direction("hair=blond", n=100)
+    assert calls["find_direction"] == 1 and found.class_distance != 99.0
+    assert found.class_distance == find_direction(tiny_explorer, "hair=blond", n=100).class_distance
+
+
 def test_a_damaged_measurement_is_ignored(tiny_explorer, tmp_path, calls):  # noqa: F811
     explorer = with_cache(tiny_explorer, tmp_path)
     direction = explorer.direction("hair=blond", n=100)

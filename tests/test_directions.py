@@ -14,6 +14,7 @@ from ganlib.directions import (
     attribute_probability,
     class_distance,
     classify_latents,
+    clearest_exemplars,
     edit_latents,
     exemplar_difference,
     find_direction,
@@ -140,13 +141,33 @@ def test_find_direction_end_to_end(tiny_explorer, method, conditional):
     assert direction.n == (6 if method == "exemplar3" else 200)
 
 
-def test_conditional_strength_unit_is_the_attributes_class_distance(tiny_explorer):
-    """Strength 1 along the conditioned vector moves as far along the plain direction as strength 1 does there."""
-    plain = find_direction(tiny_explorer, "hair=blond", "mean_difference", n=200)
-    conditioned = find_direction(tiny_explorer, "hair=blond", "mean_difference", n=200, conditional=True)
-    assert abs(conditioned.vector @ plain.vector) < 1.0 - 1e-4  # conditioning changed something
-    along_plain = conditioned.class_distance * float(conditioned.vector @ plain.vector)
-    assert along_plain == pytest.approx(plain.class_distance, rel=1e-4)
+@pytest.mark.parametrize("method", ["mean_difference", "svm", "exemplar3"])
+def test_one_unit_of_strength_is_the_class_mean_distance_for_every_method_and_setting(tiny_explorer, method):
+    """A strength moves a face the same length in z whatever the method and conditioning: ||mean z with - without||
+    on the labelled samples (a unit that grew with a noisy or conditioned vector sent faces out of G's range)."""
+    labelled = label_latents(tiny_explorer, 200, seed=0)
+    p = attribute_probability(labelled[1], "hair=blond", tiny_explorer.attributes)
+    expected = mean_difference(labelled[0], p > 0.5)[1]
+    plain, conditioned = (
+        find_direction(tiny_explorer, "hair=blond", method, n=200, conditional=conditional, labelled=labelled)
+        for conditional in (False, True)
+    )
+    assert abs(conditioned.vector @ plain.vector) < 1.0 - 1e-4  # conditioning changed the vector, not the unit
+    assert plain.class_distance == pytest.approx(expected, rel=1e-6)
+    assert conditioned.class_distance == pytest.approx(expected, rel=1e-6)
+
+
+def test_exemplar3_takes_the_clearest_exemplars_whose_difference_points_along_the_attribute():
+    """In 100-d, three random sure exemplars a side differ mostly by their own quirks (cosine with the planted
+    direction about 0.25); the three furthest apart along the class means' line point along it."""
+    z, _, truth = planted(n=2000, d=100)
+    p = 1 / (1 + np.exp(-6 * (z @ truth - 0.4)))  # a classifier sure about most faces
+    positives, negatives = clearest_exemplars(z, p)
+    assert len(positives) == len(negatives) == 3
+    assert (p[positives] > 0.9).all() and (p[negatives] < 0.1).all()
+    assert exemplar_difference(z[positives], z[negatives])[0] @ truth > 0.5
+    with pytest.raises(ValueError, match="needs 3 faces the classifier is sure have"):
+        clearest_exemplars(z[:50], np.where(np.arange(50) < 2, 0.99, 0.01))
 
 
 def test_conditioning_on_more_directions_than_dimensions_explains(tiny_explorer):

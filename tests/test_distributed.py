@@ -96,8 +96,9 @@ def test_the_weight_check_tells_identical_ranks_from_drifted_ones(tmp_path, pert
 
 @pytest.mark.slow
 def test_resume_under_torchrun_is_exact(tmp_path):
-    torchrun(*TINY, "--steps", "6", "--out", str(tmp_path / "straight"))
-    torchrun(*TINY, "--steps", "3", "--out", str(tmp_path / "halves"))
+    horizon = ("--instance-noise-steps", "6")  # the extended run follows the straight run's noise schedule
+    torchrun(*TINY, *horizon, "--steps", "6", "--out", str(tmp_path / "straight"))
+    torchrun(*TINY, *horizon, "--steps", "3", "--out", str(tmp_path / "halves"))
     torchrun("--resume", str(tmp_path / "halves"), "--steps", "6", "--quiet")
     straight = load_file(str(tmp_path / "straight" / GENERATOR_FILE))
     resumed = load_file(str(tmp_path / "halves" / GENERATOR_FILE))

@@ -29,4 +29,6 @@ def test_components_snippet_runs(capsys):
     exec(snippet.replace('"checkpoints/', f'"{ROOT}/checkpoints/'), namespace)
     assert namespace["images"].shape == (4, 3, 64, 64, 3)
     printed = capsys.readouterr().out
-    assert "PC1 · hat -83 pts" in printed and "SeFa 3 · hat +97 pts" in printed  # the figures the README quotes
+    # the figures the README quotes
+    assert "PC1 · blond hair: +62% of faces" in printed and "SeFa 3 · hat: +64% of faces" in printed
+    assert set(namespace["figures"]) == {"component", "random"}

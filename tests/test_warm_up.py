@@ -72,19 +72,23 @@ def test_the_demo_click_finds_everything_computed(fresh_server, tmp_path, monkey
 
 def test_the_pages_first_views_come_after_the_imports_they_need(fresh_server, monkeypatch):
     calls = []
-    monkeypatch.setattr(services.importlib, "import_module", lambda name: calls.append(("import", name)))
+    monkeypatch.setattr(
+        services.first_run, "import_late_libraries", lambda when_quiet: calls.append(("late imports", when_quiet))
+    )
     monkeypatch.setattr(services, "ToyGAN", lambda config: calls.append(("game", None)))
     monkeypatch.setattr(services, "named_components", lambda model: calls.append(("components", model)))
+    monkeypatch.setattr(services, "measure_chance", lambda model, strengths: calls.append(("chance", strengths)))
     monkeypatch.setattr(services, "explorer", lambda path: path)
     arrivals = (lambda path: calls.append(("interpolate", path)), lambda path: calls.append(("map", path)))
     for step in services._first_uses("bundled/x.safetensors", arrivals):
         step()
     assert calls == [
-        ("import", "sklearn.svm"),  # the map's PCA needs scikit-learn
+        ("late imports", True),  # the map's PCA needs scikit-learn; each import waits for a quiet server
         ("interpolate", "bundled/x.safetensors"),
         ("map", "bundled/x.safetensors"),
         ("game", None),
         ("components", "bundled/x.safetensors"),
+        ("chance", (-3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)),  # every step of the slider
     ]
 
 

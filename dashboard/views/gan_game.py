@@ -52,21 +52,29 @@ LIVE_CSS = """
 
 BLUE, ORANGE, GREEN, PURPLE, GREY = "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f"
 FONT = dict(size=15)  # legible on a projector
+# Presenting on a 720-px projector, the heading, the buttons, the numbers and the main chart fill the screen: the
+# explanation moves under the live area and the main chart is shorter. While playing, an SVG is as tall as plotly's
+# chart when its width in units is its column's width in pixels: the page's width on a 1280-px projector.
+DENSITY_HEIGHT, PRESENTATION_DENSITY_HEIGHT = 420, 380
+PRESENTATION_DENSITY_WIDTH = 1120
 
 
 def render() -> None:
     presenting = st.session_state["presentation"]
     st.session_state.setdefault(PLAYING_KEY, False)
     st.header("How a GAN learns")
-    _explain()
+    if not presenting:
+        _explain()
     _repair_settings()
-    _controls(presenting)
+    buttons = _controls(presenting)
     game = _game()
-    _buttons(game)
+    _buttons(game, buttons, presenting)
     playing = st.session_state[PLAYING_KEY]
     if playing:
         st.html(LIVE_CSS)  # style only: Streamlit puts it where it takes no room
     st.fragment(_live_area, run_every=TICK_SECONDS if playing else None)()
+    if presenting:
+        _explain()
 
 
 def _explain() -> None:
@@ -106,8 +114,13 @@ def _repair_settings() -> None:
         )
 
 
-def _controls(presenting: bool) -> None:
-    first, second, third = st.columns([3, 2, 1.5], vertical_alignment="bottom")
+def _controls(presenting: bool):
+    """The game's settings; returns where the Step / Play / Pause / Reset buttons go: presenting, the first column of
+    the settings' own row, since the loss, k and the learning rates are hidden."""
+    if presenting:
+        buttons, first, third = st.columns([4, 4, 2], vertical_alignment="bottom")
+    else:
+        first, second, third = st.columns([3, 2, 1.5], vertical_alignment="bottom")
     with first:
         st.segmented_control(
             "p_data",
@@ -119,7 +132,7 @@ def _controls(presenting: bool) -> None:
     with third:  # kept when presenting: the one switch the talk needs besides the data
         _optimal_toggle()
     if presenting:
-        return
+        return buttons
     with second:
         st.segmented_control(
             "Generator loss",
@@ -153,6 +166,7 @@ def _controls(presenting: bool) -> None:
     st.caption(
         "Changing the data, the loss, D, k or a learning rate restarts the game from step 0. The speed does not."
     )
+    return st  # the buttons' own row, under the settings
 
 
 def _optimal_toggle() -> None:
@@ -185,9 +199,9 @@ def _game():
     return game
 
 
-def _buttons(game) -> None:
+def _buttons(game, area, presenting: bool) -> None:
     playing = st.session_state[PLAYING_KEY]
-    columns = st.columns([1, 1, 1, 1, 4])
+    columns = area.columns([1, 1, 1, 1] if presenting else [1, 1, 1, 1, 4])
     columns[0].button(
         "Step",
         key="toy_step",
@@ -268,12 +282,13 @@ def _live_area() -> None:
 def _draw(game) -> None:
     snap = game.snapshot()
     history = _thinned(game.history_columns())
+    presenting = st.session_state["presentation"]
     _metrics(snap)
     _chart(
-        _density_figure(snap),
+        _density_figure(snap, PRESENTATION_DENSITY_HEIGHT if presenting else DENSITY_HEIGHT),
         r"Data p\_data, generator p\_g, discriminator D and the optimal D\*",
         "toy_density_chart",
-        1000,
+        PRESENTATION_DENSITY_WIDTH if presenting else 1000,
     )
     _note_mode_collapse(snap, game.data)
     left, right = st.columns(2)
@@ -398,7 +413,7 @@ def _line(x, y, name: str, color: str, width: float = 3, dash: str = "solid", **
     )
 
 
-def _density_figure(snap) -> dict:
+def _density_figure(snap, height: int = DENSITY_HEIGHT) -> dict:
     """p_data and p_g (left axis), D and D* (right axis, 0..1), and this batch's fakes as a rug under the axis."""
     low, high = min(snap.data_range[0], -1.0), max(snap.data_range[1], 1.0)  # fresh G sits near 0: keep it in view
     pad = 0.03 * (high - low)
@@ -444,7 +459,7 @@ def _density_figure(snap) -> dict:
             )
         ],
     )
-    return _figure(traces, layout, 420)
+    return _figure(traces, layout, height)
 
 
 def _history_figure(

@@ -16,6 +16,9 @@ from dashboard.views.common import model_or_stop, tile_scale
 
 STRIP_COLUMNS = 8  # frames per row of a strip: 8 tiles in half the page stay large enough to see
 STRIP_TILE_PIXELS = 96
+NORM_CHART_HEIGHT = 300
+# presenting, the compare row (two frames and the norm chart) sits under the strips inside a 720-px projector's height
+PRESENTATION_NORM_CHART_HEIGHT = 280
 METHODS = {"lerp": "Lerp: straight line", "slerp": "Slerp: great circle"}
 COLORS = {"lerp": "#d62728", "slerp": "#1f77b4"}
 FIRST_VISIT_ENDPOINTS = [0, 1]  # with no pins and no link, the walk starts here
@@ -56,7 +59,9 @@ def render() -> None:
     st.caption(f"{walk} · {frames} frames · both strips start and end on the same images")
     _strips(path, seeds, endpoints, frames, walks, model.image_size, presenting)
     _compare(walks, frames, len(seeds), model.image_size, model.latent_dim, presenting)
-    if not presenting:
+    if presenting:
+        _animations(path, seeds, frames, model.image_size)  # under the key row, for whoever scrolls to them
+    else:
         _reproduce(path, endpoints, seeds, frames)
 
 
@@ -139,7 +144,6 @@ def _add_typed() -> None:
 def _strips(path, seeds, endpoints, frames, walks, image_size: int, presenting: bool) -> None:
     columns = min(frames, STRIP_COLUMNS)
     scale = max(1, (STRIP_TILE_PIXELS * (2 if presenting else 1)) // image_size)
-    gif_scale = tile_scale(image_size, presenting)
     for method, column in zip(METHODS, st.columns(2, gap="large")):
         images, norms = walks[method]
         with column, st.container(key=f"strip_{method}"):
@@ -149,13 +153,13 @@ def _strips(path, seeds, endpoints, frames, walks, image_size: int, presenting: 
                 width="stretch",
                 caption=f"{method}: frames 1–{frames}, row by row · lowest ‖z‖ = {norms.min():.2f}",
             )
-            animation, buttons = st.columns([3, 2])
-            animation.image(
-                services.interpolation_gif(path, seeds, frames, method, gif_scale),
-                caption=f"{method}, playing",
-                width="stretch",
-            )
-            if not presenting:
+            if not presenting:  # presenting, the animations come after the norm chart (_animations)
+                animation, buttons = st.columns([3, 2])
+                animation.image(
+                    services.interpolation_gif(path, seeds, frames, method, tile_scale(image_size)),
+                    caption=f"{method}, playing",
+                    width="stretch",
+                )
                 with buttons:
                     name = f"walk_{method}_{'-'.join(map(str, endpoints))}_{frames}"  # img1-42, not the codes
                     # the files are made when a button is pressed, not on every visit (0.1-0.3 s each here)
@@ -179,18 +183,25 @@ def _strips(path, seeds, endpoints, frames, walks, image_size: int, presenting: 
                     )
 
 
+def _animations(path, seeds, frames: int, image_size: int) -> None:
+    """Presenting: both walks playing under the compare row, each below its strip."""
+    scale = tile_scale(image_size, presenting=True)
+    for method, column in zip(METHODS, st.columns(4, gap="large")[::2]):
+        column.image(
+            services.interpolation_gif(path, seeds, frames, method, scale),
+            caption=f"{method}, playing",
+            width="stretch",
+        )
+
+
 def _compare(walks, frames: int, endpoints: int, image_size: int, latent_dim: int, presenting: bool) -> None:
-    """One frame of each walk side by side next to the norm chart: at the midpoint, lerp's dip is visible."""
+    """One frame of each walk side by side next to the norm chart: at the midpoint, lerp's dip is visible.
+    Presenting, the frame slider comes after them, so that the row fits under the strips on a projector."""
     # re-assigned every run: a slider whose range changes (more frames) would otherwise restart at frame 1
     chosen = st.session_state.get("_compare_frame", 0)
     st.session_state["_compare_frame"] = chosen if 1 <= chosen <= frames else (frames + 1) // 2
-    st.slider(
-        "Compare frame",
-        1,
-        frames,
-        key="_compare_frame",
-        help="Both walks at the same frame; the chart marks where it is.",
-    )
+    if not presenting:  # presenting, it comes after the row
+        _frame_slider(frames)
     index = st.session_state["_compare_frame"] - 1
     scale = tile_scale(image_size, presenting)
     lerp_column, slerp_column, chart_column = st.columns([1, 1, 3], vertical_alignment="center")
@@ -203,7 +214,9 @@ def _compare(walks, frames: int, endpoints: int, image_size: int, latent_dim: in
             caption=f"{method}, frame {index + 1}: ‖z‖ = {norms[index]:.1f}",
         )
     with chart_column:
-        _norm_chart(walks, frames, endpoints, latent_dim, index)
+        _norm_chart(walks, frames, endpoints, latent_dim, index, presenting)
+    if presenting:
+        _frame_slider(frames)
     radius, lowest = math.sqrt(latent_dim), float(min(walks["lerp"][1]))
     st.caption(
         f"Why slerp exists (White 2016): in {latent_dim} dimensions almost every z ~ N(0, I) has ‖z‖ close to "
@@ -214,7 +227,17 @@ def _compare(walks, frames: int, endpoints: int, image_size: int, latent_dim: in
     )
 
 
-def _norm_chart(walks, frames: int, endpoints: int, latent_dim: int, marked: int) -> None:
+def _frame_slider(frames: int) -> None:
+    st.slider(
+        "Compare frame",
+        1,
+        frames,
+        key="_compare_frame",
+        help="Both walks at the same frame; the chart marks where it is.",
+    )
+
+
+def _norm_chart(walks, frames: int, endpoints: int, latent_dim: int, marked: int, presenting: bool) -> None:
     radius = math.sqrt(latent_dim)
     positions = [i * (endpoints - 1) / (frames - 1) for i in range(frames)]  # 0 .. endpoints-1: integers are seeds
     figure = go.Figure()
@@ -233,7 +256,7 @@ def _norm_chart(walks, frames: int, endpoints: int, latent_dim: int, marked: int
         annotation_position="top left",
     )
     figure.update_layout(
-        height=300,
+        height=PRESENTATION_NORM_CHART_HEIGHT if presenting else NORM_CHART_HEIGHT,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         title="‖z‖ along the walk",
         xaxis_title="position (integers are the endpoints)",

@@ -40,8 +40,10 @@ EXPLANATION = (
 )
 MAX_SELECTED_TILES = 48  # images shown under the map; a 2,000-point lasso shows the first ones
 ARRIVAL_POINTS = 500  # a PCA map this size draws without Compute: about 2 s on toonfaces64 (1,000 points: 4.6 s)
+AHEAD_POINTS = 2000  # a warm server has this many points' features, and their t-SNE with the form's defaults, ready
 ATLAS_CELLS = 10  # the atlas grid: up to 10 x 10 thumbnails
 ATLAS_THUMBNAIL_PIXELS = 64  # thumbnails are enlarged (nearest neighbour) so the browser does not blur them
+MAP_HEIGHT, PRESENTATION_MAP_HEIGHT = 620, 600  # presenting, the map is all that is above the fold of a 720-px screen
 COLOUR_LABELS = {"D score": "D score D(G(z))", "norm": "‖z‖", "cluster": "k-means cluster"}
 
 
@@ -61,13 +63,16 @@ def render() -> None:
     latent = _compute(path, presenting)
     if latent is None:
         return
+    # presenting, the map comes first and everything written before it (its colour controls, notes) goes under it:
+    # map and heading fill a 720-px projector
+    map_slot = st.container() if presenting else st
     colour, clusters = _colour_controls(path, latent)
     values, categories, title = _colour_values(latent, colour, clusters)
     figure = _figure(latent, values, categories, title, presenting)
     if st.session_state["map_atlas"]:
         _add_atlas(figure, path, latent)
     _mark_your_images(figure, path, latent)
-    event = st.plotly_chart(
+    event = map_slot.plotly_chart(
         figure,
         key="map_chart",
         on_select="rerun",
@@ -102,6 +107,33 @@ def arrival(path: str) -> None:
         default["map_points"],
         _default_space(services.map_spaces(path)),
         METHODS[default["map_method"]],
+        default["perplexity"],
+        default["map_iterations"],
+        default["map_seed"],
+    )
+
+
+def ahead_points(path: str) -> None:
+    """The PCA map of AHEAD_POINTS seeds (the images and features that a larger map or a t-SNE needs first), for
+    services.warm_up once the server is idle; nothing for a model that could not draw it within a request."""
+    _ahead(path, "pca")
+
+
+def ahead_tsne(path: str) -> None:
+    """Then the t-SNE of those seeds with the form's other defaults, so that a warm server draws it at once."""
+    _ahead(path, "tsne")
+
+
+def _ahead(path: str, method: str) -> None:
+    if services.images_seconds(path, AHEAD_POINTS) > services.REQUEST_SECONDS:  # a large model's idle time goes
+        return  # to what its pages draw on arrival; t-SNE's own time does not depend on the model
+    default = {key: value.default for key, value in state.URL_STATE.items()}
+    services.latent_map(
+        path,
+        default["map_first"],
+        AHEAD_POINTS,
+        _default_space(services.map_spaces(path)),
+        method,
         default["perplexity"],
         default["map_iterations"],
         default["map_seed"],
@@ -151,8 +183,10 @@ def _waiting(path: str, presenting: bool) -> None:
     else:
         text = (
             f"PCA of more than {ARRIVAL_POINTS:,} points, and a t-SNE estimated at more than "
-            f"{services.REQUEST_SECONDS:.0f} s with its images, wait for **Compute**. t-SNE of 2,000 points takes "
-            "5-10 s the first time; the result is kept for reruns."
+            f"{services.REQUEST_SECONDS:.0f} s with its images, wait for **Compute**. The t-SNE of {AHEAD_POINTS:,} "
+            "points with the form's other settings is computed ahead while the server is idle; other settings cost "
+            "the t-SNE alone (about 5 s for 2,000 points), since maps of the same seeds share their images. Every "
+            "result is kept for reruns."
         )
     st.info(text, icon=":material/scatter_plot:")
     if presenting:  # the form is hidden
@@ -362,7 +396,7 @@ def _figure(latent, values, categories, title: str, presenting: bool) -> go.Figu
     axis = dict(showticklabels=False, zeroline=False, showgrid=False, title=None)
     figure.update_layout(
         dragmode="lasso",
-        height=760 if presenting else 620,
+        height=PRESENTATION_MAP_HEIGHT if presenting else MAP_HEIGHT,
         margin=dict(l=10, r=10, t=30, b=10),
         xaxis=axis,
         yaxis=axis,

@@ -11,6 +11,9 @@ from dashboard import services, state
 from dashboard.state import GRID_SIZES
 from dashboard.views.common import describe_attributes, model_or_stop, pin_button, tile_scale
 
+# presenting: the screen's height above the grid (heading, caption) and below it (a margin), and the height of a
+# tile's caption with the gap under its row
+GRID_TOP_PIXELS, TILE_CAPTION_PIXELS = 160, 48
 MAX_PIN_BUTTON_TILES = 64  # above this the grid is one image and pins are typed: 256 buttons make the page sluggish
 
 
@@ -24,21 +27,26 @@ def render() -> None:
     n, seed, psi = st.session_state["grid_size"], st.session_state["seed"], st.session_state["truncation"]
     seeds = tuple(range(seed, seed + n))
     result = services.samples(path, seeds, psi)
-    # 8 across keeps a 16-64 grid on one screen; presenting, a square grid makes each face as large as possible
-    columns = 8 if n <= MAX_PIN_BUTTON_TILES and not presenting else int(math.ceil(math.sqrt(n)))
+    # 8 across keeps a 16-64 grid on one screen (and suits a 16:9 projector); more tiles are one square picture
+    columns = 8 if n <= MAX_PIN_BUTTON_TILES else int(math.ceil(math.sqrt(n)))
     norm = float(result.norms.mean())
     st.caption(
         f"Seeds {seed}–{seed + n - 1} · truncation ψ = {psi:.2f} · mean ‖z‖ = {norm:.2f} "
         f"(untruncated z concentrates at √d = {math.sqrt(model.latent_dim):.2f})"
     )
-    if n <= MAX_PIN_BUTTON_TILES:
-        _tile_grid(result, columns, model.image_size, presenting)
-    else:
-        st.image(
-            services.grid_png(result.images, columns, scale=tile_scale(model.image_size, presenting) // 2 or 1),
-            width="stretch",
-            output_format="PNG",
-        )
+    tiles = n <= MAX_PIN_BUTTON_TILES
+    if presenting:
+        _fit_to_screen(math.ceil(n / columns), columns, TILE_CAPTION_PIXELS if tiles else 0)
+    with st.container(key="sample_grid"):
+        if tiles:
+            _tile_grid(result, columns, model.image_size, presenting)
+        else:
+            st.image(
+                services.grid_png(result.images, columns, scale=tile_scale(model.image_size, presenting) // 2 or 1),
+                width="stretch",
+                output_format="PNG",
+            )
+    if not tiles:
         st.text_input(
             "Pin seeds (comma separated)",
             key="_typed_pins",
@@ -50,6 +58,13 @@ def render() -> None:
             st.error(error, icon=":material/error:")
     if not presenting:
         _pins_and_downloads(path, seeds, psi, result, columns)
+
+
+def _fit_to_screen(rows: int, columns: int, caption_pixels: int) -> None:
+    """Presenting: the grid is no wider than lets all its rows fit on the screen under the heading (a 720-px
+    projector's included); tiles are square, so the grid's width decides its height."""
+    row = f"((100vh - {GRID_TOP_PIXELS}px) / {rows} - {caption_pixels}px)"
+    st.html(f"<style>.st-key-sample_grid {{ max-width: calc({columns} * {row}); margin: 0 auto; }}</style>")
 
 
 def _controls(model) -> None:
