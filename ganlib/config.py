@@ -141,6 +141,9 @@ class TrainConfig(_DictMixin):
         high=4096,
         label="Batch size",
         step=8,
+        # a short run from the sidebar learns more per CPU-minute with 32: FD ratio 44 against 49-59 with 64 after
+        # 5 CPU-minutes at 32 px, and 81-87 against 133-159 after 2 (benchmarks/bench_recipe.py, docs/bench_recipe.md)
+        form_default=32,
     )
     lr: float = setting(
         2e-4,

@@ -64,6 +64,9 @@ STATS_COLUMNS = (
 # benchmarks/bench_scaling.py's unit row, 2026-12-02, the 2-core VM), / 64. Cost grows with the pixels (64 px is
 # about 4x the work), the batch, and the k discriminator steps per G step.
 MEASURED_STEPS_PER_SECOND = 1.9
+# The part of a 32-px step at batch 64 that does not shrink with the batch (the Adam updates, the EMA, Python): from
+# bench_recipe's runs, batch 32 made 1.84-1.86 times the steps of batch 64 in the same CPU time, not 2
+STEP_OVERHEAD = 0.08
 STARTUP_SECONDS = 5.0  # a trainer's launch to its first step: Python, torch, data set and networks (digits, 32 px)
 ETA_WINDOW_SECONDS = 60.0
 
@@ -146,7 +149,8 @@ def estimate_seconds(config: TrainConfig, steps_per_second: float = MEASURED_STE
     """Rough wall time of a run with the default network widths on one CPU thread, start-up included (a toonfaces
     set rendered for the first time at a size adds about a minute, which the form says apart). A generator step
     costs about one discriminator step, so k D-steps cost (k + 1) / 2 of a k = 1 step."""
-    relative_cost = (config.image_size / 32) ** 2 * (config.batch_size / 64) * (config.d_steps + 1) / 2
+    batch = STEP_OVERHEAD + (1 - STEP_OVERHEAD) * config.batch_size / 64
+    relative_cost = (config.image_size / 32) ** 2 * batch * (config.d_steps + 1) / 2
     return STARTUP_SECONDS + config.steps * relative_cost / steps_per_second
 
 

@@ -88,7 +88,8 @@ def test_panel_renders_with_defaults_and_estimate(app_env):
     assert "Train a model" in [e.label for e in at.sidebar.expander]
     assert not at.sidebar.button(key="training_start").disabled
     assert at.sidebar.number_input(key="train_steps").value == TrainConfig().steps
-    assert at.sidebar.number_input(key="train_batch_size").value == TrainConfig().batch_size
+    assert at.sidebar.number_input(key="train_batch_size").value == 32  # the form's own default for short runs
+    assert at.sidebar.number_input(key="train_instance_noise").value == TrainConfig().instance_noise == 0.1
     assert any("on this CPU" in c.value for c in at.sidebar.caption)
 
 

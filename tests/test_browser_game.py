@@ -12,35 +12,22 @@ import os
 
 import numpy as np
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_server, wait_ready
+from browser_support import (
+    CHARTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FRAME_SAMPLER,
+    ROOT,
+    free_port,
+    start_server,
+    wait_ready,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")]
 playwright_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
 expect = playwright_api.expect
 ARTIFACTS = ROOT / "tests" / "artifacts" / "screenshots"
-CHARTS = 5  # density, value, JSD, loss, gradient
-
-# On every animation frame: whether the main (first) chart of the live area has a drawn line (a path with data),
-# whether all five charts are there at full size (the history charts have no line yet at step 0), and how many
-# distinct nodes the main chart has been (a remount makes a new one).
-FRAME_SAMPLER = """() => {
-  const s = window._frames = {painted: 0, main_empty: 0, fewer_charts: 0, nodes: 0, stop: false};
-  const seen = new WeakSet();
-  const drawn = chart => [...chart.querySelectorAll('.scatterlayer .trace path, path.trace')]
-      .some(p => (p.getAttribute('d') || '').length > 20) && chart.getBoundingClientRect().height > 100;
-  const tick = () => {
-    if (s.stop) return;
-    s.painted++;
-    const charts = [...document.querySelectorAll('.st-key-toy_live .js-plotly-plot, .st-key-toy_live svg.live-chart')];
-    if (!charts.length || !drawn(charts[0])) s.main_empty++;
-    if (charts.filter(c => c.getBoundingClientRect().height > 100).length < CHARTS) s.fewer_charts++;
-    if (charts.length && !seen.has(charts[0])) { seen.add(charts[0]); s.nodes++; }
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
-}""".replace("CHARTS", str(CHARTS))
-
 LIVE_CHARTS = ".st-key-toy_live svg.live-chart"
 MAIN_CHART = ".st-key-toy_live [data-testid='stPlotlyChart'], .st-key-toy_live svg.live-chart"
 

@@ -228,6 +228,10 @@ def test_planning_helpers():
         4 * (runs.estimate_seconds(TrainConfig(image_size=32, steps=2000)) - startup)
     )
     assert runs.estimate_seconds(TrainConfig(steps=10, image_size=32)) > startup  # a short run is mostly start-up
+    # half the batch is a little more than half the time: the measured 1.84x the steps, not 2x
+    half = runs.estimate_seconds(TrainConfig(image_size=32, steps=2000, batch_size=32)) - startup
+    assert half / (2000 / rate) == pytest.approx(runs.STEP_OVERHEAD + (1 - runs.STEP_OVERHEAD) / 2)
+    assert 1.8 < (2000 / rate) / half < 1.9
     assert runs.default_name("/data/My Cats/", 64).startswith("My_Cats-64px-")
 
 
