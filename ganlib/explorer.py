@@ -227,16 +227,7 @@ class Explorer:
     def measure(self, direction, strength: float, n: int, seed: int, sides: tuple[str, ...] = SIDES) -> dict:
         """ganlib.directions.measure_edit on seeds seed..seed+n-1, computed once per direction (by its vector),
         strength, n, seed and sides, and kept on disk with a cache."""
-        key = {
-            "direction": hashlib.sha256(np.asarray(direction.vector, np.float32).tobytes()).hexdigest()[:32],
-            "attribute": direction.attribute,
-            "method": direction.method,
-            "class_distance": repr(float(direction.class_distance)),
-            "strength": float(strength),
-            "n": int(n),
-            "seed": int(seed),
-            "sides": list(sides),
-        }
+        key = _measure_key(direction, direction.method, strength, n, seed, sides)
 
         def compute():
             found = self.cache.measurement(key) if self.cache else None
@@ -282,16 +273,7 @@ class Explorer:
     def measure_keeping_person(self, direction, strength: float, n: int, seed: int, sides=SIDES) -> dict:
         """ganlib.guided_edit.measure_keep_person, judged by the bundled classifier and the second judge where
         there is one; computed once per direction, strength, n, seed and sides, and kept on disk with a cache."""
-        key = {
-            "direction": hashlib.sha256(np.asarray(direction.vector, np.float32).tobytes()).hexdigest()[:32],
-            "attribute": direction.attribute,
-            "method": "keep_person",
-            "class_distance": repr(float(direction.class_distance)),
-            "strength": float(strength),
-            "n": int(n),
-            "seed": int(seed),
-            "sides": list(sides),
-        }
+        key = _measure_key(direction, "keep_person", strength, n, seed, sides)
 
         def compute():
             found = self.cache.measurement(key) if self.cache else None
@@ -351,3 +333,17 @@ class Explorer:
     def _observed(self, n: int, seed: int):
         z = self.latents(range(seed, seed + n))
         return z, observe(self, z)
+
+
+def _measure_key(direction, method: str, strength: float, n: int, seed: int, sides) -> dict:
+    """What a measured edit depends on: the direction (by its vector), the editing method, strength, faces, sides."""
+    return {
+        "direction": hashlib.sha256(np.asarray(direction.vector, np.float32).tobytes()).hexdigest()[:32],
+        "attribute": direction.attribute,
+        "method": method,
+        "class_distance": repr(float(direction.class_distance)),
+        "strength": float(strength),
+        "n": int(n),
+        "seed": int(seed),
+        "sides": list(sides),
+    }
