@@ -13,6 +13,7 @@ one-line message that names the file.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -73,6 +74,20 @@ def write_atomically(path: Path, tensors: dict[str, torch.Tensor], metadata: dic
         )
     with replacing(path) as temporary:
         save_file(tensors, str(temporary), metadata={METADATA_KEY: raw})
+        # safetensors creates its files readable by their owner only (0600); a checkpoint gets the mode any other
+        # new file gets (0644 under the usual umask), so a run or an exported file can be shared on a server
+        os.chmod(temporary, 0o666 & ~_umask())
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread, for a moment)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def metadata_text(path, metadata: dict) -> str:

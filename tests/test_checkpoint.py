@@ -205,3 +205,16 @@ def test_a_failed_write_names_the_file_and_leaves_nothing(tmp_path, tiny_config,
         save_generator(target, ganlib.Generator(tiny_config).eval(), {"sample_seed": 0})
     assert str(target) in str(caught.value) and "\n" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkpoint_gets_the_mode_any_new_file_gets(tmp_path, tiny_checkpoint):
+    """safetensors writes 0600 files; a checkpoint is readable by whoever may read the user's other new files."""
+    import os
+    import stat
+
+    from ganlib.checkpoint import _umask
+
+    path = tiny_checkpoint  # written by a training run, through write_atomically
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert stat.S_IMODE(os.stat(path).st_mode) == stat.S_IMODE(os.stat(plain).st_mode) == 0o666 & ~_umask()
